@@ -1,0 +1,115 @@
+"""Finding and reading the env file, with python-dotenv as the one parser.
+
+python-dotenv costs about 22 ms to import, three times the budget of a cron run with nothing
+to do. So the parsed values are cached (marshal, in the user's cache folder) keyed by the
+file's path, size, mtime, ctime and inode, the way Python caches bytecode: dotenv parses each
+version of the file once, and a file that interpolates `${VARS}` is never cached because its
+values depend on the environment.
+"""
+
+import marshal
+import os
+
+from memory_vault.errors import ConfigError
+from memory_vault.fsutil import ensure_private_dir, write_atomic
+
+PREFIX = "MEMORY_VAULT_"
+_CACHE_FORMAT = 1
+Signature = tuple[str, int, int, int, int]  # path, size, mtime_ns, ctime_ns, inode
+
+
+def user_config_env_file(environ: dict[str, str]) -> str:
+    """`$XDG_CONFIG_HOME/memory-vault/.env`: where `init` writes and cron finds the settings."""
+    base = environ.get("XDG_CONFIG_HOME") or os.path.join(_home(environ), ".config")
+    return os.path.join(base, "memory-vault", ".env")
+
+
+def _home(environ: dict[str, str]) -> str:
+    return environ.get("HOME") or os.path.expanduser("~")
+
+
+def find_env_file(
+    option: str | None, environ: dict[str, str], cwd: str, *, search: bool = True
+) -> str | None:
+    """The spec's search order: --env-file, $MEMORY_VAULT_ENV_FILE, ./.env, the XDG file.
+
+    `search=False` takes only an explicit --env-file (for `init` writing a new one).
+    """
+    if not search:
+        return os.path.abspath(os.path.join(cwd, option)) if option else None
+    for given, name in ((option, "--env-file"), (environ.get("MEMORY_VAULT_ENV_FILE"), None)):
+        if given:
+            path = os.path.join(cwd, os.path.expanduser(given))
+            if not os.path.isfile(path):
+                label = name or "MEMORY_VAULT_ENV_FILE"
+                raise ConfigError(f"{label}={given}: no such file (expected an env file)")
+            return os.path.abspath(path)
+    for candidate in (os.path.join(cwd, ".env"), user_config_env_file(environ)):
+        if os.path.isfile(candidate):
+            return os.path.abspath(candidate)
+    return None
+
+
+def read_env_file(path: str, environ: dict[str, str]) -> dict[str, str]:
+    """The MEMORY_VAULT_* settings of `path`, from the cache when the file is unchanged."""
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        raise ConfigError(f"env file {path}: cannot read it ({exc.strerror})") from None
+    signature: Signature = (path, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+    cache_path = _cache_path(environ)
+    cached = _load_cache(cache_path, signature)
+    if cached is not None:
+        return cached
+    values, cacheable = _parse(path)
+    if cacheable:
+        _store_cache(cache_path, signature, values)
+    return values
+
+
+def _parse(path: str) -> tuple[dict[str, str], bool]:
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read()
+    except OSError as exc:
+        raise ConfigError(f"env file {path}: cannot read it ({exc.strerror})") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"env file {path}: not UTF-8 text") from None
+
+    import io
+
+    from dotenv import dotenv_values
+
+    parsed = dotenv_values(stream=io.StringIO(text), interpolate=True)
+    values = {k: v for k, v in parsed.items() if k.startswith(PREFIX) and v is not None}
+    return values, "$" not in text
+
+
+def _cache_path(environ: dict[str, str]) -> str:
+    base = environ.get("XDG_CACHE_HOME") or os.path.join(_home(environ), ".cache")
+    return os.path.join(base, "memory-vault", "envfile.cache")
+
+
+def _load_cache(cache_path: str, signature: Signature) -> dict[str, str] | None:
+    try:
+        with open(cache_path, "rb") as handle:
+            # Our own file in the user's private cache folder, validated below.
+            fmt, cached_signature, values = marshal.loads(handle.read())  # noqa: S302
+    except (OSError, ValueError, EOFError, TypeError):
+        return None
+    if fmt != _CACHE_FORMAT or tuple(cached_signature) != signature:
+        return None
+    if not isinstance(values, dict):
+        return None
+    return values
+
+
+def _store_cache(cache_path: str, signature: Signature, values: dict[str, str]) -> None:
+    """Best effort: a cache we cannot write only costs time."""
+    try:
+        ensure_private_dir(os.path.dirname(cache_path))
+        write_atomic(cache_path, marshal.dumps((_CACHE_FORMAT, signature, values)), durable=False)
+    except OSError:
+        pass

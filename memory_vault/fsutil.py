@@ -1,0 +1,95 @@
+"""Small file-system helpers shared by sync and restore.
+
+Only `os` and `time` are imported: this module is on the cron no-change path.
+"""
+
+import os
+import time
+
+TEMP_MARK = ".mv-tmp-"
+
+
+def utc_stamp(seconds: float | None = None) -> str:
+    """`2026-11-24T17:45:00Z`: the one time format of logs, commits and state."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
+
+
+def compact_utc_stamp(seconds: float | None = None) -> str:
+    """`20261124T174500Z`: safe inside a file name."""
+    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(seconds))
+
+
+def ensure_private_dir(path: str) -> None:
+    """Create `path` (and parents) mode 0700 if missing; an existing folder is left as is."""
+    if not os.path.isdir(path):
+        os.makedirs(path, mode=0o700, exist_ok=True)
+        os.chmod(path, 0o700)
+
+
+def fsync_dir(path: str) -> None:
+    """Make a rename inside `path` durable."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def temp_name_for(path: str) -> str:
+    """A temp name beside `path`, recognisable so a killed run's leftovers can be swept."""
+    head, tail = os.path.split(path)
+    return os.path.join(head, f"{TEMP_MARK}{os.getpid()}-{tail}")
+
+
+def write_atomic(
+    path: str, data: bytes | bytearray, *, durable: bool, mode: int = 0o600
+) -> None:
+    """Replace `path` with `data` so a reader sees the old or the new bytes, never a mix.
+
+    `durable` adds fsync of the file and its folder: needed for state that must survive a
+    power cut, not for copies git is about to hash and store durably itself.
+    """
+    tmp = temp_name_for(path)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, mode)
+    try:
+        view = memoryview(data)
+        while view:
+            written = os.write(fd, view)
+            view = view[written:]
+        if durable:
+            os.fsync(fd)
+    except BaseException:
+        os.close(fd)
+        _unlink_quietly(tmp)
+        raise
+    os.close(fd)
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        _unlink_quietly(tmp)
+        raise
+    if durable:
+        fsync_dir(os.path.dirname(path) or ".")
+
+
+def sweep_temp_files(folder: str) -> list[str]:
+    """Remove temp files a killed run left in `folder` (recursively); return their names."""
+    removed: list[str] = []
+    if not os.path.isdir(folder):
+        return removed
+    for root, dirs, files in os.walk(folder):
+        if ".git" in dirs:
+            dirs.remove(".git")
+        for name in files:
+            if name.startswith(TEMP_MARK):
+                full = os.path.join(root, name)
+                _unlink_quietly(full)
+                removed.append(full)
+    return removed
+
+
+def _unlink_quietly(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass

@@ -1,0 +1,50 @@
+"""The run lock: one sync (or restore) inside the data folder at a time.
+
+`flock` on `$MEMORY_VAULT_HOME/sync.lock`. The kernel drops it when the holder dies, so a killed
+run never leaves it behind; git children inherit the descriptor (see `gitrun`), so the lock
+outlives a killed run exactly as long as git it started is still running.
+"""
+
+import fcntl
+import os
+import time
+
+from memory_vault.errors import LockTimeout
+from memory_vault.fsutil import ensure_private_dir
+
+
+class RunLock:
+    """An exclusive flock; `acquire` returns False when busy and `wait` is 0."""
+
+    __slots__ = ("fd", "path")
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.fd: int | None = None
+
+    def acquire(self, wait: float = 0.0) -> bool:
+        ensure_private_dir(os.path.dirname(self.path))
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        deadline = time.monotonic() + wait
+        delay = 0.05
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    os.close(fd)
+                    if wait > 0:
+                        raise LockTimeout(
+                            f"another run still holds {self.path} after {wait:g} s; try again"
+                        ) from None
+                    return False
+                time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+                delay = min(delay * 2, 1.0)
+                continue
+            self.fd = fd
+            return True
+
+    def release(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None

@@ -1,0 +1,176 @@
+"""The two log files of the spec, written safely in a world-writable /tmp.
+
+Not the stdlib `logging` package: importing it costs about 10 ms, more than the whole budget
+of a cron run that finds nothing to do. What we need is small: one line per event,
+`2026-11-24T17:45:00Z LEVEL message`, INFO+ to the log, WARNING+ to the error file, rotation at
+5 MB with three generations, and an open that never follows a planted symlink and refuses a
+file owned by someone else.
+"""
+
+import errno
+import os
+import stat
+import sys
+
+from memory_vault.fsutil import utc_stamp
+from memory_vault.redact import Redactor
+
+DEBUG, INFO, WARNING, ERROR = 10, 20, 30, 40
+LEVEL_NAMES = {DEBUG: "DEBUG", INFO: "INFO", WARNING: "WARNING", ERROR: "ERROR"}
+ROTATE_BYTES = 5 * 1024 * 1024
+GENERATIONS = 3
+_OPEN_FLAGS = (
+    os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+)
+
+
+class LogTarget:
+    """One append-only log file, opened on first use and refused if it is not safely ours."""
+
+    __slots__ = ("fd", "path", "refused")
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.fd: int | None = None
+        self.refused: str | None = None
+
+    def write(self, line: str) -> bool:
+        """Append `line`; False when the file is refused (the caller falls back to stderr)."""
+        if self.refused is not None:
+            return False
+        data = line.encode("utf-8", "backslashreplace")
+        try:
+            if self.fd is None:
+                self.fd = self._open()
+            elif os.fstat(self.fd).st_size + len(data) > ROTATE_BYTES:
+                self._rotate()
+            os.write(self.fd, data)
+            return True
+        except OSError as exc:
+            self.refused = _describe_open_error(exc)
+            self.close()
+            return False
+        except _Refused as exc:
+            self.refused = str(exc)
+            return False
+
+    def _open(self) -> int:
+        folder = os.path.dirname(self.path)
+        if folder and not os.path.isdir(folder):
+            os.makedirs(folder, mode=0o700, exist_ok=True)
+        fd = os.open(self.path, _OPEN_FLAGS, 0o600)
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            os.close(fd)
+            raise _Refused("it is not a regular file")
+        if st.st_uid != os.geteuid():
+            os.close(fd)
+            raise _Refused(f"it is owned by another user (uid {st.st_uid})")
+        if st.st_mode & 0o077:
+            os.fchmod(fd, 0o600)
+        if st.st_size >= ROTATE_BYTES:
+            os.close(fd)
+            self._shift_generations()
+            fd = os.open(self.path, _OPEN_FLAGS, 0o600)
+        return fd
+
+    def _rotate(self) -> None:
+        self.close()
+        self._shift_generations()
+        self.fd = self._open()
+
+    def _shift_generations(self) -> None:
+        """path.2 -> path.3, path.1 -> path.2, path -> path.1 (rename never follows links)."""
+        for gen in range(GENERATIONS - 1, 0, -1):
+            try:
+                os.replace(f"{self.path}.{gen}", f"{self.path}.{gen + 1}")
+            except FileNotFoundError:
+                pass
+        os.replace(self.path, f"{self.path}.1")
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+
+class _Refused(Exception):
+    pass
+
+
+def _describe_open_error(exc: OSError) -> str:
+    if exc.errno == errno.ELOOP:
+        return "it is a symbolic link (not followed)"
+    if exc.errno == errno.ENXIO:
+        return "it is not a regular file"
+    return exc.strerror or str(exc)
+
+
+class RunLog:
+    """Where a run's messages go: the log files, and the terminal when someone is watching.
+
+    `echo` is the lowest level copied to the terminal (INFO for `--now`, `-v` or a tty;
+    ERROR under cron). Errors always reach stderr. Every message is redacted first.
+    """
+
+    def __init__(
+        self,
+        log_path: str,
+        err_path: str,
+        *,
+        echo: int = ERROR,
+        redactor: Redactor | None = None,
+    ) -> None:
+        self.log = LogTarget(log_path)
+        self.err = LogTarget(err_path)
+        self.echo = echo
+        self.redactor = redactor or Redactor()
+        self._fallback_told: set[str] = set()
+
+    def set_redactor(self, redactor: Redactor) -> None:
+        self.redactor = redactor
+
+    def debug(self, message: str) -> None:
+        self.emit(DEBUG, message)
+
+    def info(self, message: str) -> None:
+        self.emit(INFO, message)
+
+    def warning(self, message: str) -> None:
+        self.emit(WARNING, message)
+
+    def error(self, message: str) -> None:
+        self.emit(ERROR, message)
+
+    def emit(self, level: int, message: str) -> None:
+        message = self.redactor.clean(" | ".join(message.splitlines()) or message)
+        if level >= INFO:
+            line = f"{utc_stamp()} {LEVEL_NAMES[level]} {message}\n"
+            self._to_file(self.log, line, to_stderr=level < self.echo)
+            if level >= WARNING:
+                self._to_file(self.err, line, to_stderr=False)
+        if level >= self.echo or level >= ERROR:
+            self._to_terminal(level, message)
+
+    def _to_file(self, target: LogTarget, line: str, *, to_stderr: bool) -> None:
+        if target.write(line):
+            return
+        if target.path not in self._fallback_told:
+            self._fallback_told.add(target.path)
+            sys.stderr.write(
+                f"memory-vault: not logging to {target.path}: {target.refused}; "
+                "log lines go to stderr instead\n"
+            )
+        if to_stderr:
+            sys.stderr.write(line)
+
+    @staticmethod
+    def _to_terminal(level: int, message: str) -> None:
+        if level >= WARNING:
+            sys.stderr.write(f"memory-vault: {LEVEL_NAMES[level].lower()}: {message}\n")
+        else:
+            sys.stdout.write(message + "\n")
+
+    def close(self) -> None:
+        self.log.close()
+        self.err.close()

@@ -1,0 +1,90 @@
+"""Keep credentials out of everything we print or log.
+
+A remote such as `https://user:TOKEN@host/repo.git` carries a secret. Git and GitPython both
+echo URLs in their messages, so every line we emit goes through `Redactor.clean`, which masks
+the userinfo of any URL it sees and, as a second net, every known secret string.
+"""
+
+MASK = "***"
+_URL_END = " \t\r\n'\"<>`),;"
+_USER_ONLY_SECRET_SCHEMES = ("http", "https", "ftp", "ftps")
+
+
+def mask_url_credentials(text: str) -> str:
+    """Mask `scheme://user:secret@` as `scheme://user:***@` (and a bare http token user)."""
+    out: list[str] = []
+    pos = 0
+    while True:
+        sep = text.find("://", pos)
+        if sep < 0:
+            out.append(text[pos:])
+            return "".join(out)
+        start = sep + 3
+        end = start
+        while end < len(text) and text[end] not in _URL_END and text[end] != "/":
+            end += 1
+        netloc = text[start:end]
+        at = netloc.rfind("@")
+        out.append(text[pos:start])
+        if at >= 0:
+            userinfo = netloc[:at]
+            scheme = _scheme_before(text, sep)
+            if ":" in userinfo:
+                userinfo = userinfo.split(":", 1)[0] + ":" + MASK
+            elif scheme in _USER_ONLY_SECRET_SCHEMES:
+                userinfo = MASK
+            out.append(userinfo + netloc[at:])
+        else:
+            out.append(netloc)
+        pos = end
+
+
+def _scheme_before(text: str, sep: int) -> str:
+    begin = sep
+    while begin > 0 and (text[begin - 1].isalnum() or text[begin - 1] in "+.-"):
+        begin -= 1
+    return text[begin:sep].lower()
+
+
+def secrets_in_url(url: str | None) -> list[str]:
+    """The secret parts of a URL (password, or a bare http(s) user that may be a token)."""
+    if not url or "://" not in url:
+        return []
+    scheme, rest = url.split("://", 1)
+    netloc = rest.split("/", 1)[0]
+    if "@" not in netloc:
+        return []
+    userinfo = netloc.rsplit("@", 1)[0]
+    if ":" in userinfo:
+        secret = userinfo.split(":", 1)[1]
+    elif scheme.lower() in _USER_ONLY_SECRET_SCHEMES:
+        secret = userinfo
+    else:
+        return []
+    found = [secret] if secret else []
+    if "%" in secret:
+        from urllib.parse import unquote
+
+        found.append(unquote(secret))
+    return [s for s in found if len(s) >= 3]
+
+
+class Redactor:
+    """Masks URL credentials and the configured remote's secrets in any text."""
+
+    __slots__ = ("_secrets",)
+
+    def __init__(self, secrets: list[str] | None = None) -> None:
+        self._secrets = sorted(set(secrets or []), key=len, reverse=True)
+
+    @classmethod
+    def for_remote(cls, url: str | None) -> "Redactor":
+        return cls(secrets_in_url(url))
+
+    def clean(self, text: str) -> str:
+        if "://" in text:
+            text = mask_url_credentials(text)
+        for secret in self._secrets:
+            if secret in text:
+                text = text.replace(secret, MASK)
+        return text

@@ -1,0 +1,413 @@
+"""The git vault: the embedded remote, the clone, commits and pushes.
+
+Imported only when a run has something to write or push: it pulls in GitPython, whose import
+alone costs more than a whole cron run that finds nothing to do.
+"""
+
+import hashlib
+import os
+import shutil
+
+import git
+
+from memory_vault.config import Config
+from memory_vault.detect import Snapshot
+from memory_vault.errors import GitFailed, NetworkError, VaultError
+from memory_vault.fsutil import (
+    compact_utc_stamp,
+    ensure_private_dir,
+    sweep_temp_files,
+    utc_stamp,
+    write_atomic,
+)
+from memory_vault.gitrun import GitRunner
+from memory_vault.logfile import RunLog
+from memory_vault.redact import Redactor
+
+PUSH_TRIES = 3
+_STALE_LOCKS = ("index.lock", "HEAD.lock", "ORIG_HEAD.lock", "config.lock", "packed-refs.lock",
+                "shallow.lock", "FETCH_HEAD.lock")
+_REJECTED = ("[rejected]", "non-fast-forward", "fetch first", "stale info")
+
+
+class CommitInfo:
+    """One sync commit: its sha, subject and the files it changed as (name, size, sha256)."""
+
+    __slots__ = ("files", "sha", "subject")
+
+    def __init__(self, sha: str, subject: str, files: list[tuple[str, int, str]]) -> None:
+        self.sha = sha
+        self.subject = subject
+        self.files = files
+
+
+def strip_credentials(url: str) -> str:
+    """The URL without its userinfo: the identity of a remote, whatever token it carries."""
+    if "://" in url:
+        scheme, rest = url.split("://", 1)
+        netloc, _, path = rest.partition("/")
+        return f"{scheme}://{netloc.rsplit('@', 1)[-1]}/{path}".rstrip("/")
+    if os.path.isabs(url):
+        return os.path.realpath(url)
+    return url.rstrip("/")
+
+
+class Vault:
+    """The clone of the backup repository, with everything a run needs to do to it."""
+
+    def __init__(self, config: Config, log: RunLog, *, lock_fd: int | None = None) -> None:
+        self.config = config
+        self.log = log
+        self.branch = config.branch
+        self.redactor = Redactor.for_remote(config.remote)
+        self.git = GitRunner(
+            config.clone_dir,
+            redactor=self.redactor,
+            timeout=config.git_timeout,
+            keep_fds=(lock_fd,) if lock_fd is not None else (),
+        )
+        self.fresh = False  # True when this run (re)created the clone
+
+    # -- set-up and repair -------------------------------------------------------------
+
+    def prepare(self) -> None:
+        """Make sure the clone exists, is ours, is on our branch, and is clean."""
+        ensure_private_dir(self.config.home)
+        if self.config.embedded:
+            self.ensure_embedded_remote()
+        self._sweep_half_made_clones()
+        self._clear_stale_locks(os.path.join(self.config.clone_dir, ".git"))
+        problem = self._clone_problem()
+        if problem is not None:
+            if problem != "missing":
+                self._set_aside(problem)
+            self._create_clone()
+            self.fresh = True
+        elif self.has_commits():
+            self.git.run("reset", "-q", "--hard")
+        sweep_temp_files(self.config.vault_dir)
+
+    def ensure_embedded_remote(self) -> None:
+        """The bare repository under $MEMORY_VAULT_HOME used when no remote is configured."""
+        path = self.config.remote
+        if os.path.isfile(os.path.join(path, "HEAD")):
+            self._clear_stale_locks(path)
+            return
+        ensure_private_dir(path)
+        repo = git.Repo.init(path, bare=True, initial_branch=self.branch)
+        with repo.config_writer() as cw:
+            cw.set_value("receive", "unpackLimit", "1")  # keep pushes as packs
+            cw.set_value("receive", "autogc", "false")
+            cw.set_value("gc", "auto", "0")
+            cw.set_value("core", "fsync", "committed")
+        repo.close()
+        self.log.info(f"created the embedded vault {path}")
+
+    def _clone_problem(self) -> str | None:
+        clone = self.config.clone_dir
+        if not os.path.isdir(clone) or not os.listdir(clone):
+            return "missing"
+        try:
+            repo = git.Repo(clone)
+        except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+            return "it is not a git repository"
+        try:
+            if repo.bare or repo.working_tree_dir is None:
+                return "it is a bare repository"
+            if not repo.remotes or "origin" not in [r.name for r in repo.remotes]:
+                return "it has no origin remote"
+            url = repo.remote("origin").url
+            if strip_credentials(url) != strip_credentials(self.config.remote):
+                return (
+                    f"its origin is {self.redactor.clean(url)}, not the configured remote "
+                    f"{self.redactor.clean(self.config.remote)}"
+                )
+            if url != self.config.remote:
+                with repo.config_writer() as cw:
+                    cw.set_value('remote "origin"', "url", self.config.remote)
+                self.log.info("updated the credentials of the clone's remote")
+            if repo.head.is_detached:
+                return "its HEAD is detached"
+            if repo.head.reference.path != f"refs/heads/{self.branch}":
+                return f"it is on {repo.head.reference.path}, not refs/heads/{self.branch}"
+        except (ValueError, OSError, git.GitError) as exc:
+            return f"it cannot be read ({exc})"
+        finally:
+            repo.close()
+        return None
+
+    def _set_aside(self, problem: str) -> None:
+        clone = self.config.clone_dir
+        if not self._is_ours(clone):
+            raise VaultError(
+                f"MEMORY_VAULT_CLONE_DIR={clone} is not usable ({problem}) and is not a "
+                "Memory Vault clone: move it away or choose another folder"
+            )
+        aside = f"{clone}.set-aside-{compact_utc_stamp()}"
+        os.rename(clone, aside)
+        self.log.warning(f"the clone {clone} was damaged ({problem}); kept it as {aside} "
+                         "and cloned the vault afresh")
+
+    def _is_ours(self, clone: str) -> bool:
+        home = os.path.realpath(self.config.home)
+        if os.path.realpath(clone).startswith(home + os.sep):
+            return True
+        try:
+            with open(os.path.join(clone, ".git", "config"), encoding="utf-8") as handle:
+                return "[memory-vault]" in handle.read()
+        except OSError:
+            return False
+
+    def _sweep_half_made_clones(self) -> None:
+        parent, name = os.path.split(self.config.clone_dir)
+        if not os.path.isdir(parent):
+            return
+        for entry in os.listdir(parent):
+            if entry.startswith(f"{name}.tmp-"):
+                shutil.rmtree(os.path.join(parent, entry), ignore_errors=True)
+
+    def _create_clone(self) -> None:
+        """Build the clone beside its final place, then rename: a kill leaves no half clone."""
+        clone = self.config.clone_dir
+        tmp = f"{clone}.tmp-{os.getpid()}"
+        ensure_private_dir(os.path.dirname(clone))
+        shutil.rmtree(tmp, ignore_errors=True)
+        repo = git.Repo.init(tmp, initial_branch=self.branch)
+        os.chmod(tmp, 0o700)
+        b = self.branch
+        with repo.config_writer() as cw:
+            cw.set_value("memory-vault", "clone", "true")
+            cw.set_value("gc", "auto", "0")
+            cw.set_value("core", "fsync", "committed")
+            cw.set_value("core", "hooksPath", "/dev/null")
+            cw.set_value("commit", "gpgSign", "false")
+            cw.set_value('remote "origin"', "url", self.config.remote)
+            cw.set_value('remote "origin"', "fetch", f"+refs/heads/{b}:refs/remotes/origin/{b}")
+            cw.set_value(f'branch "{b}"', "remote", "origin")
+            cw.set_value(f'branch "{b}"', "merge", f"refs/heads/{b}")
+        repo.close()
+        if self.config.embedded:
+            # Borrow the embedded vault's objects instead of copying them: one copy on disk.
+            alternates = os.path.join(tmp, ".git", "objects", "info", "alternates")
+            with open(alternates, "w", encoding="utf-8") as handle:
+                handle.write(os.path.join(os.path.abspath(self.config.remote), "objects") + "\n")
+        runner = GitRunner(tmp, redactor=self.redactor, timeout=self.git.timeout,
+                           keep_fds=self.git.keep_fds)
+        try:
+            _fetch(runner)
+        except NetworkError as exc:
+            self.log.warning(f"{exc}; backing up into a new local clone, pushed when the "
+                             "remote is back")
+        if runner.run("rev-parse", "-q", "--verify", f"refs/remotes/origin/{b}^{{commit}}",
+                      check=False).returncode == 0:
+            runner.run("update-ref", f"refs/heads/{b}", f"refs/remotes/origin/{b}")
+            runner.run("reset", "-q", "--hard")
+        os.rename(tmp, clone)
+        self.log.info(f"created the clone {clone} of {self.redactor.clean(self.config.remote)}")
+
+    def _clear_stale_locks(self, git_dir: str) -> None:
+        """Remove git locks and temp files left by a killed run.
+
+        Safe because we hold the run lock and every git we start inherits it: a lock file
+        found now belongs to a process that no longer exists.
+        """
+        if not os.path.isdir(git_dir):
+            return
+        stale = [os.path.join(git_dir, name) for name in _STALE_LOCKS]
+        for sub in ("refs", "logs"):
+            for root, _dirs, files in os.walk(os.path.join(git_dir, sub)):
+                stale.extend(os.path.join(root, f) for f in files if f.endswith(".lock"))
+        objects = os.path.join(git_dir, "objects")
+        for folder in (objects, os.path.join(objects, "pack")):
+            if os.path.isdir(folder):
+                stale.extend(
+                    os.path.join(folder, f)
+                    for f in os.listdir(folder)
+                    if f.startswith(("tmp_", "incoming-", ".tmp-"))
+                )
+        for path in stale:
+            if os.path.lexists(path):
+                if os.path.isdir(path) and not os.path.islink(path):
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    os.unlink(path)
+                self.log.warning(f"removed {path}, left behind by an interrupted run")
+
+    # -- committing --------------------------------------------------------------------
+
+    def has_commits(self) -> bool:
+        return self._resolve(f"refs/heads/{self.branch}") is not None
+
+    def _resolve(self, ref: str) -> str | None:
+        result = self.git.run("rev-parse", "-q", "--verify", f"{ref}^{{commit}}", check=False)
+        return result.text if result.returncode == 0 else None
+
+    def commit(self, snapshots: list[Snapshot], when: float) -> CommitInfo | None:
+        """Write the snapshots into `<clone>/<SUBDIR>` and commit them if git sees a change."""
+        if not snapshots:
+            return None
+        by_path: dict[str, Snapshot] = {}
+        for snap in snapshots:
+            target = os.path.join(self.config.vault_dir, snap.name)
+            os.makedirs(os.path.dirname(target), mode=0o700, exist_ok=True)
+            if not _holds(target, snap):
+                write_atomic(target, snap.data, durable=False)
+            by_path[f"{self.config.subdir}/{snap.name}"] = snap
+        self.git.run("add", "-f", "--pathspec-from-file=-", "--pathspec-file-nul",
+                     input_bytes=_nul_join(by_path))
+        staged = self.git.run("diff", "--cached", "--name-only", "-z", "--no-renames")
+        changed = [p for p in staged.stdout.decode("utf-8", "surrogateescape").split("\0") if p]
+        if not changed:
+            return None
+        files = []
+        for path in changed:
+            staged_snap = by_path.get(path)
+            if staged_snap is not None:
+                files.append((staged_snap.name, staged_snap.size, staged_snap.sha256))
+        subject = f"Memory vault sync {utc_stamp(when)} ({len(changed)} files)"
+        body = "\n".join(f"{name}: {size} bytes, sha256 {digest}" for name, size, digest in files)
+        self.git.run("commit", "-q", "--no-verify", "--cleanup=verbatim", "-F", "-",
+                     input_bytes=f"{subject}\n\n{body}\n".encode("utf-8", "surrogateescape"),
+                     extra_env=self._identity_env(when))
+        sha = self._resolve("HEAD") or ""
+        return CommitInfo(sha, subject, files)
+
+    def _identity_env(self, when: float) -> dict[str, str]:
+        date = f"{int(when)} +0000"
+        name, email = self.config.author_name, self.config.author_email
+        return {
+            "GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": email, "GIT_AUTHOR_DATE": date,
+            "GIT_COMMITTER_NAME": name, "GIT_COMMITTER_EMAIL": email,
+            "GIT_COMMITTER_DATE": date,
+        }
+
+    # -- pushing -------------------------------------------------------------------------
+
+    def unpushed(self) -> int:
+        """Commits on our branch the remote does not have (as far as we last heard)."""
+        local = f"refs/heads/{self.branch}"
+        if self._resolve(local) is None:
+            return 0
+        args = ["rev-list", "--count", local]
+        if self._resolve(f"refs/remotes/origin/{self.branch}") is not None:
+            args.append(f"^refs/remotes/origin/{self.branch}")
+        return int(self.git.run(*args).text or 0)
+
+    def push(self) -> None:
+        """Push our branch; when the remote moved on, replay ours on top and try again."""
+        b = self.branch
+        for _attempt in range(PUSH_TRIES):
+            result = self.git.run("push", "--porcelain", "--no-verify", "origin",
+                                  f"refs/heads/{b}:refs/heads/{b}", network=True, check=False)
+            if result.returncode == 0:
+                return
+            said = (result.stdout + result.stderr).decode("utf-8", "replace")
+            if not any(word in said for word in _REJECTED):
+                raise self.git.failure(result, network=True)
+            self._replay_onto_remote()
+        raise GitFailed(f"the remote kept moving: push still rejected after {PUSH_TRIES} tries")
+
+    def fetch(self) -> None:
+        _fetch(self.git)
+
+    def _replay_onto_remote(self) -> None:
+        """Re-create our unpushed commits on top of the remote branch, whole files only.
+
+        Not `git rebase`: a textual merge of two versions of a JSON file can produce a file
+        neither side wrote. Each of our commits instead sets its files to our exact blobs on
+        top of theirs, so ours becomes the tip and theirs stays in history.
+        """
+        self.fetch()
+        b = self.branch
+        theirs = self._resolve(f"refs/remotes/origin/{b}")
+        ours = self._resolve(f"refs/heads/{b}")
+        if theirs is None or ours is None:
+            raise GitFailed("push was rejected but the remote branch cannot be read")
+        mine = self.git.run("rev-list", "--reverse", ours, f"^{theirs}").text.split()
+        base = self.git.run("merge-base", ours, theirs, check=False).text
+        theirs_changed = self._paths_between(base or None, theirs)
+        index = os.path.join(self.config.clone_dir, ".git", "memory-vault-replay-index")
+        env = {"GIT_INDEX_FILE": index}
+        tip = theirs
+        overlap: set[str] = set()
+        try:
+            for commit in mine:
+                entries = self._changes_of(commit)
+                overlap.update(p for _, p in entries if p in theirs_changed)
+                self.git.run("read-tree", tip, extra_env=env)
+                self.git.run("update-index", "-z", "--index-info", extra_env=env,
+                             input_bytes=b"".join(line.encode("utf-8", "surrogateescape") + b"\0"
+                                                  for line, _ in entries))
+                tree = self.git.run("write-tree", extra_env=env).text
+                tip = self.git.run("commit-tree", tree, "-p", tip, "-F", "-",
+                                   input_bytes=self._message_of(commit),
+                                   extra_env=self._original_identity(commit)).text
+        finally:
+            if os.path.exists(index):
+                os.unlink(index)
+        self.git.run("update-ref", f"refs/heads/{b}", tip, ours)
+        self.git.run("reset", "-q", "--hard")
+        self.log.warning(
+            f"the remote had commits we did not; replayed our {len(mine)} unpushed commit(s) "
+            "on top of them"
+        )
+        for path in sorted(overlap):
+            self.log.warning(
+                f"{path} was changed both here and on the remote: our version is now the "
+                "tip, theirs stays in history"
+            )
+
+    def _paths_between(self, base: str | None, tip: str) -> set[str]:
+        if base:
+            out = self.git.run("diff", "--name-only", "-z", "--no-renames", base, tip).stdout
+        else:
+            out = self.git.run("ls-tree", "-r", "-z", "--name-only", tip).stdout
+        return {p for p in out.decode("utf-8", "surrogateescape").split("\0") if p}
+
+    def _changes_of(self, commit: str) -> list[tuple[str, str]]:
+        """(`update-index --index-info` line, path) for each path `commit` changed."""
+        raw = self.git.run("diff-tree", "-r", "-z", "--raw", "--no-renames", "--root",
+                           "--no-commit-id", commit).stdout
+        fields = raw.decode("utf-8", "surrogateescape").split("\0")
+        entries = []
+        for meta, path in zip(fields[0::2], fields[1::2], strict=False):
+            if not meta.startswith(":"):
+                continue
+            _old_mode, new_mode, _old_sha, new_sha, status = meta[1:].split(" ")
+            if status.startswith("D"):
+                entries.append((f"0 {'0' * len(new_sha)}\t{path}", path))
+            else:
+                entries.append((f"{new_mode} {new_sha}\t{path}", path))
+        return entries
+
+    def _message_of(self, commit: str) -> bytes:
+        return self.git.run("log", "-1", "--format=%B", commit).stdout
+
+    def _original_identity(self, commit: str) -> dict[str, str]:
+        fields = self.git.run("log", "-1", "--format=%an%x00%ae%x00%ad%x00%cn%x00%ce%x00%cd",
+                              "--date=raw", commit).text.split("\0")
+        keys = ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_AUTHOR_DATE",
+                "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL", "GIT_COMMITTER_DATE")
+        return dict(zip(keys, fields, strict=True))
+
+
+def _fetch(runner: GitRunner) -> None:
+    """Fetch our branch; an empty remote (no branch yet) is not an error."""
+    result = runner.run("fetch", "-q", "origin", network=True, check=False)
+    if result.returncode != 0 and b"couldn't find remote ref" not in result.stderr:
+        raise runner.failure(result, network=True)
+
+
+def _holds(path: str, snap: Snapshot) -> bool:
+    """Does `path` already hold exactly the snapshot's bytes? (streamed: no second copy)"""
+    try:
+        if os.path.getsize(path) != snap.size:
+            return False
+        with open(path, "rb") as handle:
+            return hashlib.file_digest(handle, "sha256").hexdigest() == snap.sha256
+    except OSError:
+        return False
+
+
+def _nul_join(by_path: dict[str, Snapshot]) -> bytes:
+    return b"".join(p.encode("utf-8", "surrogateescape") + b"\0" for p in by_path)

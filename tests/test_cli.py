@@ -1,0 +1,98 @@
+"""Entry points, `init`, and the cron set-up from a fresh HOME."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import ROOT, SCRIPT, Vault, base_env, git
+from memory_vault import __version__
+
+
+def test_script_is_executable_with_python_shebang() -> None:
+    assert os.access(SCRIPT, os.X_OK)
+    assert SCRIPT.read_text().startswith("#!/usr/bin/env python3\n")
+
+
+def test_help_and_version_on_the_script(vault: Vault) -> None:
+    version = vault.run("--version")
+    assert version.returncode == 0 and __version__ in version.stdout
+    helped = vault.run("--help")
+    assert helped.returncode == 0
+    for command in ("sync", "init"):
+        assert command in helped.stdout
+    assert "--now" in vault.run("sync", "--help").stdout
+
+
+def test_module_entry_point_matches_script(vault: Vault) -> None:
+    result = subprocess.run([sys.executable, "-m", "memory_vault", "--version"], cwd=ROOT,
+                            env=vault.env, capture_output=True, text=True, check=False)
+    assert result.returncode == 0 and __version__ in result.stdout
+
+
+def test_unknown_option_is_a_usage_error(vault: Vault) -> None:
+    result = vault.run("--frobnicate")
+    assert result.returncode == 2
+    assert "No such option" in result.stderr
+
+
+def test_global_options_after_the_command(vault: Vault, tmp_path: Path) -> None:
+    env_file = tmp_path / "x.env"
+    env_file.write_text("MEMORY_VAULT_SUBDIR=after\n")
+    vault.write("memory.json", "{}", age=10)
+    result = vault.run("sync", "--env-file", str(env_file), "-q")
+    assert result.returncode == 0, result.stderr
+    assert vault.remote_git("ls-tree", "--name-only", "main").split() == ["after"]
+
+
+def test_init_then_cron_run_from_home(tmp_path: Path) -> None:
+    """`init` in the agents folder, then a bare cron run from $HOME backs up."""
+    home = tmp_path / "home"
+    agents = tmp_path / "agents"
+    home.mkdir()
+    agents.mkdir()
+    (agents / "memory.json").write_text('{"first": "backup"}')
+    env = base_env(home)
+    env["MEMORY_VAULT_LOG_FILE"] = str(tmp_path / "log")
+    env["MEMORY_VAULT_ERR_FILE"] = str(tmp_path / "err")
+
+    init = subprocess.run([sys.executable, str(SCRIPT), "init"], cwd=agents, env=env,
+                          capture_output=True, text=True, check=False)
+    assert init.returncode == 0, init.stderr
+    settings = home / ".config/memory-vault/.env"
+    assert f"MEMORY_VAULT_SOURCE_DIR={agents}" in settings.read_text()
+    assert settings.stat().st_mode & 0o777 == 0o600
+    assert "Memory Vault is ready" in init.stdout
+
+    cron = subprocess.run([sys.executable, str(SCRIPT)], cwd=home, env=env,
+                          capture_output=True, text=True, check=False)
+    assert cron.returncode == 0, cron.stderr
+    vault_git = home / ".local/share/memory-vault/vault.git"
+    shown = git(f"--git-dir={vault_git}", "show", "main:rAgentShared/memory.json")
+    assert shown == '{"first": "backup"}'
+
+
+def test_init_with_remote_and_source_keeps_other_settings(vault: Vault, tmp_path: Path) -> None:
+    env_file = tmp_path / "conf/.env"
+    env_file.parent.mkdir()
+    env_file.write_text("# mine\nMEMORY_VAULT_SUBDIR=kept\nMEMORY_VAULT_REMOTE=/old/place\n")
+    env = {"MEMORY_VAULT_REMOTE": None, "MEMORY_VAULT_SOURCE_DIR": None}
+    result = vault.run("init", "--remote", str(vault.remote), "--source", str(vault.source),
+                       "--env-file", str(env_file), env=env)  # type: ignore[arg-type]
+    assert result.returncode == 0, result.stderr
+    text = env_file.read_text()
+    assert "# mine" in text and "MEMORY_VAULT_SUBDIR=kept" in text
+    assert f"MEMORY_VAULT_REMOTE={vault.remote}" in text
+    assert "/old/place" not in text
+    assert (vault.clone / ".git").is_dir()
+    assert git("config", "remote.origin.url", cwd=vault.clone).strip() == str(vault.remote)
+
+
+def test_init_rejects_missing_source_and_writes_nothing(vault: Vault, tmp_path: Path) -> None:
+    env_file = tmp_path / "new.env"
+    result = vault.run("init", "--source", str(tmp_path / "nope"), "--env-file", str(env_file))
+    assert result.returncode == 2
+    assert "MEMORY_VAULT_SOURCE_DIR" in result.stderr
+    assert not env_file.exists()
