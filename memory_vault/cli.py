@@ -137,6 +137,219 @@ def init(ctx: click.Context, remote: str | None, source: str | None) -> None:
     _run(ctx, action, options=settings, search_env_file=False)
 
 
+@cli.command(context_settings=CONTEXT)
+@click.argument("files", nargs=-1, metavar="[FILE...]")
+@click.option("--at", "at", metavar="WHEN",
+              help="The newest version at or before this ISO 8601 time (UTC unless it says).")
+@click.option("--commit", "rev", metavar="REV", help="The version of this commit.")
+@click.option("--to", "to", metavar="DIR", type=click.Path(file_okay=False),
+              help="Restore into DIR instead of the source dir.")
+@click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")
+@global_options
+@click.pass_context
+def restore(ctx: click.Context, files: tuple[str, ...], at: str | None, rev: str | None,
+            to: str | None, dry_run: bool) -> None:
+    """Bring files back from the vault (all of them unless FILEs are named)."""
+    from memory_vault.restore import run_restore
+
+    progress = sys.stderr.isatty() and not _globals(ctx).quiet
+
+    def action(config: Config, log: RunLog) -> int:
+        plan = run_restore(config, log, names=list(files), at=at, rev=rev, to=to,
+                           dry_run=dry_run, progress=progress)
+        click.echo(f"{'Plan: restore' if dry_run else 'Restoring'} from {plan.commit[:12]} "
+                   f"({plan.date}) into {plan.target}")
+        for item in plan.items:
+            note = ""
+            if item.action == "replace":
+                kept = item.kept_as or f"{item.name}.pre-restore-<time>"
+                note = f"  (current copy kept as {os.path.basename(kept)})"
+            elif item.action == "refused":
+                note = f"  ({item.reason})"
+            click.echo(f"  {item.action:<9} {item.name}{note}")
+        written = len(plan.to_write)
+        if dry_run:
+            click.echo("Dry run: nothing was changed.")
+        else:
+            click.echo(f"Restored {written} file(s); "
+                       f"{len(plan.items) - written - len(plan.refused)} already up to date.")
+            click.echo("Restart the agent system so the agents load the restored memory.")
+        if plan.refused:
+            return 1 if not written and len(plan.refused) == len(plan.items) else 3
+        return 0
+
+    _run(ctx, action, need_source=False)
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("file", required=False)
+@click.option("--limit", type=click.IntRange(min=1), metavar="N", help="At most N commits.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@global_options
+@click.pass_context
+def history(ctx: click.Context, file: str | None, limit: int | None, as_json: bool) -> None:
+    """The vault's commits (touching FILE), newest first."""
+    from memory_vault.report import history as read_history
+    from memory_vault.vault import reading
+
+    def action(config: Config, log: RunLog) -> int:
+        with reading(config, log, fetch=False) as (vault, tip):
+            entries = read_history(vault, tip, file, limit)
+        if as_json:
+            _print_json([e.as_dict() for e in entries])
+        for entry in [] if as_json else entries:
+            click.echo(f"{entry.date}  {entry.commit[:12]}  {', '.join(entry.files)}")
+        return 0
+
+    _run(ctx, action, need_source=False)
+
+
+@cli.command(context_settings=CONTEXT)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@global_options
+@click.pass_context
+def status(ctx: click.Context, as_json: bool) -> None:
+    """Last success, pending pushes, each file; exit 1 when unhealthy (a monitoring check)."""
+    from memory_vault.report import build_status
+
+    def action(config: Config, log: RunLog) -> int:
+        pending = None
+        if os.path.isdir(os.path.join(config.clone_dir, ".git")):
+            from memory_vault.vault import Vault
+
+            pending = Vault(config, log).unpushed()
+        report = build_status(config, pending)
+        if as_json:
+            _print_json(report.as_dict())
+        else:
+            _print_status(report)
+        return 0 if report.healthy else 1
+
+    _run(ctx, action, need_source=False)
+
+
+def _print_status(report: Any) -> None:
+    click.echo(f"Memory Vault: {'healthy' if report.healthy else 'UNHEALTHY'}")
+    rows = [
+        ("remote", report.remote + (" (embedded)" if report.embedded else "")),
+        ("clone", report.clone),
+        ("last success", f"{report.last_success or 'never'}"
+                         + (f" (commit {report.last_commit[:12]})" if report.last_commit else "")),
+        ("last run", f"{report.last_run or 'never'} {report.last_outcome or ''}".strip()),
+        ("pending push", str(report.pending_push)
+                         + ("" if report.push_enabled else " (push disabled)")),
+        ("last error", report.last_error or "-"),
+    ]
+    for label, value in rows:
+        click.echo(f"  {label + ':':<14}{value}")
+    click.echo("  files:")
+    width = max((len(f.name) for f in report.files), default=0)
+    for f in report.files:
+        what = ("absent" if not f.present else
+                "changed since the last sync" if f.changed else "unchanged since the last sync")
+        click.echo(f"    {f.name:<{width}}  {what}")
+    for problem in report.problems:
+        click.echo(f"  problem: {problem}")
+
+
+@cli.command(context_settings=CONTEXT)
+@global_options
+@click.pass_context
+def verify(ctx: click.Context) -> None:
+    """Check the backup: fsck, remote equals local, a test restore, sources vs the vault."""
+    from memory_vault.vault import reading
+    from memory_vault.verify import verify as run_checks
+
+    def action(config: Config, log: RunLog) -> int:
+        with reading(config, log, fetch=False) as (vault, tip):
+            checks = run_checks(vault, tip)
+        for check in checks:
+            click.echo(f"{'ok' if check.ok else 'FAIL':<5} {check.name:<8} {check.detail}")
+        failed = [c.name for c in checks if not c.ok]
+        log.info(f"verify: {'all checks passed' if not failed else 'failed: ' + ', '.join(failed)}")
+        return 1 if failed else 0
+
+    _run(ctx, action, need_source=False)
+
+
+@cli.group(context_settings=CONTEXT)
+def schedule() -> None:
+    """Manage the one crontab line that runs Memory Vault."""
+
+
+@schedule.command("install", context_settings=CONTEXT)
+@click.option("--every", type=int, default=15, show_default=True, metavar="MIN",
+              help="Minutes between runs.")
+@global_options
+@click.pass_context
+def schedule_install(ctx: click.Context, every: int) -> None:
+    """Add (or replace) the crontab line."""
+    from memory_vault import schedule as cron
+
+    def action(config: Config, log: RunLog) -> int:
+        line = cron.cron_line(every, _settings_file(config))
+        changed = cron.install(line)
+        click.echo(("Installed" if changed else "Already installed") + f":\n{line}")
+        log.info(f"schedule: {'installed' if changed else 'unchanged'}: {line}")
+        return 0
+
+    _run(ctx, action, need_source=False)
+
+
+@schedule.command("remove", context_settings=CONTEXT)
+@global_options
+@click.pass_context
+def schedule_remove(ctx: click.Context) -> None:
+    """Remove the crontab line (and nothing else)."""
+    from memory_vault import schedule as cron
+
+    def action(config: Config, log: RunLog) -> int:
+        removed = cron.remove()
+        click.echo("Removed the memory-vault line." if removed
+                   else "There was no memory-vault line in the crontab.")
+        return 0
+
+    _run(ctx, action, need_source=False)
+
+
+@schedule.command("show", context_settings=CONTEXT)
+@global_options
+@click.pass_context
+def schedule_show(ctx: click.Context) -> None:
+    """Print the crontab line (exit 1 when it is not installed)."""
+    from memory_vault import schedule as cron
+
+    def action(config: Config, log: RunLog) -> int:
+        line = cron.installed()
+        if line is None:
+            click.echo("No memory-vault line in the crontab; `memory-vault schedule install` "
+                       "adds this one:")
+            click.echo(cron.cron_line(15, _settings_file(config, must_exist=False)))
+            return 1
+        click.echo(line)
+        return 0
+
+    _run(ctx, action, need_source=False)
+
+
+def _settings_file(config: Config, *, must_exist: bool = True) -> str:
+    """The env file the cron line names: the one in use, else the one `init` writes."""
+    from memory_vault.errors import UsageError
+    from memory_vault.initialize import init_target
+
+    path = config.env_file or init_target(None, dict(os.environ))
+    if must_exist and not os.path.isfile(path):
+        raise UsageError(f"no settings file at {path}: run `memory-vault init` first "
+                         "(cron runs with a bare environment and needs one)")
+    return path
+
+
+def _print_json(value: object) -> None:
+    import json
+
+    click.echo(json.dumps(value, indent=2, ensure_ascii=False))
+
+
 def _configured(name: str, env_path: str) -> bool:
     if os.environ.get(name):
         return True

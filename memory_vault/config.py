@@ -118,6 +118,14 @@ class Config:
             if os.path.exists(path) and not os.path.isdir(path):
                 raise ConfigError(f"{name}={path}: exists and is not a folder")
 
+    def with_clone_dir(self, clone_dir: str) -> "Config":
+        """The same settings with another clone (a throw-away clone for a dry run)."""
+        copy = object.__new__(Config)
+        for name in Config.__slots__:
+            setattr(copy, name, getattr(self, name))
+        copy.clone_dir = clone_dir
+        return copy
+
     @property
     def lock_file(self) -> str:
         return os.path.join(self.home, "sync.lock")

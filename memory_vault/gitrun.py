@@ -88,9 +88,16 @@ class GitRunner:
         input_bytes: bytes | None = None,
         extra_env: dict[str, str] | None = None,
         cwd: str | None = None,
+        progress: bool = False,
     ) -> "GitResult":
-        """Run `git args...`; network commands get the timeout and a process-group kill."""
+        """Run `git args...`; network commands get the timeout and a process-group kill.
+
+        `progress` (for a terminal only) shows git's progress meter on our stderr while still
+        keeping its messages for the error we may raise.
+        """
         env = {**self.env, **extra_env} if extra_env else self.env
+        if progress:
+            args = (args[0], "--progress", *args[1:])
         proc = subprocess.Popen(
             ["git", *args],
             cwd=cwd or self.cwd,
@@ -102,7 +109,12 @@ class GitRunner:
             start_new_session=True,
         )
         try:
-            out, err = proc.communicate(input_bytes, timeout=self.timeout if network else None)
+            if progress:
+                out, err = _communicate_showing_stderr(proc, self.timeout if network else None)
+            else:
+                out, err = proc.communicate(
+                    input_bytes, timeout=self.timeout if network else None
+                )
         except subprocess.TimeoutExpired:
             _kill_group(proc)
             raise NetworkError(
@@ -145,6 +157,38 @@ class GitResult:
             if line.strip() and not line.startswith("hint:")
         ]
         return " / ".join(lines[-3:]) or f"exit status {self.returncode}"
+
+
+def _communicate_showing_stderr(
+    proc: "subprocess.Popen[bytes]", timeout: float | None
+) -> tuple[bytes, bytes]:
+    """Like communicate(), but git's stderr (its progress meter) is shown as it comes."""
+    import sys
+    import threading
+
+    kept = bytearray()
+    out = bytearray()
+    if proc.stderr is None or proc.stdout is None:
+        raise ValueError("git must be started with pipes")
+    stderr_fd, stdout = proc.stderr.fileno(), proc.stdout
+
+    def tee_stderr() -> None:
+        for chunk in iter(lambda: os.read(stderr_fd, 4096), b""):
+            sys.stderr.buffer.write(chunk)
+            sys.stderr.flush()
+            kept.extend(chunk)
+            del kept[:-8192]
+
+    def drain_stdout() -> None:
+        out.extend(stdout.read())
+
+    threads = [threading.Thread(target=f, daemon=True) for f in (tee_stderr, drain_stdout)]
+    for thread in threads:
+        thread.start()
+    proc.wait(timeout=timeout)
+    for thread in threads:
+        thread.join(timeout=5)
+    return bytes(out), bytes(kept)
 
 
 def _kill_group(proc: "subprocess.Popen[bytes]") -> None:

@@ -7,6 +7,8 @@ alone costs more than a whole cron run that finds nothing to do.
 import hashlib
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import git
 
@@ -21,10 +23,12 @@ from memory_vault.fsutil import (
     write_atomic,
 )
 from memory_vault.gitrun import GitRunner
+from memory_vault.lock import RunLock
 from memory_vault.logfile import RunLog
 from memory_vault.redact import Redactor
 
 PUSH_TRIES = 3
+READ_LOCK_WAIT = 60.0
 _STALE_LOCKS = ("index.lock", "HEAD.lock", "ORIG_HEAD.lock", "config.lock", "packed-refs.lock",
                 "shallow.lock", "FETCH_HEAD.lock")
 _REJECTED = ("[rejected]", "non-fast-forward", "fetch first", "stale info")
@@ -67,6 +71,7 @@ class Vault:
             keep_fds=(lock_fd,) if lock_fd is not None else (),
         )
         self.fresh = False  # True when this run (re)created the clone
+        self.progress = False  # show git's progress meter (a person at a terminal)
 
     # -- set-up and repair -------------------------------------------------------------
 
@@ -75,6 +80,14 @@ class Vault:
         ensure_private_dir(self.config.home)
         if self.config.embedded:
             self.ensure_embedded_remote()
+        self._ensure_clone()
+        if not self.fresh and self.has_commits():
+            self.git.run("reset", "-q", "--hard")
+        sweep_temp_files(self.config.vault_dir)
+
+    def _ensure_clone(self) -> None:
+        """Repair what a killed run left, and (re)create the clone if it is missing or not
+        the clone of our remote and branch (a damaged one is set aside, never deleted)."""
         self._sweep_half_made_clones()
         self._clear_stale_locks(os.path.join(self.config.clone_dir, ".git"))
         problem = self._clone_problem()
@@ -83,9 +96,6 @@ class Vault:
                 self._set_aside(problem)
             self._create_clone()
             self.fresh = True
-        elif self.has_commits():
-            self.git.run("reset", "-q", "--hard")
-        sweep_temp_files(self.config.vault_dir)
 
     def ensure_embedded_remote(self) -> None:
         """The bare repository under $MEMORY_VAULT_HOME used when no remote is configured."""
@@ -194,7 +204,7 @@ class Vault:
         runner = GitRunner(tmp, redactor=self.redactor, timeout=self.git.timeout,
                            keep_fds=self.git.keep_fds)
         try:
-            _fetch(runner)
+            _fetch(runner, progress=self.progress)
         except NetworkError as exc:
             self.log.warning(f"{exc}; backing up into a new local clone, pushed when the "
                              "remote is back")
@@ -308,7 +318,57 @@ class Vault:
         raise GitFailed(f"the remote kept moving: push still rejected after {PUSH_TRIES} tries")
 
     def fetch(self) -> None:
-        _fetch(self.git)
+        _fetch(self.git, progress=self.progress)
+
+    # -- reading (restore, history, verify) -----------------------------------------------
+
+    def open_for_reading(self, *, fetch: bool = True) -> str | None:
+        """Bring the clone up to date with the remote; return the tip to read (None: empty).
+
+        A missing or damaged clone (the machine crashed) is cloned afresh; an unreachable
+        remote falls back to the local clone with a warning.
+        """
+        if self.config.embedded and not os.path.isfile(os.path.join(self.config.remote, "HEAD")):
+            raise VaultError(
+                f"there is no vault at {self.config.remote}: nothing was backed up on this "
+                "machine (set MEMORY_VAULT_REMOTE to the backup repository)"
+            )
+        ensure_private_dir(self.config.home)
+        self._ensure_clone()
+        if not self.fresh and fetch:
+            try:
+                self.fetch()
+            except NetworkError as exc:
+                self.log.warning(f"{exc}; reading the local clone, which may be behind")
+        return self.tip()
+
+    def tip(self) -> str | None:
+        """The newest state of the vault we know: our branch or the remote's, whichever
+        contains the other (the newer commit if they diverged)."""
+        local = self._resolve(f"refs/heads/{self.branch}")
+        remote = self._resolve(f"refs/remotes/origin/{self.branch}")
+        if local is None or remote is None or local == remote:
+            return local or remote
+        if self.is_ancestor(remote, local):
+            return local
+        if self.is_ancestor(local, remote):
+            return remote
+        dates = self.git.run("log", "--no-walk=unsorted", "--format=%ct", local, remote).text
+        local_date, remote_date = (int(d) for d in dates.split())
+        return local if local_date >= remote_date else remote
+
+    def is_ancestor(self, older: str, newer: str) -> bool:
+        return self.git.run("merge-base", "--is-ancestor", older, newer,
+                            check=False).returncode == 0
+
+    def resolve_commit(self, rev: str) -> str | None:
+        """The full sha of `rev` (anything git understands), or None."""
+        if rev.startswith("-"):
+            return None
+        return self._resolve(rev)
+
+    def repo(self) -> "git.Repo":
+        return git.Repo(self.config.clone_dir)
 
     def _replay_onto_remote(self) -> None:
         """Re-create our unpushed commits on top of the remote branch, whole files only.
@@ -391,9 +451,26 @@ class Vault:
         return dict(zip(keys, fields, strict=True))
 
 
-def _fetch(runner: GitRunner) -> None:
+@contextmanager
+def reading(
+    config: Config, log: RunLog, *, fetch: bool = True, progress: bool = False
+) -> Iterator[tuple[Vault, str | None]]:
+    """The vault, current with the remote, and its tip, under the run lock (restore,
+    history and verify touch the clone, so they wait for a running sync to finish)."""
+    lock = RunLock(config.lock_file)
+    lock.acquire(wait=READ_LOCK_WAIT)
+    try:
+        vault = Vault(config, log, lock_fd=lock.fd)
+        vault.progress = progress
+        yield vault, vault.open_for_reading(fetch=fetch)
+    finally:
+        lock.release()
+
+
+def _fetch(runner: GitRunner, *, progress: bool = False) -> None:
     """Fetch our branch; an empty remote (no branch yet) is not an error."""
-    result = runner.run("fetch", "-q", "origin", network=True, check=False)
+    args = ("fetch", "origin") if progress else ("fetch", "-q", "origin")
+    result = runner.run(*args, network=True, check=False, progress=progress)
     if result.returncode != 0 and b"couldn't find remote ref" not in result.stderr:
         raise runner.failure(result, network=True)
 

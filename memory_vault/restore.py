@@ -1,0 +1,249 @@
+"""restore: bring memory files back from the vault, as of any moment in its history.
+
+Reads straight from commits (never checks anything out), refuses any vault entry that could
+write outside the target folder, keeps every file it replaces, and writes atomically.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from memory_vault.config import Config
+from memory_vault.errors import UsageError, VaultError
+from memory_vault.fsutil import compact_utc_stamp, utc_stamp, write_atomic
+from memory_vault.logfile import RunLog
+from memory_vault.vault import Vault, reading
+
+SYMLINK_MODE = 0o120000
+
+
+@dataclass(frozen=True)
+class VaultEntry:
+    """One entry of a vault tree as git lists it (raw: nothing is trusted yet)."""
+
+    mode: int
+    kind: str  # "blob", "commit" (a submodule), ...
+    sha: str
+
+
+@dataclass
+class RestoreItem:
+    """One file of the plan: what will happen to it, and why."""
+
+    name: str  # path below the vault's subdir
+    action: str  # "restore" (absent here), "replace" (differs; kept), "unchanged", "refused"
+    entry: VaultEntry | None = None
+    reason: str = ""
+    kept_as: str | None = None
+
+
+@dataclass
+class RestorePlan:
+    commit: str
+    date: str
+    target: str
+    items: list[RestoreItem] = field(default_factory=list)
+
+    @property
+    def refused(self) -> list[RestoreItem]:
+        return [i for i in self.items if i.action == "refused"]
+
+    @property
+    def to_write(self) -> list[RestoreItem]:
+        return [i for i in self.items if i.action in ("restore", "replace")]
+
+
+def parse_when(text: str) -> float:
+    """An ISO 8601 date or date-time as epoch seconds; UTC unless it names an offset.
+
+    A date alone means 00:00 UTC of that day.
+    """
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise UsageError(
+            f"--at {text!r}: expected an ISO 8601 date or date-time, e.g. 2026-11-24T17:45:00Z"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
+
+
+def choose_commit(vault: Vault, tip: str, *, at: str | None, rev: str | None) -> str:
+    """The commit to restore: `rev`, else the newest at or before `at`, else the tip."""
+    if rev:
+        sha = vault.resolve_commit(rev)
+        if sha is None:
+            raise UsageError(f"--commit {rev}: no such commit in the vault")
+        return sha
+    if at:
+        when = parse_when(at)
+        found = vault.git.run("rev-list", "-1", f"--before={int(when)}", tip).text
+        if not found:
+            first = vault.git.run("log", "--reverse", "--format=%ct", tip).text.split()
+            since = f" (the first backup is from {utc_stamp(int(first[0]))})" if first else ""
+            raise UsageError(f"--at {at}: there is no backup at or before that time{since}")
+        return found
+    return tip
+
+
+def plan_restore(vault: Vault, commit: str, names: list[str], target: str) -> RestorePlan:
+    """Decide, without writing anything, what restoring `names` (or all) into `target` does."""
+    subdir = vault.config.subdir
+    obj = vault.repo().commit(commit)
+    plan = RestorePlan(commit=obj.hexsha, date=utc_stamp(obj.committed_date),
+                       target=os.path.abspath(target))
+    entries = _entries_under(vault, obj.hexsha, subdir)
+    if names:
+        wanted = [_vault_name(n, subdir) for n in names]
+        missing = [n for n in wanted if n not in entries]
+        if missing:
+            raise UsageError(
+                f"not in the vault at {obj.hexsha[:12]} ({plan.date}): {', '.join(missing)}"
+                f"{_available(entries)}"
+            )
+        entries = {n: entries[n] for n in wanted}
+    for name, entry in sorted(entries.items()):
+        plan.items.append(_plan_item(name, entry, plan.target))
+    return plan
+
+
+def _entries_under(vault: Vault, commit: str, subdir: str) -> dict[str, VaultEntry]:
+    """Every non-folder entry below `subdir`, by its raw path relative to it.
+
+    Listed with `git ls-tree` rather than GitPython's tree walk, which stops at the first
+    hostile name (`..`); here each entry is judged on its own by `_unsafe_reason`.
+    """
+    out = vault.git.run("ls-tree", "-r", "-z", "--full-tree", commit, "--", f"{subdir}/").stdout
+    found: dict[str, VaultEntry] = {}
+    prefix = subdir + "/"
+    for record in out.decode("utf-8", "surrogateescape").split("\0"):
+        if not record:
+            continue
+        meta, _, path = record.partition("\t")
+        mode, kind, sha = meta.split(" ")
+        if path.startswith(prefix):
+            found[path[len(prefix):]] = VaultEntry(int(mode, 8), kind, sha)
+    return found
+
+
+def _vault_name(name: str, subdir: str) -> str:
+    name = name.strip().removeprefix("./")
+    return name.removeprefix(subdir + "/")
+
+
+def _available(entries: dict[str, VaultEntry]) -> str:
+    if not entries:
+        return " (that version holds no files)"
+    names = sorted(entries)
+    more = f", ... ({len(names)} in all)" if len(names) > 8 else ""
+    return f" (the vault has: {', '.join(names[:8])}{more})"
+
+
+def _plan_item(name: str, entry: VaultEntry, target: str) -> RestoreItem:
+    unsafe = _unsafe_reason(name, entry, target)
+    if unsafe:
+        return RestoreItem(name, "refused", reason=unsafe)
+    dest = os.path.join(target, name)
+    if os.path.lexists(dest):
+        if os.path.isdir(dest) or not os.path.isfile(dest):
+            return RestoreItem(name, "refused", reason="something other than a file is there")
+        if _git_blob_sha(dest) == entry.sha:
+            return RestoreItem(name, "unchanged", entry=entry)
+        return RestoreItem(name, "replace", entry=entry)
+    return RestoreItem(name, "restore", entry=entry)
+
+
+def _unsafe_reason(name: str, entry: VaultEntry, target: str) -> str | None:
+    """Why writing this vault entry could escape `target` or plant a link; None if safe."""
+    parts = name.split("/")
+    if name.startswith("/") or any(p in ("", ".", "..") or "\\" in p or "\0" in p
+                                   for p in parts):
+        return "unsafe path in the vault (absolute, '..' or '.')"
+    if entry.mode == SYMLINK_MODE:
+        return "it is a symbolic link in the vault"
+    if entry.kind != "blob":
+        return "it is not a file in the vault"
+    real_target = os.path.realpath(target)
+    if not os.path.realpath(os.path.join(target, name)).startswith(real_target + os.sep):
+        return "it would be written outside the target folder"
+    return None
+
+
+def _git_blob_sha(path: str) -> str:
+    """Git's object id for the file's content: equal ids mean equal bytes."""
+    digest = hashlib.sha1(usedforsecurity=False)
+    digest.update(f"blob {os.path.getsize(path)}\0".encode())
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def run_restore(
+    config: Config,
+    log: RunLog,
+    *,
+    names: list[str],
+    at: str | None,
+    rev: str | None,
+    to: str | None,
+    dry_run: bool,
+    progress: bool,
+) -> RestorePlan:
+    """The whole `restore` command; a dry run reads a throw-away clone if there is none."""
+    if at and rev:
+        raise UsageError("--at and --commit cannot be used together")
+    if at:
+        parse_when(at)  # a bad date is a usage error before any network
+    target = os.path.abspath(to or config.source_dir)
+    with tempfile.TemporaryDirectory(prefix="memory-vault-restore-") as scratch:
+        if dry_run and not os.path.isdir(os.path.join(config.clone_dir, ".git")):
+            config = config.with_clone_dir(os.path.join(scratch, "clone"))
+        with reading(config, log, progress=progress) as (vault, tip):
+            if tip is None:
+                raise VaultError("the vault is empty: there is nothing to restore")
+            commit = choose_commit(vault, tip, at=at, rev=rev)
+            plan = plan_restore(vault, commit, names, target)
+            if not dry_run:
+                os.makedirs(target, exist_ok=True)
+                apply_restore(vault, plan)
+                log.info(f"restore: {len(plan.to_write)} file(s) from {plan.commit[:12]} "
+                         f"({plan.date}) into {target}")
+    return plan
+
+
+def apply_restore(vault: Vault, plan: RestorePlan) -> None:
+    """Write the plan: keep each file we replace as `<name>.pre-restore-<stamp>`, then
+    replace it atomically (the agent never sees a missing or half-written file)."""
+    stamp = compact_utc_stamp()
+    repo = vault.repo()
+    for item in plan.to_write:
+        if item.entry is None:
+            continue
+        dest = os.path.join(plan.target, item.name)
+        os.makedirs(os.path.dirname(dest), exist_ok=True)
+        if _unsafe_reason(item.name, item.entry, plan.target):  # re-check: the disk may move
+            item.action, item.reason = "refused", "the target changed under us"
+            continue
+        mode = 0o666
+        if item.action == "replace":
+            item.kept_as = f"{dest}.pre-restore-{stamp}"
+            _keep_copy(dest, item.kept_as)
+            mode = os.stat(dest).st_mode & 0o777
+        data = repo.odb.stream(bytes.fromhex(item.entry.sha)).read()
+        write_atomic(dest, data, durable=True, mode=mode)
+        if mode != 0o666:
+            os.chmod(dest, mode)
+
+
+def _keep_copy(path: str, kept: str) -> None:
+    try:
+        os.link(path, kept)
+    except OSError:
+        shutil.copy2(path, kept)

@@ -1,0 +1,141 @@
+"""verify: the seed's backup validation as one command, a line per check."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from memory_vault import detect
+from memory_vault.errors import VaultError
+from memory_vault.restore import apply_restore, plan_restore
+from memory_vault.state import load_state
+from memory_vault.vault import Vault
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+
+def verify(vault: Vault, tip: str | None) -> list[Check]:
+    """fsck, remote equal to local, a test restore of the tip, and the sources vs the tip.
+
+    Each check runs whatever the others found: a damaged vault fails a check, it does not
+    stop the report.
+    """
+    checks = [_guarded("fsck", _fsck, vault), _guarded("remote", _remote_matches, vault)]
+    restored: dict[str, str] = {}
+    try:
+        restored = _test_restore(vault, tip, checks)
+    except Exception as exc:  # a damaged vault: report it as the failed check it is
+        checks.append(Check("restore", False, vault.redactor.clean(f"cannot restore: {exc}")))
+    checks.append(_guarded("sources", lambda v: _sources_match(v, restored), vault))
+    return checks
+
+
+def _guarded(name: str, check: Callable[[Vault], Check], vault: Vault) -> Check:
+    try:
+        return check(vault)
+    except Exception as exc:
+        return Check(name, False, vault.redactor.clean(f"error: {exc}"))
+
+
+def _fsck(vault: Vault) -> Check:
+    repos = [vault.config.clone_dir]
+    if vault.config.embedded:
+        repos.append(vault.config.remote)
+    problems = []
+    for repo in repos:
+        result = vault.git.run("fsck", "--no-progress", "--no-dangling", cwd=repo, check=False)
+        if result.returncode != 0:
+            problems.append(f"{repo}: {vault.redactor.clean(result.error_text())}")
+    if problems:
+        return Check("fsck", False, "; ".join(problems))
+    return Check("fsck", True, "the clone" + (" and the embedded vault are" if len(repos) > 1
+                                              else " is") + " consistent")
+
+
+def _remote_matches(vault: Vault) -> Check:
+    branch = vault.config.branch
+    local = vault.resolve_commit(f"refs/heads/{branch}")
+    try:
+        listed = vault.git.run("ls-remote", "origin", f"refs/heads/{branch}", network=True).text
+    except VaultError as exc:
+        return Check("remote", False, f"cannot read the remote: {exc}")
+    remote = listed.split()[0] if listed else None
+    if local == remote:
+        return Check("remote", True, f"the remote's {branch} equals the clone's "
+                                     f"({(local or 'empty')[:12]})")
+    if local and (remote is None or vault.is_ancestor(remote, local)):
+        count = vault.git.run("rev-list", "--count", local, *([f"^{remote}"] if remote else [])
+                              ).text
+        return Check("remote", False, f"{count} local commit(s) not pushed yet")
+    return Check("remote", False, f"the remote's {branch} is {(remote or 'empty')[:12]}, the "
+                                  f"clone's is {(local or 'empty')[:12]} (the next sync "
+                                  "reconciles them)")
+
+
+def _test_restore(vault: Vault, tip: str | None, checks: list[Check]) -> dict[str, str]:
+    """Restore the tip into a temporary folder the way `restore` does; compare by sha256
+    with git's own copy of each file and with `.last_sync`. Returns name -> sha256."""
+    if tip is None:
+        checks.append(Check("restore", False, "the vault has no commits yet"))
+        return {}
+    with tempfile.TemporaryDirectory(prefix="memory-vault-verify-") as scratch:
+        plan = plan_restore(vault, tip, [], scratch)
+        apply_restore(vault, plan)
+        restored = {}
+        mismatches = [f"{i.name}: refused ({i.reason})" for i in plan.refused]
+        for item in plan.to_write:
+            with open(os.path.join(scratch, item.name), "rb") as handle:
+                digest = hashlib.file_digest(handle, "sha256").hexdigest()
+            restored[item.name] = digest
+            in_git = vault.git.run("cat-file", "blob", f"{tip}:{vault.config.subdir}/{item.name}")
+            if hashlib.sha256(in_git.stdout).hexdigest() != digest:
+                mismatches.append(f"{item.name}: restored bytes differ from the vault")
+    records = load_state(vault.config.state_file).files
+    for name, record in records.items():
+        if name not in restored:
+            mismatches.append(f"{name}: in .last_sync but not in the vault")
+        elif restored[name] != record.sha256:
+            mismatches.append(f"{name}: the vault's copy differs from .last_sync")
+    if mismatches:
+        checks.append(Check("restore", False, "; ".join(mismatches)))
+    else:
+        checks.append(Check("restore", True, f"{len(restored)} files restored from "
+                                             f"{tip[:12]} match the vault and .last_sync"))
+    return restored
+
+
+def _sources_match(vault: Vault, restored: dict[str, str]) -> Check:
+    config = vault.config
+    if not os.path.isdir(config.source_dir):
+        return Check("sources", False, f"the source dir {config.source_dir} does not exist")
+    state = load_state(config.state_file)
+    scan = detect.scan(config.files, config.source_dir, {}, read_all=True)
+    behind = []
+    newer = 0
+    for name in scan.present:
+        path = os.path.join(config.source_dir, name)
+        try:
+            with open(path, "rb") as handle:
+                digest = hashlib.file_digest(handle, "sha256").hexdigest()
+            mtime = os.stat(path).st_mtime
+        except OSError as exc:
+            behind.append(f"{name}: unreadable ({exc.strerror})")
+            continue
+        if restored.get(name) == digest:
+            continue
+        if mtime >= state.last_run:
+            newer += 1
+        else:
+            behind.append(f"{name}: differs from the vault and is not newer than the last sync")
+    if behind:
+        return Check("sources", False, "; ".join(behind))
+    extra = f" ({newer} changed since the last sync)" if newer else ""
+    return Check("sources", True, f"{len(scan.present)} source files equal the vault{extra}")

@@ -1,0 +1,129 @@
+"""schedule: one marked crontab line, absolute paths, other lines untouched."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, Vault
+
+FAKE_CRONTAB = """#!/bin/sh
+# A stand-in for crontab(1) that keeps the table in $CRONTAB_FILE.
+case "$1" in
+  -l) if [ -f "$CRONTAB_FILE" ]; then cat "$CRONTAB_FILE"; else
+        echo "no crontab for $(id -un)" >&2; exit 1; fi ;;
+  -) cat > "$CRONTAB_FILE" ;;
+  *) echo "unexpected: $*" >&2; exit 2 ;;
+esac
+"""
+
+
+@pytest.fixture
+def cron(vault: Vault, tmp_path: Path) -> Path:
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    fake = bindir / "crontab"
+    fake.write_text(FAKE_CRONTAB)
+    fake.chmod(0o755)
+    table = tmp_path / "crontab.txt"
+    vault.env["PATH"] = f"{bindir}:{vault.env['PATH']}"
+    vault.env["CRONTAB_FILE"] = str(table)
+    settings = vault.home / ".config/memory-vault/.env"
+    settings.parent.mkdir(parents=True)
+    settings.write_text(f"MEMORY_VAULT_SOURCE_DIR={vault.source}\n")
+    return table
+
+
+LINE = re.compile(
+    r"^\*/(\d+) \* \* \* \* (?:PATH=\S+ )?(/\S+)( /\S+)? --env-file (/\S+) # memory-vault$"
+)
+
+
+def test_install_writes_one_marked_line_with_absolute_paths(vault: Vault, cron: Path) -> None:
+    result = vault.run("schedule", "install")
+    assert result.returncode == 0, result.stderr
+    lines = cron.read_text().splitlines()
+    assert len(lines) == 1
+    match = LINE.match(lines[0])
+    assert match, lines[0]
+    assert match.group(1) == "15"
+    assert match.group(4) == str(vault.home / ".config/memory-vault/.env")
+    assert Path(match.group(2)).is_absolute() and Path(match.group(2)).exists()
+
+
+def test_install_twice_still_one_line_and_others_untouched(vault: Vault, cron: Path) -> None:
+    cron.write_text("MAILTO=me@example.com\n0 3 * * * /usr/bin/backup-photos\n")
+    assert vault.run("schedule", "install").returncode == 0
+    assert vault.run("schedule", "install", "--every", "30").returncode == 0
+    lines = cron.read_text().splitlines()
+    assert lines[:2] == ["MAILTO=me@example.com", "0 3 * * * /usr/bin/backup-photos"]
+    ours = [line for line in lines if line.endswith("# memory-vault")]
+    assert len(ours) == 1 and ours[0].startswith("*/30 ")
+
+
+def test_remove_deletes_only_our_line(vault: Vault, cron: Path) -> None:
+    cron.write_text("0 3 * * * /usr/bin/backup-photos\n")
+    assert vault.run("schedule", "install").returncode == 0
+    result = vault.run("schedule", "remove")
+    assert result.returncode == 0
+    assert cron.read_text() == "0 3 * * * /usr/bin/backup-photos\n"
+    again = vault.run("schedule", "remove")
+    assert again.returncode == 0 and "no memory-vault line" in again.stdout
+
+
+def test_show_prints_the_line(vault: Vault, cron: Path) -> None:
+    missing = vault.run("schedule", "show")
+    assert missing.returncode == 1 and "schedule install" in missing.stdout
+    assert vault.run("schedule", "install").returncode == 0
+    shown = vault.run("schedule", "show")
+    assert shown.returncode == 0
+    assert shown.stdout.strip() == cron.read_text().strip()
+
+
+def test_the_installed_line_runs_a_backup(vault: Vault, cron: Path) -> None:
+    """Run the installed command the way cron would: sh, from $HOME, bare environment."""
+    import subprocess
+
+    vault.write("memory.json", '{"from": "cron"}', age=10)
+    assert vault.run("schedule", "install").returncode == 0
+    line = cron.read_text().strip()
+    command = line.split(" ", 5)[5].rsplit(" # memory-vault", 1)[0]
+    env = {"HOME": str(vault.home), "PATH": "/usr/bin:/bin", "SHELL": "/bin/sh",
+           "MEMORY_VAULT_REMOTE": str(vault.remote), "MEMORY_VAULT_LOG_FILE": str(vault.log)}
+    result = subprocess.run(["/bin/sh", "-c", command], cwd=vault.home, env=env,
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == ""
+    assert vault.remote_file("memory.json") == b'{"from": "cron"}'
+
+
+def test_bad_every_is_a_usage_error(vault: Vault, cron: Path) -> None:
+    result = vault.run("schedule", "install", "--every", "7000")
+    assert result.returncode == 2 and "--every" in result.stderr
+    assert not cron.exists()
+
+
+def test_install_without_settings_file_says_run_init(vault: Vault, cron: Path) -> None:
+    (vault.home / ".config/memory-vault/.env").unlink()
+    result = vault.run("schedule", "install")
+    assert result.returncode == 2 and "memory-vault init" in result.stderr
+
+
+def test_no_crontab_command_is_a_clear_error(vault: Vault, tmp_path: Path) -> None:
+    settings = vault.home / ".config/memory-vault/.env"
+    settings.parent.mkdir(parents=True)
+    settings.write_text("")
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    result = vault.run("schedule", "install", env={"PATH": str(empty)})
+    assert result.returncode == 1
+    assert "crontab command is not installed" in result.stderr
+
+
+def test_crontab_example_shows_the_same_line() -> None:
+    lines = [line for line in (ROOT / "crontab.example").read_text().splitlines()
+             if line and not line.startswith("#")]
+    assert len(lines) == 1
+    assert LINE.match(lines[0]), lines[0]
