@@ -261,3 +261,41 @@ def test_names_may_carry_the_subdir(vault: Vault, name: str) -> None:
     (vault.source / "memory.json").unlink()
     assert vault.run("restore", name).returncode == 0
     assert (vault.source / "memory.json").read_bytes() == b'{"v": 2}'
+
+
+def _run_on_a_terminal(vault: Vault, *args: str) -> tuple[int, str]:
+    """Run the program with a pseudo-terminal as stdout and stderr; return (code, output)."""
+    import pty
+    import select
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, str(SCRIPT), *args], cwd=vault.source,
+                            env=vault.env, stdin=subprocess.DEVNULL, stdout=slave, stderr=slave)
+    os.close(slave)
+    chunks = []
+    while True:
+        ready, _, _ = select.select([master], [], [], 60)
+        if not ready:
+            break
+        try:
+            data = os.read(master, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(master)
+    return proc.wait(timeout=60), b"".join(chunks).decode("utf-8", "replace")
+
+
+def test_first_clone_shows_progress_on_a_terminal_only(vault: Vault) -> None:
+    _two_versions(vault)
+    shutil.rmtree(vault.data)
+    code, shown = _run_on_a_terminal(vault, "restore", "--to", str(vault.tmp / "tty"))
+    assert code == 0, shown
+    assert "objects" in shown.lower()  # git's meter: "Unpacking/Receiving objects"
+
+    shutil.rmtree(vault.data)
+    quiet = vault.run("restore", "--to", str(vault.tmp / "cron"))
+    assert quiet.returncode == 0
+    assert "objects" not in (quiet.stderr + quiet.stdout).lower()
