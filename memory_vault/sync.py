@@ -74,6 +74,11 @@ class _Run:
         except VaultError as exc:
             self._record_failure(str(exc))
             raise
+        except OSError as exc:  # the data folder or clone cannot be written (full, read-only)
+            where = f" ({exc.filename})" if exc.filename else ""
+            message = f"cannot update the vault: {exc.strerror or exc}{where}"
+            self._record_failure(message)
+            raise VaultError(message) from exc
         except Exception as exc:
             self._record_failure(f"unexpected error: {exc!r}")
             raise

@@ -261,7 +261,11 @@ class Vault:
             target = os.path.join(self.config.vault_dir, snap.name)
             os.makedirs(os.path.dirname(target), mode=0o700, exist_ok=True)
             if not _holds(target, snap):
-                write_atomic(target, snap.data, durable=False)
+                try:
+                    write_atomic(target, snap.data, durable=False)
+                except OSError as exc:
+                    raise VaultError(f"cannot write {target} into the clone: "
+                                     f"{exc.strerror or exc}") from exc
             by_path[f"{self.config.subdir}/{snap.name}"] = snap
         self.git.run("add", "-f", "--pathspec-from-file=-", "--pathspec-file-nul",
                      input_bytes=_nul_join(by_path))
