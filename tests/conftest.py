@@ -31,6 +31,14 @@ def git(*args: str, cwd: Path | str | None = None, check: bool = True) -> str:
     return result.stdout
 
 
+def assert_fsck_clean(*repos: Path) -> None:
+    """`git fsck` finds nothing wrong (dangling objects from a replay are not wrong)."""
+    for repo in repos:
+        result = subprocess.run(["git", "fsck", "--no-progress", "--no-dangling"], cwd=repo,
+                                capture_output=True, text=True, check=False)
+        assert result.returncode == 0, f"{repo}: {result.stdout}{result.stderr}"
+
+
 @dataclass
 class Vault:
     """One isolated Memory Vault installation: folders, settings, and ways to run it."""

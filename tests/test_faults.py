@@ -15,13 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SCRIPT, Vault, git
-
-
-def _fsck_clean(repo: Path) -> None:
-    result = subprocess.run(["git", "fsck", "--no-progress", "--no-dangling"], cwd=repo,
-                            capture_output=True, text=True, check=False)
-    assert result.returncode == 0, result.stdout + result.stderr
+from conftest import SCRIPT, Vault, assert_fsck_clean, git
 
 
 def _vault_versions(repo: Path, name: str) -> set[str]:
@@ -96,8 +90,8 @@ def test_killed_at_random_moments_loses_nothing(embedded: Vault) -> None:
         assert (vault.clone / "rAgentShared" / name).read_bytes() == \
             (vault.source / name).read_bytes()
         assert vault.remote_file(name) == (vault.source / name).read_bytes()
-    _fsck_clean(vault.clone)
-    _fsck_clean(vault.remote)
+    assert_fsck_clean(vault.clone)
+    assert_fsck_clean(vault.remote)
     assert vault.run("verify").returncode == 0
     assert git("status", "--porcelain", cwd=vault.clone) == ""
 
@@ -127,6 +121,7 @@ def test_overlapping_runs_never_hit_a_git_lock(vault: Vault) -> None:
     assert ".lock" not in everything and "Unable to create" not in everything
     assert vault.remote_file("memory.json") == b'{"v": 2}'
     assert vault.remote_file("memory.json", "main~1") == b'{"v": 1}'
+    assert_fsck_clean(vault.clone, vault.remote)
 
 
 def test_now_gives_up_after_waiting_for_the_lock(vault: Vault) -> None:
@@ -180,6 +175,7 @@ with open(log, "w") as record:
     assert len(committed) >= 3, codes
     assert committed <= written  # every committed version is one the writer wrote whole
     assert set(codes) <= {0, 3}
+    assert_fsck_clean(vault.clone, vault.remote)
 
 
 @pytest.mark.parametrize("damage", [
@@ -217,6 +213,7 @@ def test_damaged_state_file_loses_nothing_and_commits_nothing_spurious(
     assert vault.sync().returncode == 0
     assert vault.remote_file("memory.json") == b'{"a": 2}'
     assert vault.remote_file("memory.json", "main~1") == b'{"a": 1}'
+    assert_fsck_clean(vault.clone, vault.remote)
 
 
 @pytest.mark.parametrize("damage", ["missing", "not-a-repo", "wrong-branch", "other-remote"])
@@ -247,7 +244,7 @@ def test_damaged_clone_is_repaired_and_never_pushes_elsewhere(
         assert any("damaged" in line and "set-aside" in line for line in vault.err_lines())
         assert list(vault.data.glob("clone.set-aside-*"))
     assert git("rev-parse", "--abbrev-ref", "HEAD", cwd=vault.clone).strip() == "main"
-    _fsck_clean(vault.clone)
+    assert_fsck_clean(vault.clone)
 
 
 def test_stale_git_locks_from_a_killed_run_are_removed(vault: Vault) -> None:
@@ -261,6 +258,7 @@ def test_stale_git_locks_from_a_killed_run_are_removed(vault: Vault) -> None:
     assert vault.remote_file("memory.json") == b'{"a": 2}'
     assert not (vault.clone / ".git/index.lock").exists()
     assert any("index.lock" in line for line in vault.err_lines())
+    assert_fsck_clean(vault.clone, vault.remote)
 
 
 def _root_as_user() -> list[str]:
@@ -288,6 +286,7 @@ def test_read_only_clone_fails_clearly_and_keeps_sources(vault: Vault) -> None:
     assert vault.remote_file("memory.json") == b'{"a": 1}'
     assert vault.sync().returncode == 0  # once writable again, the backup catches up
     assert vault.remote_file("memory.json") == b'{"a": 2}'
+    assert_fsck_clean(vault.clone, vault.remote)
 
 
 def test_full_disk_fails_clearly_and_keeps_sources(vault: Vault) -> None:
@@ -306,6 +305,6 @@ def test_full_disk_fails_clearly_and_keeps_sources(vault: Vault) -> None:
     assert "unexpected" not in result.stderr and "clone" in result.stderr
     assert (vault.source / "memory.json").read_bytes() == big
     assert vault.remote_file("memory.json") == b'{"a": 1}'
-    _fsck_clean(vault.clone)
+    assert_fsck_clean(vault.clone)
     assert vault.sync().returncode == 0
     assert vault.remote_file("memory.json") == big

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from servers import GitDaemon, GitHttpServer, SilentServer
 
-from conftest import Vault, git
+from conftest import Vault, assert_fsck_clean, git
 
 TOKEN = "ghp_S3cr3tT0k3nValue42"
 
@@ -52,7 +52,7 @@ def test_remote_down_for_several_runs_then_back(vault: Vault, tmp_path: Path) ->
         assert [vault.remote_file("memory.json", f"main~{n}") for n in range(4)] == [
             b'{"v": 3}', b'{"v": 2}', b'{"v": 1}', b'{"v": 0}']
         assert vault.run("status").returncode == 0
-        assert git("fsck", "--no-progress", cwd=vault.clone, check=False) == ""
+        assert_fsck_clean(vault.clone, vault.remote)
     finally:
         daemon.stop()
 
@@ -79,6 +79,7 @@ def test_first_run_with_remote_down_commits_locally_then_catches_up(
         assert vault.sync().returncode == 0
     assert vault.remote_file("memory.json") == b'{"offline": 1}'
     assert vault.remote_file("other_memories.json") == b'{"from": "elsewhere"}'
+    assert_fsck_clean(vault.clone, vault.remote)
 
 
 def test_hanging_remote_is_cut_off_by_the_timeout(vault: Vault) -> None:
@@ -93,6 +94,7 @@ def test_hanging_remote_is_cut_off_by_the_timeout(vault: Vault) -> None:
     assert "timed out after 2 s" in result.stderr
     assert elapsed < 20
     assert git("show", "main:rAgentShared/memory.json", cwd=vault.clone) == '{"a": 1}'
+    assert_fsck_clean(vault.clone)
 
 
 def test_push_over_http_with_a_token_never_shows_it(vault: Vault, tmp_path: Path) -> None:

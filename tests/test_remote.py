@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import Vault, git
+from conftest import Vault, assert_fsck_clean, git
 
 
 def _other_machine_pushes(vault: Vault, tmp_path: Path, files: dict[str, str]) -> str:
@@ -47,6 +47,7 @@ def test_remote_ahead_replays_ours_on_top(vault: Vault, tmp_path: Path) -> None:
     # and the clone is clean and equal to the remote
     assert git("status", "--porcelain", cwd=vault.clone) == ""
     assert git("rev-parse", "HEAD", cwd=vault.clone) == vault.remote_git("rev-parse", "main")
+    assert_fsck_clean(vault.clone, vault.remote)
 
 
 def test_unusable_clone_dir_outside_data_folder_fails_with_exit_1(vault: Vault,
