@@ -40,6 +40,11 @@ class Snapshot:
         self.mtime_ns = mtime_ns
         self.sha256 = sha256
 
+    def release(self) -> "Snapshot":
+        """Drop the bytes once they are in the clone (size and hash stay)."""
+        self.data = bytearray()
+        return self
+
     def record(self, now_ns: int) -> FileRecord:
         """The `.last_sync` record; a just-written file is marked to be checked again."""
         mtime = self.mtime_ns if now_ns - self.mtime_ns > RACY_NS else -1

@@ -14,6 +14,12 @@ from memory_vault.lock import RunLock
 from memory_vault.logfile import RunLog
 from memory_vault.state import State, load_state, save_state
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from memory_vault.vault import Vault
+
 NOW_LOCK_WAIT = 60.0
 LISTED_FILES = 50  # per-file log lines beyond this are summed up in one line
 
@@ -84,23 +90,47 @@ class _Run:
             raise
 
     def _work(self, scan: detect.Scan, *, full: bool, clone_ready: bool, push_due: bool) -> int:
-        snapshots = self._snapshots(scan.candidates)
-        changed = [s for s in snapshots if full or self._differs(s)]
-        if not changed and clone_ready and not push_due:
-            self._remember(snapshots)
-            return self._finish(scan, committed=None, pushed=False, durable=True)
+        """Read each candidate, and copy it into the clone at once if it changed: one file's
+        bytes in memory at a time. The vault is opened only by the first real change."""
+        vault: Vault | None = None
+        seen: list[detect.Snapshot] = []
+        for snap in self._snapshots(scan.candidates):
+            if full or self._differs(snap):
+                if vault is None:
+                    vault = self._open_vault()
+                    if vault.fresh and not full:
+                        return self._rebuild(vault)
+                vault.stage(snap)
+            seen.append(snap.release())
+        if vault is None:
+            if clone_ready and not push_due:
+                self._remember(seen)
+                return self._finish(scan, committed=None, pushed=False, durable=True)
+            vault = self._open_vault()
+            if vault.fresh and not full:
+                return self._rebuild(vault)
+        return self._commit_and_push(vault, scan, seen)
 
+    def _open_vault(self) -> "Vault":
         from memory_vault.vault import Vault  # GitPython: only now that git has work
 
         vault = Vault(self.config, self.log, lock_fd=self.lock_fd)
         vault.prepare()
-        if vault.fresh and not full:
-            # A new clone may lack what `.last_sync` says was committed: compare everything.
-            scan = self._scan(read_all=True)
-            snapshots = self._snapshots(scan.candidates)
-            changed = snapshots
-        commit = vault.commit(changed, self.started)
-        self._remember(snapshots)
+        return vault
+
+    def _rebuild(self, vault: "Vault") -> int:
+        """A new clone may lack what `.last_sync` says was committed: compare every file."""
+        scan = self._scan(read_all=True)
+        seen = []
+        for snap in self._snapshots(scan.candidates):
+            vault.stage(snap)
+            seen.append(snap.release())
+        return self._commit_and_push(vault, scan, seen)
+
+    def _commit_and_push(self, vault: "Vault", scan: detect.Scan,
+                         seen: list[detect.Snapshot]) -> int:
+        commit = vault.commit(self.started)
+        self._remember(seen)
         if commit is not None:
             self.state.last_commit = commit.sha
             self._log_files(commit.files)
@@ -115,14 +145,17 @@ class _Run:
                 self.skips.append(detect.Skip("push", str(exc)))
                 self.log.error(f"push failed, {self.state.pending_push} commit(s) kept in the "
                                f"clone for the next run: {exc}")
+        if commit is not None or pushed:
+            vault.maintain()
+        vault.done()
         return self._finish(scan, committed=commit.sha if commit else None, pushed=pushed,
                             durable=True)
 
     def dry_run(self) -> int:
         scan = self._scan(read_all=self.request.now or self.state.damaged is not None)
-        snapshots = self._snapshots(scan.candidates)
         full = self.request.now or self.state.damaged is not None
-        for snap in snapshots:
+        for snap in self._snapshots(scan.candidates):
+            snap.release()
             if full or self._differs(snap):
                 self.log.info(f"would back up {snap.name} ({snap.size} bytes, "
                               f"sha256 {snap.sha256[:12]})")
@@ -137,18 +170,17 @@ class _Run:
         self.skips = list(scan.skips)
         return scan
 
-    def _snapshots(self, names: list[str]) -> list[detect.Snapshot]:
-        snapshots = []
+    def _snapshots(self, names: list[str]) -> "Iterator[detect.Snapshot]":
+        """Consistent copies of `names`, one at a time; skips are noted as they come."""
         for name in names:
             outcome = detect.take_snapshot(
                 name, self.config.source_dir,
                 max_bytes=self.config.max_file_bytes, validate_json=self.config.validate_json,
             )
             if isinstance(outcome, detect.Snapshot):
-                snapshots.append(outcome)
+                yield outcome
             elif isinstance(outcome, detect.Skip):
                 self.skips.append(outcome)
-        return snapshots
 
     def _differs(self, snap: detect.Snapshot) -> bool:
         record = self.state.files.get(snap.name)

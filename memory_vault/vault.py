@@ -29,6 +29,12 @@ from memory_vault.redact import Redactor
 
 PUSH_TRIES = 3
 READ_LOCK_WAIT = 60.0
+# Compaction: repack when what sits outside the main pack (loose objects, small packs from
+# pushes) exceeds this share of it, or the floor, or these counts.
+COMPACT_SHARE = 0.25
+COMPACT_FLOOR = 256 * 1024
+COMPACT_MAX_LOOSE = 256
+COMPACT_MAX_PACKS = 8
 _STALE_LOCKS = ("index.lock", "HEAD.lock", "ORIG_HEAD.lock", "config.lock", "packed-refs.lock",
                 "shallow.lock", "FETCH_HEAD.lock")
 _REJECTED = ("[rejected]", "non-fast-forward", "fetch first", "stale info")
@@ -43,6 +49,69 @@ class CommitInfo:
         self.sha = sha
         self.subject = subject
         self.files = files
+
+
+# Settings of every repository we own. Durable commits; no automatic gc (we compact
+# ourselves, off the no-change path); bounded memory: files over 32 MB are stored whole and
+# streamed instead of delta-compressed in memory, and the delta search keeps small windows
+# and caches (the previous version of a file sorts next to it, so a window of 4 finds it).
+TUNING: dict[tuple[str, str], str] = {
+    ("gc", "auto"): "0",
+    ("core", "fsync"): "committed",
+    ("core", "bigFileThreshold"): "32m",
+    ("core", "deltaBaseCacheLimit"): "16m",
+    ("pack", "window"): "4",
+    ("pack", "windowMemory"): "32m",
+    ("pack", "deltaCacheSize"): "16m",
+    ("repack", "writeBitmaps"): "false",
+}
+EMBEDDED_TUNING: dict[tuple[str, str], str] = {
+    ("receive", "unpackLimit"): "1",  # keep each push as a pack: its deltas are reused later
+    ("receive", "autogc"): "false",
+}
+TUNING_VERSION = "2"
+
+
+def tune(repo: "git.Repo", extra: dict[tuple[str, str], str] | None = None) -> None:
+    """Apply TUNING (once per TUNING_VERSION: repositories made by older versions too)."""
+    reader = repo.config_reader()
+    if str(reader.get_value("memory-vault", "tuning", "")) == TUNING_VERSION:
+        return
+    with repo.config_writer() as cw:
+        for (section, key), value in {**TUNING, **(extra or {})}.items():
+            cw.set_value(section, key, value)
+        cw.set_value("memory-vault", "tuning", TUNING_VERSION)
+
+
+class ObjectUsage:
+    """Bytes and counts of a repository's object store."""
+
+    __slots__ = ("loose_bytes", "loose_count", "packs")
+
+    def __init__(self) -> None:
+        self.loose_bytes = 0
+        self.loose_count = 0
+        self.packs: list[int] = []  # size of each pack (with its index)
+
+
+def object_usage(git_dir: str) -> ObjectUsage:
+    usage = ObjectUsage()
+    objects = os.path.join(git_dir, "objects")
+    if not os.path.isdir(objects):
+        return usage
+    for entry in os.scandir(objects):
+        if len(entry.name) == 2 and entry.is_dir():
+            for loose in os.scandir(entry.path):
+                usage.loose_count += 1
+                usage.loose_bytes += loose.stat().st_size
+    pack_dir = os.path.join(objects, "pack")
+    if os.path.isdir(pack_dir):
+        for entry in os.scandir(pack_dir):
+            if entry.name.endswith(".pack"):
+                idx = entry.path[:-5] + ".idx"
+                size = entry.stat().st_size
+                usage.packs.append(size + (os.path.getsize(idx) if os.path.exists(idx) else 0))
+    return usage
 
 
 def strip_credentials(url: str) -> str:
@@ -72,44 +141,64 @@ class Vault:
         )
         self.fresh = False  # True when this run (re)created the clone
         self.progress = False  # show git's progress meter (a person at a terminal)
+        self._staged: dict[str, tuple[str, int, str]] = {}  # vault path -> name, size, sha256
+        self._repo: git.Repo | None = None
 
     # -- set-up and repair -------------------------------------------------------------
 
     def prepare(self) -> None:
-        """Make sure the clone exists, is ours, is on our branch, and is clean."""
+        """Make sure the clone exists, is ours, is on our branch, and is clean.
+
+        A run marks the clone busy until `done`; finding the mark (or a stale git lock)
+        means a run was killed half-way, so the working tree is reset to the last commit.
+        """
         ensure_private_dir(self.config.home)
         if self.config.embedded:
             self.ensure_embedded_remote()
-        self._ensure_clone()
-        if not self.fresh and self.has_commits():
+        interrupted = self._ensure_clone() or os.path.exists(self._busy_mark)
+        if not self.fresh and interrupted and self.has_commits():
             self.git.run("reset", "-q", "--hard")
         sweep_temp_files(self.config.vault_dir)
+        with open(self._busy_mark, "w", encoding="utf-8") as mark:
+            mark.write(f"{os.getpid()}\n")
 
-    def _ensure_clone(self) -> None:
+    def done(self) -> None:
+        """The run finished: the clone's working tree matches its last commit again."""
+        try:
+            os.unlink(self._busy_mark)
+        except FileNotFoundError:
+            pass
+
+    @property
+    def _busy_mark(self) -> str:
+        return os.path.join(self.config.clone_dir, ".git", "memory-vault-busy")
+
+    def _ensure_clone(self) -> bool:
         """Repair what a killed run left, and (re)create the clone if it is missing or not
-        the clone of our remote and branch (a damaged one is set aside, never deleted)."""
+        the clone of our remote and branch (a damaged one is set aside, never deleted).
+        Returns True when a killed run's git locks had to be removed."""
         self._sweep_half_made_clones()
-        self._clear_stale_locks(os.path.join(self.config.clone_dir, ".git"))
+        stale = self._clear_stale_locks(os.path.join(self.config.clone_dir, ".git"))
         problem = self._clone_problem()
         if problem is not None:
             if problem != "missing":
                 self._set_aside(problem)
             self._create_clone()
             self.fresh = True
+        return stale
 
     def ensure_embedded_remote(self) -> None:
         """The bare repository under $MEMORY_VAULT_HOME used when no remote is configured."""
         path = self.config.remote
         if os.path.isfile(os.path.join(path, "HEAD")):
             self._clear_stale_locks(path)
+            repo = git.Repo(path)
+            tune(repo, EMBEDDED_TUNING)
+            repo.close()
             return
         ensure_private_dir(path)
         repo = git.Repo.init(path, bare=True, initial_branch=self.branch)
-        with repo.config_writer() as cw:
-            cw.set_value("receive", "unpackLimit", "1")  # keep pushes as packs
-            cw.set_value("receive", "autogc", "false")
-            cw.set_value("gc", "auto", "0")
-            cw.set_value("core", "fsync", "committed")
+        tune(repo, EMBEDDED_TUNING)
         repo.close()
         self.log.info(f"created the embedded vault {path}")
 
@@ -140,6 +229,7 @@ class Vault:
                 return "its HEAD is detached"
             if repo.head.reference.path != f"refs/heads/{self.branch}":
                 return f"it is on {repo.head.reference.path}, not refs/heads/{self.branch}"
+            tune(repo)
         except (ValueError, OSError, git.GitError) as exc:
             return f"it cannot be read ({exc})"
         finally:
@@ -187,14 +277,13 @@ class Vault:
         b = self.branch
         with repo.config_writer() as cw:
             cw.set_value("memory-vault", "clone", "true")
-            cw.set_value("gc", "auto", "0")
-            cw.set_value("core", "fsync", "committed")
             cw.set_value("core", "hooksPath", "/dev/null")
             cw.set_value("commit", "gpgSign", "false")
             cw.set_value('remote "origin"', "url", self.config.remote)
             cw.set_value('remote "origin"', "fetch", f"+refs/heads/{b}:refs/remotes/origin/{b}")
             cw.set_value(f'branch "{b}"', "remote", "origin")
             cw.set_value(f'branch "{b}"', "merge", f"refs/heads/{b}")
+        tune(repo)
         repo.close()
         if self.config.embedded:
             # Borrow the embedded vault's objects instead of copying them: one copy on disk.
@@ -215,14 +304,14 @@ class Vault:
         os.rename(tmp, clone)
         self.log.info(f"created the clone {clone} of {self.redactor.clean(self.config.remote)}")
 
-    def _clear_stale_locks(self, git_dir: str) -> None:
-        """Remove git locks and temp files left by a killed run.
+    def _clear_stale_locks(self, git_dir: str) -> bool:
+        """Remove git locks and temp files left by a killed run; True if there were any.
 
         Safe because we hold the run lock and every git we start inherits it: a lock file
         found now belongs to a process that no longer exists.
         """
         if not os.path.isdir(git_dir):
-            return
+            return False
         stale = [os.path.join(git_dir, name) for name in _STALE_LOCKS]
         for sub in ("refs", "logs"):
             for root, _dirs, files in os.walk(os.path.join(git_dir, sub)):
@@ -235,6 +324,7 @@ class Vault:
                     for f in os.listdir(folder)
                     if f.startswith(("tmp_", "incoming-", ".tmp-"))
                 )
+        found = False
         for path in stale:
             if os.path.lexists(path):
                 if os.path.isdir(path) and not os.path.islink(path):
@@ -242,48 +332,62 @@ class Vault:
                 else:
                     os.unlink(path)
                 self.log.warning(f"removed {path}, left behind by an interrupted run")
+                found = True
+        return found
 
     # -- committing --------------------------------------------------------------------
 
     def has_commits(self) -> bool:
-        return self._resolve(f"refs/heads/{self.branch}") is not None
+        return self._ref(f"refs/heads/{self.branch}") is not None
+
+    def _ref(self, ref: str) -> str | None:
+        """The sha a ref points to, read by GitPython from the ref files (no git process)."""
+        try:
+            return str(git.SymbolicReference.dereference_recursive(self._model, ref))
+        except (ValueError, OSError):
+            return None
+
+    @property
+    def _model(self) -> "git.Repo":
+        if self._repo is None:
+            self._repo = git.Repo(self.config.clone_dir)
+        return self._repo
 
     def _resolve(self, ref: str) -> str | None:
         result = self.git.run("rev-parse", "-q", "--verify", f"{ref}^{{commit}}", check=False)
         return result.text if result.returncode == 0 else None
 
-    def commit(self, snapshots: list[Snapshot], when: float) -> CommitInfo | None:
-        """Write the snapshots into `<clone>/<SUBDIR>` and commit them if git sees a change."""
-        if not snapshots:
+    def stage(self, snap: Snapshot) -> None:
+        """Copy one snapshot into `<clone>/<SUBDIR>` (atomically; not if already equal)."""
+        target = os.path.join(self.config.vault_dir, snap.name)
+        os.makedirs(os.path.dirname(target), mode=0o700, exist_ok=True)
+        if not _holds(target, snap):
+            try:
+                write_atomic(target, snap.data, durable=False)
+            except OSError as exc:
+                raise VaultError(f"cannot write {target} into the clone: "
+                                 f"{exc.strerror or exc}") from exc
+        self._staged[f"{self.config.subdir}/{snap.name}"] = (snap.name, snap.size, snap.sha256)
+
+    def commit(self, when: float) -> CommitInfo | None:
+        """Commit what `stage` copied, if git sees a change: one commit, no empty ones."""
+        by_path, self._staged = self._staged, {}
+        if not by_path:
             return None
-        by_path: dict[str, Snapshot] = {}
-        for snap in snapshots:
-            target = os.path.join(self.config.vault_dir, snap.name)
-            os.makedirs(os.path.dirname(target), mode=0o700, exist_ok=True)
-            if not _holds(target, snap):
-                try:
-                    write_atomic(target, snap.data, durable=False)
-                except OSError as exc:
-                    raise VaultError(f"cannot write {target} into the clone: "
-                                     f"{exc.strerror or exc}") from exc
-            by_path[f"{self.config.subdir}/{snap.name}"] = snap
         self.git.run("add", "-f", "--pathspec-from-file=-", "--pathspec-file-nul",
-                     input_bytes=_nul_join(by_path))
+                     input_bytes=b"".join(p.encode("utf-8", "surrogateescape") + b"\0"
+                                          for p in by_path))
         staged = self.git.run("diff", "--cached", "--name-only", "-z", "--no-renames")
         changed = [p for p in staged.stdout.decode("utf-8", "surrogateescape").split("\0") if p]
         if not changed:
             return None
-        files = []
-        for path in changed:
-            staged_snap = by_path.get(path)
-            if staged_snap is not None:
-                files.append((staged_snap.name, staged_snap.size, staged_snap.sha256))
+        files = [by_path[path] for path in changed if path in by_path]
         subject = f"Memory vault sync {utc_stamp(when)} ({len(changed)} files)"
         body = "\n".join(f"{name}: {size} bytes, sha256 {digest}" for name, size, digest in files)
         self.git.run("commit", "-q", "--no-verify", "--cleanup=verbatim", "-F", "-",
                      input_bytes=f"{subject}\n\n{body}\n".encode("utf-8", "surrogateescape"),
                      extra_env=self._identity_env(when))
-        sha = self._resolve("HEAD") or ""
+        sha = self._ref(f"refs/heads/{self.branch}") or ""
         return CommitInfo(sha, subject, files)
 
     def _identity_env(self, when: float) -> dict[str, str]:
@@ -300,10 +404,10 @@ class Vault:
     def unpushed(self) -> int:
         """Commits on our branch the remote does not have (as far as we last heard)."""
         local = f"refs/heads/{self.branch}"
-        if self._resolve(local) is None:
+        if self._ref(local) is None:
             return 0
         args = ["rev-list", "--count", local]
-        if self._resolve(f"refs/remotes/origin/{self.branch}") is not None:
+        if self._ref(f"refs/remotes/origin/{self.branch}") is not None:
             args.append(f"^refs/remotes/origin/{self.branch}")
         return int(self.git.run(*args).text or 0)
 
@@ -323,6 +427,34 @@ class Vault:
 
     def fetch(self) -> None:
         _fetch(self.git, progress=self.progress)
+
+    # -- keeping it compact --------------------------------------------------------------
+
+    def maintain(self) -> None:
+        """Keep the vault small on disk, at a cost bounded by what the run itself wrote.
+
+        Each push lands in the embedded vault as a small pack holding the new versions as
+        deltas (plus the full base git appends to complete a thin pack). Once those small
+        packs and loose objects add up to a quarter of the main pack, everything is repacked
+        into one, reusing the deltas already computed: mostly a copy, no new delta search.
+        Geometric growth keeps the amortised cost proportional to the bytes committed. The
+        clone borrows the embedded vault's objects, so its own copies go once pushed.
+        """
+        if self.config.embedded:
+            self._compact(self.config.remote)
+            self.git.run("prune-packed", "-q")
+        self._compact(os.path.join(self.config.clone_dir, ".git"))
+
+    def _compact(self, git_dir: str) -> None:
+        usage = object_usage(git_dir)
+        main = max(usage.packs, default=0)
+        outside = usage.loose_bytes + sum(usage.packs) - main
+        if (outside > max(COMPACT_SHARE * main, COMPACT_FLOOR)
+                or usage.loose_count > COMPACT_MAX_LOOSE or len(usage.packs) > COMPACT_MAX_PACKS):
+            self.git.run("repack", "-a", "-d", "-l", "-q", "--no-write-bitmap-index",
+                         cwd=git_dir)
+            if git_dir == self.config.remote:
+                self.git.run("prune-packed", "-q", cwd=git_dir)
 
     # -- reading (restore, history, verify) -----------------------------------------------
 
@@ -349,8 +481,8 @@ class Vault:
     def tip(self) -> str | None:
         """The newest state of the vault we know: our branch or the remote's, whichever
         contains the other (the newer commit if they diverged)."""
-        local = self._resolve(f"refs/heads/{self.branch}")
-        remote = self._resolve(f"refs/remotes/origin/{self.branch}")
+        local = self._ref(f"refs/heads/{self.branch}")
+        remote = self._ref(f"refs/remotes/origin/{self.branch}")
         if local is None or remote is None or local == remote:
             return local or remote
         if self.is_ancestor(remote, local):
@@ -383,8 +515,8 @@ class Vault:
         """
         self.fetch()
         b = self.branch
-        theirs = self._resolve(f"refs/remotes/origin/{b}")
-        ours = self._resolve(f"refs/heads/{b}")
+        theirs = self._ref(f"refs/remotes/origin/{b}")
+        ours = self._ref(f"refs/heads/{b}")
         if theirs is None or ours is None:
             raise GitFailed("push was rejected but the remote branch cannot be read")
         mine = self.git.run("rev-list", "--reverse", ours, f"^{theirs}").text.split()
@@ -489,6 +621,3 @@ def _holds(path: str, snap: Snapshot) -> bool:
     except OSError:
         return False
 
-
-def _nul_join(by_path: dict[str, Snapshot]) -> bytes:
-    return b"".join(p.encode("utf-8", "surrogateescape") + b"\0" for p in by_path)

@@ -1,0 +1,559 @@
+#!/usr/bin/env python3
+"""Memory Vault benchmark: what a cron run costs, against what a user would run instead.
+
+    python bench/run.py              # the full run (about 8 minutes on 2 cores)
+    python bench/run.py --quick      # a smoke run: fewer repeats, 60 syncs
+
+Standard library plus the project's own dependencies. Builds all its data in a temporary
+folder, runs every case several times, quotes medians, and measures every ratio against
+baselines taken in the same run:
+
+- baseline A: `python3 -c pass` (interpreter start-up), same interpreter;
+- baseline B: `bench/peer_sync.sh` (cp into a clone, git add, commit if changed, push).
+
+Peak memory ("peak_mb") is the largest resident set of any process of the run (Python or a git
+it starts), read with wait4(2) by a small launcher so the benchmark's own size does not leak
+in; "python_peak_mb" is our Python process alone. Timed runs are separate from measured ones.
+Results: a table on stdout and bench/out/results.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import platform
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPT = ROOT / "sync_memory_vault.py"
+PEER = ROOT / "bench" / "peer_sync.sh"
+MB = 1024 * 1024
+SEED_FILES = (
+    "memory.json", "github_copilot_memories.json", "gpt4o_memories.json",
+    "extendedcontext.json", "claude_opus_memories.json", "claude_sonnet_memories.json",
+    "gemini_pro_memories.json", "gpt4_memories.json",
+)
+WORDS = ("alpha", "beta", "gamma", "delta", "memory", "vault", "agent", "context", "fact", "user",
+         "prefers", "python", "git", "backup", "tool", "likes", "remembers", "project",
+         "deadline", "meeting", "summary")
+
+# wait4(2) reports a child's peak RSS from the memory of the process that forked it, so the
+# measured command is started by this small launcher, not by the (large) benchmark itself.
+LAUNCH = (
+    "import os, subprocess, sys\n"
+    "proc = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL)\n"
+    "_, status, usage = os.wait4(proc.pid, 0)\n"
+    "sys.stderr.write(f'TREE_PEAK_KB {usage.ru_maxrss}\\n')\n"
+    "sys.exit(os.waitstatus_to_exitcode(status))\n"
+)
+# Peak RSS of our own Python process: run the script in-process under this wrapper.
+PY_PEAK = (
+    "import resource, runpy, sys\n"
+    "sys.argv = sys.argv[1:]\n"
+    "code = 0\n"
+    "try:\n"
+    "    runpy.run_path(sys.argv[0], run_name='__main__')\n"
+    "except SystemExit as exc:\n"
+    "    code = exc.code if isinstance(exc.code, int) else 1\n"
+    "sys.stderr.write(f'PEAK_KB {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}\\n')\n"
+    "sys.exit(code)\n"
+)
+
+
+# -- data ------------------------------------------------------------------------------------
+
+def make_records(count: int, rng: random.Random) -> list[dict[str, object]]:
+    return [
+        {"id": i, "agent": rng.choice(("opus", "sonnet", "gpt4o", "gemini")),
+         "text": " ".join(rng.choice(WORDS) for _ in range(rng.randint(8, 20))),
+         "score": round(rng.random(), 6), "tags": [rng.choice("abcdefgh") for _ in range(3)]}
+        for i in range(count)
+    ]
+
+
+def records_for(size: int, rng: random.Random) -> list[dict[str, object]]:
+    sample = make_records(200, rng)
+    per_record = len(json.dumps({"memories": sample}, indent=1)) / 200
+    return make_records(max(1, int(size / per_record)), rng)
+
+
+def mutate(records: list[dict[str, object]], rng: random.Random, share: float = 0.01) -> None:
+    """Change ~`share` of the records, as an agent updating what it learned."""
+    for _ in range(max(1, int(len(records) * share))):
+        record = records[rng.randrange(len(records))]
+        record["score"] = round(rng.random(), 6)
+        record["text"] = f"{record['text']} {rng.choice(WORDS)}"
+
+
+def dump(path: Path, records: list[dict[str, object]]) -> None:
+    path.write_text(json.dumps({"memories": records}, indent=1))
+
+
+def age(folder: Path, seconds: float = 120) -> None:
+    """Date the files back as cron would find them: written minutes before, not this instant
+    (a file written in the last 3 s is re-read by the next run, by design)."""
+    past = time.time() - seconds
+    for path in folder.iterdir():
+        os.utime(path, (past, past))
+
+
+# -- running ---------------------------------------------------------------------------------
+
+@dataclass
+class Sample:
+    seconds: float
+    peak_kb: int
+    code: int
+
+
+def run(cmd: list[str], env: dict[str, str], cwd: Path) -> Sample:
+    """Run `cmd`, returning its wall time and exit code."""
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, check=False)
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        sys.stderr.write(f"warning: {' '.join(cmd)} exited {proc.returncode}: "
+                         f"{proc.stderr.decode(errors='replace')[-400:]}\n")
+    return Sample(elapsed, 0, proc.returncode)
+
+
+@dataclass
+class Peaks:
+    tree_mb: float  # the largest process of the run: Python or one of its git children
+    python_mb: float  # our Python process alone
+
+
+def measure_peaks(args: list[str], env: dict[str, str], cwd: Path,
+                  before_each: Callable[[], None] = lambda: None) -> Peaks:
+    """Peak RSS of two runs of the program (the workload is re-made before each)."""
+    before_each()
+    tree = _peak_line([sys.executable, "-c", LAUNCH, sys.executable, str(SCRIPT), *args],
+                      env, cwd, "TREE_PEAK_KB")
+    before_each()
+    own = _peak_line([sys.executable, "-c", LAUNCH, sys.executable, "-c", PY_PEAK,
+                      str(SCRIPT), *args], env, cwd, "PEAK_KB")
+    return Peaks(max(tree, own) / 1024, own / 1024)
+
+
+def peer_peak_mb(peer: Peer) -> float:
+    return _peak_line([sys.executable, "-c", LAUNCH, "/bin/sh", str(PEER), str(peer.source),
+                       str(peer.clone)], peer.env, peer.clone, "TREE_PEAK_KB") / 1024
+
+
+def _peak_line(cmd: list[str], env: dict[str, str], cwd: Path, key: str) -> int:
+    result = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True, check=False)
+    for line in result.stderr.splitlines():
+        if line.startswith(key + " "):
+            return int(line.split()[1])
+    raise RuntimeError(f"no {key} from {cmd}: {result.stderr[-500:]}")
+
+
+def median(samples: list[Sample]) -> float:
+    return statistics.median(s.seconds for s in samples)
+
+
+class Setup:
+    """One isolated Memory Vault installation (embedded vault) in `base`."""
+
+    def __init__(self, base: Path, **settings: str) -> None:
+        self.base = base
+        self.source = base / "agents"
+        self.home = base / "home"
+        for folder in (self.source, self.home):
+            folder.mkdir(parents=True, exist_ok=True)
+        self.env = clean_env(self.home)
+        self.env.update(MEMORY_VAULT_SOURCE_DIR=str(self.source),
+                        MEMORY_VAULT_LOG_FILE=str(base / "sync.log"),
+                        MEMORY_VAULT_ERR_FILE=str(base / "sync.err"), **settings)
+
+    @property
+    def data(self) -> Path:
+        return self.home / ".local/share/memory-vault"
+
+    def sync(self, *args: str) -> Sample:
+        return run([sys.executable, str(SCRIPT), *args], self.env, self.home)
+
+
+class Peer:
+    """Baseline B's world: a bare remote and a clone of it, synced by peer_sync.sh."""
+
+    def __init__(self, base: Path) -> None:
+        self.source = base / "agents"
+        self.remote = base / "remote.git"
+        self.clone = base / "clone"
+        self.source.mkdir(parents=True)
+        self.env = clean_env(base)
+        self.env.update(GIT_AUTHOR_NAME="peer", GIT_AUTHOR_EMAIL="peer@localhost",
+                        GIT_COMMITTER_NAME="peer", GIT_COMMITTER_EMAIL="peer@localhost")
+        git("init", "-q", "--bare", "--initial-branch=main", str(self.remote))
+        git("clone", "-q", str(self.remote), str(self.clone))
+
+    def sync(self) -> Sample:
+        return run(["/bin/sh", str(PEER), str(self.source), str(self.clone)], self.env,
+                   self.clone)
+
+
+def clean_env(home: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("MEMORY_VAULT_", "XDG_", "GIT_"))}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # cron runs with cached bytecode
+    env.update(HOME=str(home), GIT_CONFIG_NOSYSTEM="1", LC_ALL="C.UTF-8")
+    return env
+
+
+def git(*args: str, cwd: Path | None = None) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True,
+                          check=True).stdout
+
+
+def disk_bytes(path: Path) -> int:
+    """Bytes on disk (allocated blocks) under `path`."""
+    total = 0
+    for root, _dirs, files in os.walk(path):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(root, name)).st_blocks * 512
+            except OSError:
+                pass
+    return total
+
+
+def loose_objects(git_dir: Path) -> int:
+    objects = git_dir / "objects"
+    return sum(1 for d in objects.iterdir() if len(d.name) == 2 and d.is_dir()
+               for _ in d.iterdir()) if objects.is_dir() else 0
+
+
+# -- cases -----------------------------------------------------------------------------------
+
+@dataclass
+class Results:
+    machine: dict[str, str] = field(default_factory=dict)
+    cases: dict[str, dict[str, object]] = field(default_factory=dict)
+
+    def add(self, name: str, **values: object) -> None:
+        self.cases[name] = values
+        shown = ", ".join(f"{k}={_fmt(v)}" for k, v in values.items() if k != "series")
+        print(f"  {name}: {shown}", flush=True)
+
+
+def _fmt(value: object) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def case_no_change(tmp: Path, results: Results, repeat: int) -> None:
+    rng = random.Random(1)
+    setup = Setup(tmp / "seed")
+    for name in SEED_FILES:
+        dump(setup.source / name, records_for(20_000, rng))
+    age(setup.source)
+    assert setup.sync().code == 0
+    baseline = [run([sys.executable, "-c", "pass"], setup.env, setup.home) for _ in range(repeat)]
+    ours = [setup.sync() for _ in range(repeat)]
+    baseline += [run([sys.executable, "-c", "pass"], setup.env, setup.home)
+                 for _ in range(repeat)]  # interleaved halves: drift hits both
+    ours += [setup.sync() for _ in range(repeat)]
+    git_calls = _git_started(setup)
+    imported = _imports(setup)
+    peaks = measure_peaks([], setup.env, setup.home)
+    results.add("no_change_8_seed_files",
+                baseline_a_ms=median(baseline) * 1000, ours_ms=median(ours) * 1000,
+                ratio=median(ours) / median(baseline), target_ratio=1.5,
+                git_processes=git_calls, gitpython_imported="git" in imported,
+                click_imported="click" in imported, peak_mb=peaks.tree_mb,
+                python_peak_mb=peaks.python_mb, memory_target_mb=2 * 0.02 + 60)
+
+
+def _git_started(setup: Setup) -> int:
+    """Run once with a `git` on PATH that counts its calls before running the real one."""
+    trip = setup.base / "tripwire"
+    trip.mkdir(exist_ok=True)
+    real = shutil.which("git") or "/usr/bin/git"
+    (trip / "git").write_text(f'#!/bin/sh\necho x >> "{trip}/calls"\nexec "{real}" "$@"\n')
+    (trip / "git").chmod(0o755)
+    env = {**setup.env, "PATH": f"{trip}:{setup.env['PATH']}"}
+    run([sys.executable, str(SCRIPT)], env, setup.home)
+    calls = trip / "calls"
+    return len(calls.read_text().splitlines()) if calls.exists() else 0
+
+
+def _imports(setup: Setup) -> set[str]:
+    out = subprocess.run([sys.executable, "-X", "importtime", str(SCRIPT)], env=setup.env,
+                         cwd=setup.home, capture_output=True, text=True, check=False).stderr
+    return {line.rsplit("|", 1)[-1].strip() for line in out.splitlines() if "|" in line}
+
+
+def case_change_8x5(tmp: Path, results: Results, repeat: int) -> None:
+    rng = random.Random(2)
+    setup = Setup(tmp / "big8")
+    peer = Peer(tmp / "peer8")
+    data = {name: records_for(5 * MB, rng) for name in SEED_FILES}
+    for name, records in data.items():
+        dump(setup.source / name, records)
+        dump(peer.source / name, records)
+    assert setup.sync().code == 0
+    assert peer.sync().code == 0
+    ours, theirs = [], []
+    for i in range(repeat):
+        for name, records in data.items():
+            mutate(records, rng)
+            dump(setup.source / name, records)
+            dump(peer.source / name, records)
+        pair = (setup.sync, peer.sync) if i % 2 == 0 else (peer.sync, setup.sync)
+        first, second = pair[0](), pair[1]()
+        (ours if i % 2 == 0 else theirs).append(first)
+        (theirs if i % 2 == 0 else ours).append(second)
+
+    def change_all() -> None:
+        for name, records in data.items():
+            mutate(records, rng)
+            dump(setup.source / name, records)
+            dump(peer.source / name, records)
+
+    peaks = measure_peaks([], setup.env, setup.home, before_each=change_all)
+    results.add("change_8_files_of_5_MB",
+                baseline_b_s=median(theirs), ours_s=median(ours),
+                ratio=median(ours) / median(theirs), target_ratio=1.2,
+                peak_mb=peaks.tree_mb, python_peak_mb=peaks.python_mb,
+                baseline_b_peak_mb=peer_peak_mb(peer), memory_target_mb=2 * 5 + 60)
+
+
+def case_10k(tmp: Path, results: Results, repeat: int) -> None:
+    setup = Setup(tmp / "10k")
+    for i in range(10_000):
+        (setup.source / f"agent{i:05d}_memories.json").write_text(
+            json.dumps({"agent": i, "facts": [f"fact {i}"]}))
+    age(setup.source)
+    first = setup.sync()
+    assert first.code == 0
+    no_change = [setup.sync() for _ in range(repeat)]
+    one_change = []
+    for i in range(repeat):
+        changed = setup.source / f"agent{i * 7:05d}_memories.json"
+        changed.write_text(json.dumps({"agent": i, "facts": [f"fact {i}", f"new {time.time()}"]}))
+        os.utime(changed, (time.time() - 60, time.time() - 60))
+        one_change.append(setup.sync())
+    counter = iter(range(10**6))
+
+    def change_one() -> None:
+        n = next(counter)
+        (setup.source / f"agent{n:05d}_memories.json").write_text(json.dumps({"n": n}))
+
+    peaks = measure_peaks([], setup.env, setup.home, before_each=change_one)
+    results.add("tracked_10000_files", first_sync_s=first.seconds,
+                no_change_s=median(no_change), no_change_target_s=1.0,
+                one_change_s=median(one_change), one_change_target_s=1.5,
+                peak_mb=peaks.tree_mb, python_peak_mb=peaks.python_mb)
+
+
+def case_100mb(tmp: Path, results: Results) -> None:
+    rng = random.Random(3)
+    setup = Setup(tmp / "100mb", MEMORY_VAULT_MAX_FILE_MB="200", MEMORY_VAULT_FILES="memory.json")
+    records = records_for(100 * MB, rng)
+    dump(setup.source / "memory.json", records)
+    size_mb = (setup.source / "memory.json").stat().st_size / MB
+    first = setup.sync()
+    mutate(records, rng)
+    dump(setup.source / "memory.json", records)
+    change = setup.sync()
+
+    def change_it() -> None:
+        mutate(records, rng)
+        dump(setup.source / "memory.json", records)
+
+    peaks = measure_peaks([], setup.env, setup.home, before_each=change_it)
+    results.add("one_file_of_100_MB", file_mb=size_mb, first_sync_s=first.seconds,
+                change_s=change.seconds, peak_mb=peaks.tree_mb,
+                python_peak_mb=peaks.python_mb, memory_target_mb=2 * size_mb + 60)
+
+
+# The long run drives syncs from one Python process (`memory_vault.entry.main`, exactly what
+# the script runs) so 1,000 syncs fit the benchmark's time budget; the last SUBPROCESS_TAIL
+# syncs run as cron runs them, as separate processes, for an honest time per sync.
+SUBPROCESS_TAIL = 10
+DRIVER = """
+import json, os, random, subprocess, sys, time
+bench_dir, root = sys.argv[1], sys.argv[2]
+syncs, tail, restic = int(sys.argv[3]), int(sys.argv[4]), sys.argv[5] == "1"
+sys.path[:0] = [bench_dir, root]
+import run as bench
+from memory_vault.entry import main
+rng = random.Random(4)
+records = bench.records_for(5 * bench.MB, rng)
+source = os.environ["MEMORY_VAULT_SOURCE_DIR"]
+path = os.path.join(source, "memory.json")
+data = os.path.join(os.environ["HOME"], ".local/share/memory-vault")
+vault_git, clone_git = os.path.join(data, "vault.git"), os.path.join(data, "clone", ".git")
+for i in range(1, syncs + 1):
+    bench.mutate(records, rng)
+    bench.dump(bench.Path(path), records)
+    started = time.perf_counter()
+    if i > syncs - tail:
+        code = subprocess.run([sys.executable, str(bench.SCRIPT)], check=False).returncode
+    else:
+        code = main([])
+    seconds = time.perf_counter() - started
+    if code != 0:
+        raise SystemExit(f"sync {i} exited {code}")
+    ours = bench.disk_bytes(bench.Path(vault_git)) + bench.disk_bytes(bench.Path(clone_git))
+    loose = bench.loose_objects(bench.Path(vault_git)) + bench.loose_objects(bench.Path(clone_git))
+    restic_s = None
+    if restic:
+        t = time.perf_counter()
+        subprocess.run(["restic", "backup", "--quiet", path], check=True, capture_output=True)
+        restic_s = time.perf_counter() - t
+    print(json.dumps({"sync": i, "seconds": seconds, "subprocess": i > syncs - tail,
+                      "ours_mb": ours / bench.MB, "loose": loose, "restic_s": restic_s,
+                      "commit": subprocess.run(["git", "rev-parse", "main"], cwd=vault_git,
+                                               capture_output=True, text=True).stdout.strip()}),
+          flush=True)
+"""
+
+
+def case_many_syncs(tmp: Path, results: Results, syncs: int, *, restic: bool) -> None:
+    """N successive syncs of a 5 MB JSON file, ~1% of its records changed each time."""
+    setup = Setup(tmp / "many", MEMORY_VAULT_FILES="memory.json")
+    restic_repo = tmp / "restic-repo"
+    env = {**setup.env, "RESTIC_PASSWORD": "bench", "RESTIC_REPOSITORY": str(restic_repo)}
+    if restic:
+        subprocess.run(["restic", "init", "--quiet"], env=env, check=True, capture_output=True)
+    vault_git = setup.data / "vault.git"
+    tail = min(SUBPROCESS_TAIL, syncs)
+    driver = subprocess.Popen(
+        [sys.executable, "-c", DRIVER, str(ROOT / "bench"), str(ROOT), str(syncs), str(tail),
+         "1" if restic else "0"],
+        env=env, cwd=setup.home, stdout=subprocess.PIPE, text=True)
+    assert driver.stdout is not None
+    series = []
+    for line in driver.stdout:
+        point = json.loads(line)
+        series.append(point)
+        if point["sync"] % 100 == 0:
+            print(f"    {point['sync']} syncs, vault {point['ours_mb']:.1f} MB", flush=True)
+    if driver.wait() != 0:
+        raise RuntimeError("the sync driver failed")
+    checkpoints = sorted({c for c in (1, 2, 5, 10, 25, 50, 100, 250, 500, syncs) if c <= syncs})
+    packed = {i: fully_packed_mb(vault_git, series[i - 1]["commit"], tmp / f"ref{i}")
+              for i in checkpoints}
+    ratios = {i: series[i - 1]["ours_mb"] / packed[i] for i in packed}
+    worst_any = max(s["ours_mb"] / _interpolate(packed, s["sync"]) for s in series)
+    in_process = [s["seconds"] for s in series if not s["subprocess"]]
+    as_cron = [s["seconds"] for s in series if s["subprocess"]]
+    final = series[-1]
+    values: dict[str, object] = {
+        "syncs": syncs, "file_mb": (setup.source / "memory.json").stat().st_size / MB,
+        "ours_final_mb": final["ours_mb"], "fully_packed_final_mb": packed[syncs],
+        "worst_ratio_at_checkpoints": max(ratios.values()),
+        "worst_ratio_any_sync_interpolated": worst_any, "target_ratio": 2.0,
+        "max_loose_objects": max(s["loose"] for s in series),
+        "sync_in_process_median_s": statistics.median(in_process) if in_process else None,
+        "sync_in_process_p90_s": (sorted(in_process)[int(len(in_process) * 0.9) - 1]
+                                  if in_process else None),
+        "sync_in_process_max_s": max(in_process) if in_process else None,
+        "sync_as_cron_median_s": statistics.median(as_cron),
+        "checkpoints": {i: {"ours_mb": round(series[i - 1]["ours_mb"], 3),
+                            "packed_mb": round(packed[i], 3), "ratio": round(ratios[i], 3)}
+                        for i in packed},
+        "series": [{k: s[k] for k in ("sync", "seconds", "ours_mb", "loose")} for s in series],
+    }
+    if restic:
+        restic_mb = disk_bytes(restic_repo) / MB
+        values.update(restic_mb=restic_mb, restic_vs_ours=restic_mb / final["ours_mb"],
+                      restic_backup_median_s=statistics.median(s["restic_s"] for s in series))
+    results.add(f"{syncs}_syncs_of_5_MB_1pct_changes", **values)
+
+
+def fully_packed_mb(vault_git: Path, sha: str, scratch: Path) -> float:
+    """Size of the history up to `sha` in one pack, as `git gc` would make it from scratch
+    (git repack -a -d -f: all deltas recomputed, git's default window and depth)."""
+    git("init", "-q", "--bare", str(scratch))
+    git("fetch", "-q", "--no-tags", str(vault_git), f"{sha}:refs/heads/main", cwd=scratch)
+    git("repack", "-a", "-d", "-f", "-q", "--no-write-bitmap-index", cwd=scratch)
+    git("prune-packed", cwd=scratch)
+    size = disk_bytes(scratch / "objects")
+    shutil.rmtree(scratch)
+    return size / MB
+
+
+def _interpolate(packed: dict[int, float], sync: int) -> float:
+    points = sorted(packed.items())
+    for (a, pa), (b, pb) in itertools.pairwise(points):
+        if a <= sync <= b:
+            return pa + (pb - pa) * (sync - a) / (b - a)
+    return points[-1][1]
+
+
+# -- main ------------------------------------------------------------------------------------
+
+def machine() -> dict[str, str]:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "cpu": cpu, "cores": str(os.cpu_count()), "python": platform.python_version(),
+        "git": git("--version").strip(), "kernel": platform.release(),
+        "restic": (subprocess.run(["restic", "version"], capture_output=True, text=True,
+                                  check=False).stdout.split(" compiled")[0]
+                   if shutil.which("restic") else "not installed"),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repeats, 60 syncs")
+    parser.add_argument("--syncs", type=int, help="successive syncs in the last case")
+    parser.add_argument("--no-restic", action="store_true", help="skip restic even if installed")
+    parser.add_argument("--only", help="comma-separated case names (no_change, change, 10k, "
+                                       "100mb, syncs)")
+    args = parser.parse_args()
+    repeat = 5 if args.quick else 15
+    syncs = args.syncs or (60 if args.quick else 1000)
+    only = set((args.only or "no_change,change,10k,100mb,syncs").split(","))
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "memory_vault")],
+                   check=True, env={k: v for k, v in os.environ.items()
+                                    if k != "PYTHONDONTWRITEBYTECODE"})
+    results = Results(machine=machine())
+    print("machine: " + ", ".join(f"{k} {v}" for k, v in results.machine.items()), flush=True)
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="memory-vault-bench-") as scratch:
+        tmp = Path(scratch)
+        if "no_change" in only:
+            case_no_change(tmp, results, repeat * 2)
+        if "change" in only:
+            case_change_8x5(tmp, results, max(3, repeat // 3))
+        if "10k" in only:
+            case_10k(tmp, results, max(3, repeat // 3))
+        if "100mb" in only:
+            case_100mb(tmp, results)
+        if "syncs" in only:
+            case_many_syncs(tmp, results, syncs,
+                            restic=bool(shutil.which("restic")) and not args.no_restic)
+    results.machine["benchmark_seconds"] = f"{time.perf_counter() - started:.0f}"
+    out = ROOT / "bench" / "out"
+    out.mkdir(exist_ok=True)
+    (out / "results.json").write_text(json.dumps(
+        {"machine": results.machine, "cases": results.cases}, indent=1))
+    print(f"\nwhole benchmark: {results.machine['benchmark_seconds']} s; "
+          f"details in {out / 'results.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
