@@ -73,31 +73,39 @@ PY_PEAK = (
 
 # -- data ------------------------------------------------------------------------------------
 
-def make_records(count: int, rng: random.Random) -> list[dict[str, object]]:
-    return [
-        {"id": i, "agent": rng.choice(("opus", "sonnet", "gpt4o", "gemini")),
-         "text": " ".join(rng.choice(WORDS) for _ in range(rng.randint(8, 20))),
-         "score": round(rng.random(), 6), "tags": [rng.choice("abcdefgh") for _ in range(3)]}
-        for i in range(count)
-    ]
+class Memory:
+    """A JSON memory file that an agent keeps rewriting.
 
+    Kept as one serialized line per record, so that changing 1% of the records re-serializes
+    1% of the file: the benchmark's time goes to the programs it measures, not to json.dumps.
+    """
 
-def records_for(size: int, rng: random.Random) -> list[dict[str, object]]:
-    sample = make_records(200, rng)
-    per_record = len(json.dumps({"memories": sample}, indent=1)) / 200
-    return make_records(max(1, int(size / per_record)), rng)
+    def __init__(self, size: int, rng: random.Random) -> None:
+        self.rng = rng
+        sample = [self._record(i) for i in range(200)]
+        per_record = sum(len(json.dumps(r)) + 2 for r in sample) / len(sample)
+        self.records = [self._record(i) for i in range(max(1, int(size / per_record)))]
+        self.lines = [json.dumps(r) for r in self.records]
 
+    def _record(self, i: int) -> dict[str, object]:
+        rng = self.rng
+        return {"id": i, "agent": rng.choice(("opus", "sonnet", "gpt4o", "gemini")),
+                "text": " ".join(rng.choice(WORDS) for _ in range(rng.randint(8, 20))),
+                "score": round(rng.random(), 6), "tags": [rng.choice("abcdefgh") for _ in range(3)]}
 
-def mutate(records: list[dict[str, object]], rng: random.Random, share: float = 0.01) -> None:
-    """Change ~`share` of the records, as an agent updating what it learned."""
-    for _ in range(max(1, int(len(records) * share))):
-        record = records[rng.randrange(len(records))]
-        record["score"] = round(rng.random(), 6)
-        record["text"] = f"{record['text']} {rng.choice(WORDS)}"
+    def evolve(self, share: float = 0.01) -> None:
+        """Change ~`share` of the records, as an agent updating what it learned."""
+        for _ in range(max(1, int(len(self.records) * share))):
+            index = self.rng.randrange(len(self.records))
+            record = self.records[index]
+            record["score"] = round(self.rng.random(), 6)
+            record["text"] = f"{record['text']} {self.rng.choice(WORDS)}"
+            self.lines[index] = json.dumps(record)
 
-
-def dump(path: Path, records: list[dict[str, object]]) -> None:
-    path.write_text(json.dumps({"memories": records}, indent=1))
+    def write(self, *paths: Path) -> None:
+        data = ('{"memories": [\n' + ",\n".join(self.lines) + "\n]}\n").encode()
+        for path in paths:
+            path.write_bytes(data)
 
 
 def age(folder: Path, seconds: float = 120) -> None:
@@ -257,7 +265,7 @@ def case_no_change(tmp: Path, results: Results, repeat: int) -> None:
     rng = random.Random(1)
     setup = Setup(tmp / "seed")
     for name in SEED_FILES:
-        dump(setup.source / name, records_for(20_000, rng))
+        Memory(20_000, rng).write(setup.source / name)
     age(setup.source)
     assert setup.sync().code == 0
     baseline = [run([sys.executable, "-c", "pass"], setup.env, setup.home) for _ in range(repeat)]
@@ -299,28 +307,24 @@ def case_change_8x5(tmp: Path, results: Results, repeat: int) -> None:
     rng = random.Random(2)
     setup = Setup(tmp / "big8")
     peer = Peer(tmp / "peer8")
-    data = {name: records_for(5 * MB, rng) for name in SEED_FILES}
-    for name, records in data.items():
-        dump(setup.source / name, records)
-        dump(peer.source / name, records)
+    data = {name: Memory(5 * MB, rng) for name in SEED_FILES}
+
+    def change_all() -> None:
+        for name, memory in data.items():
+            memory.evolve()
+            memory.write(setup.source / name, peer.source / name)
+
+    for name, memory in data.items():
+        memory.write(setup.source / name, peer.source / name)
     assert setup.sync().code == 0
     assert peer.sync().code == 0
     ours, theirs = [], []
     for i in range(repeat):
-        for name, records in data.items():
-            mutate(records, rng)
-            dump(setup.source / name, records)
-            dump(peer.source / name, records)
+        change_all()
         pair = (setup.sync, peer.sync) if i % 2 == 0 else (peer.sync, setup.sync)
         first, second = pair[0](), pair[1]()
         (ours if i % 2 == 0 else theirs).append(first)
         (theirs if i % 2 == 0 else ours).append(second)
-
-    def change_all() -> None:
-        for name, records in data.items():
-            mutate(records, rng)
-            dump(setup.source / name, records)
-            dump(peer.source / name, records)
 
     peaks = measure_peaks([], setup.env, setup.home, before_each=change_all)
     results.add("change_8_files_of_5_MB",
@@ -358,24 +362,27 @@ def case_10k(tmp: Path, results: Results, repeat: int) -> None:
                 peak_mb=peaks.tree_mb, python_peak_mb=peaks.python_mb)
 
 
-def case_100mb(tmp: Path, results: Results) -> None:
+def case_100mb(tmp: Path, results: Results, repeat: int) -> None:
     rng = random.Random(3)
     setup = Setup(tmp / "100mb", MEMORY_VAULT_MAX_FILE_MB="200", MEMORY_VAULT_FILES="memory.json")
-    records = records_for(100 * MB, rng)
-    dump(setup.source / "memory.json", records)
-    size_mb = (setup.source / "memory.json").stat().st_size / MB
+    memory = Memory(100 * MB, rng)
+    path = setup.source / "memory.json"
+    memory.write(path)
+    size_mb = path.stat().st_size / MB
     first = setup.sync()
-    mutate(records, rng)
-    dump(setup.source / "memory.json", records)
-    change = setup.sync()
+    assert first.code == 0
 
     def change_it() -> None:
-        mutate(records, rng)
-        dump(setup.source / "memory.json", records)
+        memory.evolve()
+        memory.write(path)
 
+    changes = []
+    for _ in range(repeat):
+        change_it()
+        changes.append(setup.sync())
     peaks = measure_peaks([], setup.env, setup.home, before_each=change_it)
     results.add("one_file_of_100_MB", file_mb=size_mb, first_sync_s=first.seconds,
-                change_s=change.seconds, peak_mb=peaks.tree_mb,
+                change_s=median(changes), peak_mb=peaks.tree_mb,
                 python_peak_mb=peaks.python_mb, memory_target_mb=2 * size_mb + 60)
 
 
@@ -383,22 +390,23 @@ def case_100mb(tmp: Path, results: Results) -> None:
 # the script runs) so 1,000 syncs fit the benchmark's time budget; the last SUBPROCESS_TAIL
 # syncs run as cron runs them, as separate processes, for an honest time per sync.
 SUBPROCESS_TAIL = 10
+# Where the history is also packed from scratch for reference (in between: interpolated).
+CHECKPOINTS = (1, 2, 5, 10, 25, 50, 100, 250)
 DRIVER = """
 import json, os, random, subprocess, sys, time
 bench_dir, root = sys.argv[1], sys.argv[2]
-syncs, tail, restic = int(sys.argv[3]), int(sys.argv[4]), sys.argv[5] == "1"
+syncs, tail, restic_syncs = int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 sys.path[:0] = [bench_dir, root]
 import run as bench
 from memory_vault.entry import main
-rng = random.Random(4)
-records = bench.records_for(5 * bench.MB, rng)
+memory = bench.Memory(5 * bench.MB, random.Random(4))
 source = os.environ["MEMORY_VAULT_SOURCE_DIR"]
 path = os.path.join(source, "memory.json")
 data = os.path.join(os.environ["HOME"], ".local/share/memory-vault")
 vault_git, clone_git = os.path.join(data, "vault.git"), os.path.join(data, "clone", ".git")
 for i in range(1, syncs + 1):
-    bench.mutate(records, rng)
-    bench.dump(bench.Path(path), records)
+    memory.evolve()
+    memory.write(bench.Path(path))
     started = time.perf_counter()
     if i > syncs - tail:
         code = subprocess.run([sys.executable, str(bench.SCRIPT)], check=False).returncode
@@ -409,31 +417,35 @@ for i in range(1, syncs + 1):
         raise SystemExit(f"sync {i} exited {code}")
     ours = bench.disk_bytes(bench.Path(vault_git)) + bench.disk_bytes(bench.Path(clone_git))
     loose = bench.loose_objects(bench.Path(vault_git)) + bench.loose_objects(bench.Path(clone_git))
-    restic_s = None
-    if restic:
+    restic_s = restic_mb = None
+    if i <= restic_syncs:
         t = time.perf_counter()
         subprocess.run(["restic", "backup", "--quiet", path], check=True, capture_output=True)
         restic_s = time.perf_counter() - t
+        restic_mb = bench.disk_bytes(bench.Path(os.environ["RESTIC_REPOSITORY"])) / bench.MB
     print(json.dumps({"sync": i, "seconds": seconds, "subprocess": i > syncs - tail,
                       "ours_mb": ours / bench.MB, "loose": loose, "restic_s": restic_s,
+                      "restic_mb": restic_mb,
                       "commit": subprocess.run(["git", "rev-parse", "main"], cwd=vault_git,
                                                capture_output=True, text=True).stdout.strip()}),
           flush=True)
 """
 
 
-def case_many_syncs(tmp: Path, results: Results, syncs: int, *, restic: bool) -> None:
+def case_many_syncs(tmp: Path, results: Results, syncs: int, *, restic_syncs: int) -> None:
     """N successive syncs of a 5 MB JSON file, ~1% of its records changed each time."""
     setup = Setup(tmp / "many", MEMORY_VAULT_FILES="memory.json")
     restic_repo = tmp / "restic-repo"
     env = {**setup.env, "RESTIC_PASSWORD": "bench", "RESTIC_REPOSITORY": str(restic_repo)}
-    if restic:
+    restic_syncs = min(restic_syncs, syncs)
+    if restic_syncs:
         subprocess.run(["restic", "init", "--quiet"], env=env, check=True, capture_output=True)
     vault_git = setup.data / "vault.git"
     tail = min(SUBPROCESS_TAIL, syncs)
+    started = time.perf_counter()
     driver = subprocess.Popen(
         [sys.executable, "-c", DRIVER, str(ROOT / "bench"), str(ROOT), str(syncs), str(tail),
-         "1" if restic else "0"],
+         str(restic_syncs)],
         env=env, cwd=setup.home, stdout=subprocess.PIPE, text=True)
     assert driver.stdout is not None
     series = []
@@ -444,7 +456,9 @@ def case_many_syncs(tmp: Path, results: Results, syncs: int, *, restic: bool) ->
             print(f"    {point['sync']} syncs, vault {point['ours_mb']:.1f} MB", flush=True)
     if driver.wait() != 0:
         raise RuntimeError("the sync driver failed")
-    checkpoints = sorted({c for c in (1, 2, 5, 10, 25, 50, 100, 250, 500, syncs) if c <= syncs})
+    checkpoints = sorted({c for c in (*CHECKPOINTS, restic_syncs, syncs) if 0 < c <= syncs})
+    loop_s = time.perf_counter() - started
+    started = time.perf_counter()
     packed = {i: fully_packed_mb(vault_git, series[i - 1]["commit"], tmp / f"ref{i}")
               for i in checkpoints}
     ratios = {i: series[i - 1]["ours_mb"] / packed[i] for i in packed}
@@ -463,24 +477,29 @@ def case_many_syncs(tmp: Path, results: Results, syncs: int, *, restic: bool) ->
                                   if in_process else None),
         "sync_in_process_max_s": max(in_process) if in_process else None,
         "sync_as_cron_median_s": statistics.median(as_cron),
+        "sync_loop_s": loop_s, "reference_packing_s": time.perf_counter() - started,
         "checkpoints": {i: {"ours_mb": round(series[i - 1]["ours_mb"], 3),
                             "packed_mb": round(packed[i], 3), "ratio": round(ratios[i], 3)}
                         for i in packed},
         "series": [{k: s[k] for k in ("sync", "seconds", "ours_mb", "loose")} for s in series],
     }
-    if restic:
-        restic_mb = disk_bytes(restic_repo) / MB
-        values.update(restic_mb=restic_mb, restic_vs_ours=restic_mb / final["ours_mb"],
-                      restic_backup_median_s=statistics.median(s["restic_s"] for s in series))
+    if restic_syncs:
+        at = series[restic_syncs - 1]
+        values.update(restic_syncs=restic_syncs, restic_mb=at["restic_mb"],
+                      ours_mb_at_restic_syncs=at["ours_mb"],
+                      restic_vs_ours=at["restic_mb"] / at["ours_mb"],
+                      restic_backup_median_s=statistics.median(
+                          s["restic_s"] for s in series[:restic_syncs]))
     results.add(f"{syncs}_syncs_of_5_MB_1pct_changes", **values)
 
 
 def fully_packed_mb(vault_git: Path, sha: str, scratch: Path) -> float:
     """Size of the history up to `sha` in one pack, as `git gc` would make it from scratch
-    (git repack -a -d -f: all deltas recomputed, git's default window and depth)."""
+    (git repack -a -d -F: every delta recomputed and every object recompressed, with git's
+    default window, depth and compression)."""
     git("init", "-q", "--bare", str(scratch))
     git("fetch", "-q", "--no-tags", str(vault_git), f"{sha}:refs/heads/main", cwd=scratch)
-    git("repack", "-a", "-d", "-f", "-q", "--no-write-bitmap-index", cwd=scratch)
+    git("repack", "-a", "-d", "-F", "-q", "--no-write-bitmap-index", cwd=scratch)
     git("prune-packed", cwd=scratch)
     size = disk_bytes(scratch / "objects")
     shutil.rmtree(scratch)
@@ -493,6 +512,59 @@ def _interpolate(packed: dict[int, float], sync: int) -> float:
         if a <= sync <= b:
             return pa + (pb - pa) * (sync - a) / (b - a)
     return points[-1][1]
+
+
+# -- the table -------------------------------------------------------------------------------
+
+def print_table(results: Results) -> None:
+    """One row per target: what we measured, what it is held against, whether it holds."""
+    rows: list[tuple[str, str, str, str]] = []
+
+    def row(what: str, measured: str, limit: str, holds: bool) -> None:
+        rows.append((what, measured, limit, "yes" if holds else "NO"))
+
+    c = results.cases
+    if (nc := c.get("no_change_8_seed_files")) is not None:
+        row("no change, 8 seed files", f"{nc['ours_ms']:.1f} ms vs python3 -c pass "
+            f"{nc['baseline_a_ms']:.1f} ms = {nc['ratio']:.2f}x", "<= 1.5x",
+            float(nc["ratio"]) <= 1.5)
+        row("no change: git processes, GitPython imported",
+            f"{nc['git_processes']}, {nc['gitpython_imported']}", "0, False",
+            nc["git_processes"] == 0 and not nc["gitpython_imported"])
+    if (ch := c.get("change_8_files_of_5_MB")) is not None:
+        row("change 8 x 5 MB", f"{ch['ours_s']:.2f} s vs peer_sync.sh {ch['baseline_b_s']:.2f} s"
+            f" = {ch['ratio']:.2f}x", "<= 1.2x", float(ch["ratio"]) <= 1.2)
+    if (tk := c.get("tracked_10000_files")) is not None:
+        row("10,000 files, no change", f"{tk['no_change_s']:.3f} s", "<= 1 s",
+            float(tk["no_change_s"]) <= 1.0)
+        row("10,000 files, one change", f"{tk['one_change_s']:.3f} s", "<= 1.5 s",
+            float(tk["one_change_s"]) <= 1.5)
+    for name, case in c.items():
+        if "memory_target_mb" in case:
+            peak, python = float(case["peak_mb"]), float(case["python_peak_mb"])
+            limit = float(case["memory_target_mb"])
+            row(f"peak memory, {name}", f"{peak:.0f} MB (Python alone {python:.0f} MB)",
+                f"<= {limit:.0f} MB", peak <= limit)
+    for name, case in c.items():
+        if name.endswith("_syncs_of_5_MB_1pct_changes"):
+            row(f"{case['syncs']} syncs: vault vs fully packed, worst",
+                f"{case['worst_ratio_any_sync_interpolated']:.2f}x (final "
+                f"{case['ours_final_mb']:.1f} MB vs {case['fully_packed_final_mb']:.1f} MB)",
+                "<= 2x", float(case["worst_ratio_any_sync_interpolated"]) <= 2.0)
+            row(f"{case['syncs']} syncs: loose objects, most at any point",
+                str(case["max_loose_objects"]), "(kept packed)", True)
+            row(f"{case['syncs']} syncs: time per sync (median)",
+                f"{case['sync_in_process_median_s']:.2f} s in-process, "
+                f"{case['sync_as_cron_median_s']:.2f} s as cron runs it", "(reported)", True)
+            if "restic_mb" in case:
+                row(f"restic after {case['restic_syncs']} syncs",
+                    f"{case['restic_mb']:.1f} MB vs ours {case['ours_mb_at_restic_syncs']:.1f} MB"
+                    f" = {case['restic_vs_ours']:.0f}x larger", "(reported)", True)
+    widths = [max(len(r[i]) for r in [("target", "measured", "limit", "ok"), *rows])
+              for i in range(4)]
+    print()
+    for r in [("target", "measured", "limit", "ok"), tuple("-" * w for w in widths), *rows]:
+        print("  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip())
 
 
 # -- main ------------------------------------------------------------------------------------
@@ -520,6 +592,9 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="fewer repeats, 60 syncs")
     parser.add_argument("--syncs", type=int, help="successive syncs in the last case")
     parser.add_argument("--no-restic", action="store_true", help="skip restic even if installed")
+    parser.add_argument("--restic-syncs", type=int, default=100,
+                        help="back up the first N versions with restic too (default 100: "
+                             "restic costs ~0.75 s a backup; 1000 adds ~12 minutes)")
     parser.add_argument("--only", help="comma-separated case names (no_change, change, 10k, "
                                        "100mb, syncs)")
     args = parser.parse_args()
@@ -541,15 +616,17 @@ def main() -> int:
         if "10k" in only:
             case_10k(tmp, results, max(3, repeat // 3))
         if "100mb" in only:
-            case_100mb(tmp, results)
+            case_100mb(tmp, results, 3)
         if "syncs" in only:
+            use_restic = bool(shutil.which("restic")) and not args.no_restic
             case_many_syncs(tmp, results, syncs,
-                            restic=bool(shutil.which("restic")) and not args.no_restic)
+                            restic_syncs=args.restic_syncs if use_restic else 0)
     results.machine["benchmark_seconds"] = f"{time.perf_counter() - started:.0f}"
     out = ROOT / "bench" / "out"
     out.mkdir(exist_ok=True)
     (out / "results.json").write_text(json.dumps(
         {"machine": results.machine, "cases": results.cases}, indent=1))
+    print_table(results)
     print(f"\nwhole benchmark: {results.machine['benchmark_seconds']} s; "
           f"details in {out / 'results.json'}")
     return 0
