@@ -59,17 +59,17 @@ TUNING: dict[tuple[str, str], str] = {
     ("gc", "auto"): "0",
     ("core", "fsync"): "committed",
     ("core", "bigFileThreshold"): "32m",
-    ("core", "deltaBaseCacheLimit"): "16m",
+    ("core", "deltaBaseCacheLimit"): "8m",
     ("pack", "window"): "4",
-    ("pack", "windowMemory"): "32m",
-    ("pack", "deltaCacheSize"): "16m",
+    ("pack", "windowMemory"): "12m",
+    ("pack", "deltaCacheSize"): "1m",
     ("repack", "writeBitmaps"): "false",
 }
 EMBEDDED_TUNING: dict[tuple[str, str], str] = {
     ("receive", "unpackLimit"): "1",  # keep each push as a pack: its deltas are reused later
     ("receive", "autogc"): "false",
 }
-TUNING_VERSION = "2"
+TUNING_VERSION = "3"
 
 
 def tune(repo: "git.Repo", extra: dict[tuple[str, str], str] | None = None) -> None:
