@@ -13,7 +13,11 @@ import click
 from memory_vault import __version__
 from memory_vault.config import Config
 from memory_vault.entry import echo_level, run_guarded
-from memory_vault.logfile import RunLog
+from memory_vault.logfile import RunLog, write_stdout
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from memory_vault.report import FileStatus, StatusReport
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 
@@ -26,8 +30,9 @@ class Globals:
         self.verbose = False
         self.quiet = False
 
-    def echo(self, *, summary: bool = False) -> int:
-        return echo_level(quiet=self.quiet, verbose=self.verbose, summary=summary)
+    def echo(self, *, summary: bool = False, person: bool = True) -> int:
+        return echo_level(quiet=self.quiet, verbose=self.verbose, summary=summary,
+                          person=person)
 
 
 def _globals(ctx: click.Context) -> Globals:
@@ -62,13 +67,20 @@ def global_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _run(ctx: click.Context, action: Callable[[Config, RunLog], int], *, summary: bool = False,
-         options: dict[str, str] | None = None, need_source: bool = True,
+         person: bool = True, options: dict[str, str] | None = None, need_source: bool = True,
          search_env_file: bool = True) -> None:
+    """Run a command's action with its settings and logs; `person`: a command someone typed,
+    whose warnings reach stderr even when its output goes to a file or a pipe."""
     opts = _globals(ctx)
-    code = run_guarded(action, env_file=opts.env_file, echo=opts.echo(summary=summary),
-                       options=options, need_source=need_source,
-                       search_env_file=search_env_file)
+    code = run_guarded(action, env_file=opts.env_file,
+                       echo=opts.echo(summary=summary, person=person), options=options,
+                       need_source=need_source, search_env_file=search_env_file)
     ctx.exit(code)
+
+
+def out(text: str = "") -> None:
+    """One line of a command's output (quietly nothing once the reader has gone away)."""
+    write_stdout(text + "\n")
 
 
 @click.group(invoke_without_command=True, context_settings=CONTEXT)
@@ -100,7 +112,8 @@ def _sync(ctx: click.Context, *, now: bool, dry_run: bool, no_push: bool) -> Non
     from memory_vault.sync import SyncRequest, run_sync
 
     request = SyncRequest(now=now, dry_run=dry_run, push=not no_push)
-    _run(ctx, lambda config, log: run_sync(config, log, request), summary=now or dry_run)
+    _run(ctx, lambda config, log: run_sync(config, log, request), summary=now or dry_run,
+         person=now or dry_run)
 
 
 @cli.command(context_settings=CONTEXT)
@@ -114,27 +127,30 @@ def init(ctx: click.Context, remote: str | None, source: str | None) -> None:
     from memory_vault.initialize import init_target, initialize
 
     env_path = init_target(_globals(ctx).env_file, dict(os.environ))
-    settings: dict[str, str] = {}
+    options: dict[str, str] = {}
     if source is not None or not _configured("MEMORY_VAULT_SOURCE_DIR", env_path):
-        settings["MEMORY_VAULT_SOURCE_DIR"] = os.path.abspath(os.path.expanduser(source or "."))
+        options["MEMORY_VAULT_SOURCE_DIR"] = os.path.abspath(os.path.expanduser(source or "."))
     if remote is not None:
-        settings["MEMORY_VAULT_REMOTE"] = remote
+        options["MEMORY_VAULT_REMOTE"] = remote
     # Read the file init is about to write (if it exists yet), and no other.
     _globals(ctx).env_file = env_path if os.path.isfile(env_path) else None
 
     def action(config: Config, log: RunLog) -> int:
-        initialize(config, log, env_path=env_path, settings=settings)
+        done = initialize(config, log, env_path=env_path, options=options)
         where = "embedded vault" if config.embedded else "remote"
-        click.echo(f"Memory Vault is ready.\n"
-                   f"  source:   {config.source_dir}\n"
-                   f"  {where + ':':9} {log.redactor.clean(config.remote)}\n"
-                   f"  clone:    {config.clone_dir}\n"
-                   f"  settings: {env_path}\n"
-                   "Next: `memory-vault --now` for a first backup, "
-                   "`memory-vault schedule install` to run it every 15 minutes.")
-        return 0
+        rows = [("source", config.source_dir), (where, log.redactor.clean(config.remote)),
+                ("clone", config.clone_dir), ("settings", env_path),
+                ("saved", ", ".join(sorted(done.written)))]
+        width = max(len(label) for label, _ in rows) + 2
+        out("Memory Vault is ready." if done.reachable else
+            "Memory Vault is set up, but the remote cannot be reached yet:")
+        for label, value in rows:
+            out(f"  {label + ':':<{width}}{value}")
+        out("Next: `memory-vault --now` for a first backup, "
+            "`memory-vault schedule install` to run it every 15 minutes.")
+        return 0 if done.reachable else 3
 
-    _run(ctx, action, options=settings, search_env_file=False)
+    _run(ctx, action, options=options, search_env_file=False)
 
 
 @cli.command(context_settings=CONTEXT)
@@ -157,8 +173,8 @@ def restore(ctx: click.Context, files: tuple[str, ...], at: str | None, rev: str
     def action(config: Config, log: RunLog) -> int:
         plan = run_restore(config, log, names=list(files), at=at, rev=rev, to=to,
                            dry_run=dry_run, progress=progress)
-        click.echo(f"{'Plan: restore' if dry_run else 'Restoring'} from {plan.commit[:12]} "
-                   f"({plan.date}) into {plan.target}")
+        out(f"{'Plan: restore' if dry_run else 'Restoring'} from {plan.commit[:12]} "
+            f"({plan.date}) into {plan.target}")
         for item in plan.items:
             note = ""
             if item.action == "replace":
@@ -166,14 +182,14 @@ def restore(ctx: click.Context, files: tuple[str, ...], at: str | None, rev: str
                 note = f"  (current copy kept as {os.path.basename(kept)})"
             elif item.action == "refused":
                 note = f"  ({item.reason})"
-            click.echo(f"  {item.action:<9} {item.name}{note}")
+            out(f"  {item.action:<9} {item.name}{note}")
         written = len(plan.to_write)
         if dry_run:
-            click.echo("Dry run: nothing was changed.")
+            out("Dry run: nothing was changed.")
         else:
-            click.echo(f"Restored {written} file(s); "
-                       f"{len(plan.items) - written - len(plan.refused)} already up to date.")
-            click.echo("Restart the agent system so the agents load the restored memory.")
+            out(f"Restored {written} file(s); "
+                f"{len(plan.items) - written - len(plan.refused)} already up to date.")
+            out("Restart the agent system so the agents load the restored memory.")
         if plan.refused:
             return 1 if not written and len(plan.refused) == len(plan.items) else 3
         return 0
@@ -198,7 +214,7 @@ def history(ctx: click.Context, file: str | None, limit: int | None, as_json: bo
         if as_json:
             _print_json([e.as_dict() for e in entries])
         for entry in [] if as_json else entries:
-            click.echo(f"{entry.date}  {entry.commit[:12]}  {', '.join(entry.files)}")
+            out(f"{entry.date}  {entry.commit[:12]}  {', '.join(entry.files)}")
         return 0
 
     _run(ctx, action, need_source=False)
@@ -210,15 +226,10 @@ def history(ctx: click.Context, file: str | None, limit: int | None, as_json: bo
 @click.pass_context
 def status(ctx: click.Context, as_json: bool) -> None:
     """Last success, pending pushes, each file; exit 1 when unhealthy (a monitoring check)."""
-    from memory_vault.report import build_status
+    from memory_vault.report import build_status, vault_view
 
     def action(config: Config, log: RunLog) -> int:
-        pending = None
-        if os.path.isdir(os.path.join(config.clone_dir, ".git")):
-            from memory_vault.vault import Vault
-
-            pending = Vault(config, log).unpushed()
-        report = build_status(config, pending)
+        report = build_status(config, vault_view(config, log))
         if as_json:
             _print_json(report.as_dict())
         else:
@@ -228,11 +239,14 @@ def status(ctx: click.Context, as_json: bool) -> None:
     _run(ctx, action, need_source=False)
 
 
-def _print_status(report: Any) -> None:
-    click.echo(f"Memory Vault: {'healthy' if report.healthy else 'UNHEALTHY'}")
+def _print_status(report: "StatusReport") -> None:
+    out(f"Memory Vault: {'healthy' if report.healthy else 'UNHEALTHY'}")
+    logs = report.log_file + ("" if report.err_file == report.log_file
+                              else f" (errors: {report.err_file})")
     rows = [
         ("remote", report.remote + (" (embedded)" if report.embedded else "")),
         ("clone", report.clone),
+        ("logs", logs),
         ("last success", f"{report.last_success or 'never'}"
                          + (f" (commit {report.last_commit[:12]})" if report.last_commit else "")),
         ("last run", f"{report.last_run or 'never'} {report.last_outcome or ''}".strip()),
@@ -241,15 +255,30 @@ def _print_status(report: Any) -> None:
         ("last error", report.last_error or "-"),
     ]
     for label, value in rows:
-        click.echo(f"  {label + ':':<14}{value}")
-    click.echo("  files:")
+        out(f"  {label + ':':<14}{value}")
+    out("  files:")
     width = max((len(f.name) for f in report.files), default=0)
     for f in report.files:
-        what = ("absent" if not f.present else
-                "changed since the last sync" if f.changed else "unchanged since the last sync")
-        click.echo(f"    {f.name:<{width}}  {what}")
+        out(f"    {f.name:<{width}}  {_file_line(f)}")
+    for path in report.set_aside:
+        out(f"  set aside:    {path} (a damaged clone, kept; delete it when you no longer "
+            "need it)")
+    for note in report.notes:
+        out(f"  note: {note}")
     for problem in report.problems:
-        click.echo(f"  problem: {problem}")
+        out(f"  problem: {problem.message}")
+
+
+def _file_line(f: "FileStatus") -> str:
+    kept = f" (the vault has its version of {f.saved})" if f.saved else ""
+    return {
+        "absent": f"absent{kept}",
+        "skipped": f"skipped: {f.reason}"
+                   + (kept or " (never backed up)"),
+        "new": "new since the last sync: not backed up yet",
+        "changed": f"changed since the last sync{kept}",
+        "unchanged": f"unchanged since the last sync{kept}",
+    }[f.state]
 
 
 @cli.command(context_settings=CONTEXT)
@@ -264,7 +293,7 @@ def verify(ctx: click.Context) -> None:
         with reading(config, log, fetch=False) as (vault, tip):
             checks = run_checks(vault, tip)
         for check in checks:
-            click.echo(f"{'ok' if check.ok else 'FAIL':<5} {check.name:<8} {check.detail}")
+            out(f"{'ok' if check.ok else 'FAIL':<5} {check.name:<8} {check.detail}")
         failed = [c.name for c in checks if not c.ok]
         log.info(f"verify: {'all checks passed' if not failed else 'failed: ' + ', '.join(failed)}")
         return 1 if failed else 0
@@ -289,7 +318,7 @@ def schedule_install(ctx: click.Context, every: int) -> None:
     def action(config: Config, log: RunLog) -> int:
         line = cron.cron_line(every, _settings_file(config))
         changed = cron.install(line)
-        click.echo(("Installed" if changed else "Already installed") + f":\n{line}")
+        out(("Installed" if changed else "Already installed") + f":\n{line}")
         log.info(f"schedule: {'installed' if changed else 'unchanged'}: {line}")
         return 0
 
@@ -305,8 +334,8 @@ def schedule_remove(ctx: click.Context) -> None:
 
     def action(config: Config, log: RunLog) -> int:
         removed = cron.remove()
-        click.echo("Removed the memory-vault line." if removed
-                   else "There was no memory-vault line in the crontab.")
+        out("Removed the memory-vault line." if removed
+            else "There was no memory-vault line in the crontab.")
         return 0
 
     _run(ctx, action, need_source=False)
@@ -320,13 +349,21 @@ def schedule_show(ctx: click.Context) -> None:
     from memory_vault import schedule as cron
 
     def action(config: Config, log: RunLog) -> int:
-        line = cron.installed()
-        if line is None:
-            click.echo("No memory-vault line in the crontab; `memory-vault schedule install` "
-                       "adds this one:")
-            click.echo(cron.cron_line(15, _settings_file(config, must_exist=False)))
+        from memory_vault.errors import VaultError
+
+        wanted = cron.cron_line(15, _settings_file(config, must_exist=False))
+        try:
+            line = cron.installed()
+        except VaultError as exc:
+            log.warning(str(exc))
+            out(wanted)
             return 1
-        click.echo(line)
+        if line is None:
+            out("No memory-vault line in the crontab; `memory-vault schedule install` "
+                "adds this one:")
+            out(wanted)
+            return 1
+        out(line)
         return 0
 
     _run(ctx, action, need_source=False)
@@ -347,7 +384,7 @@ def _settings_file(config: Config, *, must_exist: bool = True) -> str:
 def _print_json(value: object) -> None:
     import json
 
-    click.echo(json.dumps(value, indent=2, ensure_ascii=False))
+    out(json.dumps(value, indent=2, ensure_ascii=False))
 
 
 def _configured(name: str, env_path: str) -> bool:

@@ -7,6 +7,7 @@ dataclass because importing `dataclasses` costs 11 ms on the cron path.
 
 import os
 
+from memory_vault import paths
 from memory_vault.envfile import PREFIX, find_env_file, read_env_file
 from memory_vault.errors import ConfigError
 
@@ -90,20 +91,18 @@ class Config:
 
         self.source_dir = _folder(get, "MEMORY_VAULT_SOURCE_DIR", cwd, must_exist=need_source)
         self.files = _patterns(get("MEMORY_VAULT_FILES"))
-        self.home = _path(get, "MEMORY_VAULT_HOME", cwd) or _default_home(environ)
-        self.clone_dir = _path(get, "MEMORY_VAULT_CLONE_DIR", cwd) or os.path.join(
-            self.home, "clone"
-        )
-        self.state_file = _path(get, "MEMORY_VAULT_STATE_FILE", cwd) or os.path.join(
-            self.home, ".last_sync"
-        )
+        self.home = _path(get, "MEMORY_VAULT_HOME", cwd) or paths.data_home(environ)
+        self.clone_dir = _path(get, "MEMORY_VAULT_CLONE_DIR", cwd) or paths.default_clone(
+            self.home)
+        self.state_file = _path(get, "MEMORY_VAULT_STATE_FILE", cwd) or (
+            paths.default_state_file(self.home))
         self.log_file = _path(get, "MEMORY_VAULT_LOG_FILE", cwd)
         self.err_file = _path(get, "MEMORY_VAULT_ERR_FILE", cwd)
         self.subdir = _subdir(get("MEMORY_VAULT_SUBDIR"))
         self.branch = _branch(get("MEMORY_VAULT_BRANCH"))
         remote = _remote(get("MEMORY_VAULT_REMOTE"), cwd)
         self.embedded = remote is None
-        self.remote = remote or os.path.join(self.home, "vault.git")
+        self.remote = remote or paths.embedded_vault(self.home)
         self.push = _boolean(get, "MEMORY_VAULT_PUSH")
         self.validate_json = _boolean(get, "MEMORY_VAULT_VALIDATE_JSON")
         self.max_file_bytes = int(_positive(get, "MEMORY_VAULT_MAX_FILE_MB", "megabytes") * 2**20)
@@ -127,8 +126,15 @@ class Config:
         return copy
 
     @property
+    def vault_identity(self) -> tuple[str, str, str]:
+        """What `.last_sync` describes: the remote (without credentials), branch, subdir."""
+        from memory_vault.redact import remote_identity
+
+        return (remote_identity(self.remote), self.branch, self.subdir)
+
+    @property
     def lock_file(self) -> str:
-        return os.path.join(self.home, "sync.lock")
+        return paths.lock_file(self.home)
 
     @property
     def vault_dir(self) -> str:
@@ -172,13 +178,6 @@ def _from_environ(environ: dict[str, str]) -> dict[str, str]:
     return {
         k: v for k, v in environ.items() if k.startswith(PREFIX) and k not in _NOT_SETTINGS
     }
-
-
-def _default_home(environ: dict[str, str]) -> str:
-    base = environ.get("XDG_DATA_HOME") or os.path.join(
-        environ.get("HOME") or os.path.expanduser("~"), ".local", "share"
-    )
-    return os.path.join(base, "memory-vault")
 
 
 def _path(get: _Reader, name: str, cwd: str) -> str:

@@ -45,10 +45,10 @@ class Snapshot:
         self.data = bytearray()
         return self
 
-    def record(self, now_ns: int) -> FileRecord:
+    def record(self, now_ns: int, saved: int) -> FileRecord:
         """The `.last_sync` record; a just-written file is marked to be checked again."""
         mtime = self.mtime_ns if now_ns - self.mtime_ns > RACY_NS else -1
-        return FileRecord(self.size, mtime, self.sha256)
+        return FileRecord(self.size, mtime, self.sha256, saved)
 
 
 class Scan:

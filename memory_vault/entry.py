@@ -8,8 +8,8 @@ import alone costs three times a whole no-change run; anything else goes to the 
 import os
 import sys
 
-from memory_vault.errors import EXIT_FAILED, EXIT_USAGE, ConfigError, VaultError
-from memory_vault.logfile import DEBUG, ERROR, INFO, RunLog
+from memory_vault.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, ConfigError, VaultError
+from memory_vault.logfile import DEBUG, ERROR, INFO, WARNING, RunLog
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -56,15 +56,17 @@ def plain_sync(*, env_file: str | None, quiet: bool) -> int:
     return run_guarded(action, env_file=env_file, echo=echo_level(quiet=quiet))
 
 
-def echo_level(*, quiet: bool = False, verbose: bool = False, summary: bool = False) -> int:
-    """What reaches the terminal: errors only under cron; a summary for people."""
+def echo_level(*, quiet: bool = False, verbose: bool = False, summary: bool = False,
+               person: bool = False) -> int:
+    """What reaches stdout/stderr: errors only under cron; warnings for every command a
+    person runs, terminal or not; a summary with --now, -v or a terminal."""
     if quiet:
         return ERROR
     if verbose:
         return DEBUG
     if summary or sys.stdout.isatty():
         return INFO
-    return ERROR
+    return WARNING if person else ERROR
 
 
 def run_guarded(
@@ -77,21 +79,24 @@ def run_guarded(
     search_env_file: bool = True,
 ) -> int:
     """Load the configuration, open the logs, run `action`; map every error to its exit code."""
+    from memory_vault import paths
     from memory_vault.config import VARIABLES, load_config
     from memory_vault.redact import Redactor
 
+    fallback = paths.state_dir(dict(os.environ))
     try:
         config = load_config(options=options, env_file_option=env_file, need_source=need_source,
                              search_env_file=search_env_file)
     except ConfigError as exc:
         log = RunLog(_env_or(VARIABLES, "MEMORY_VAULT_LOG_FILE"),
-                     _env_or(VARIABLES, "MEMORY_VAULT_ERR_FILE"), echo=echo)
+                     _env_or(VARIABLES, "MEMORY_VAULT_ERR_FILE"), echo=echo,
+                     fallback_dir=fallback)
         log.set_redactor(Redactor.for_remote(os.environ.get("MEMORY_VAULT_REMOTE")))
         log.error(f"configuration error: {exc}")
         log.close()
         return EXIT_USAGE
     log = RunLog(config.log_file, config.err_file, echo=echo,
-                 redactor=Redactor.for_remote(config.remote))
+                 redactor=Redactor.for_remote(config.remote), fallback_dir=fallback)
     for name in config.unknown_settings:
         log.warning(f"unknown setting {name} ignored (a typo?)")
     try:
@@ -102,6 +107,11 @@ def run_guarded(
     except KeyboardInterrupt:
         log.error("interrupted")
         return EXIT_FAILED
+    except BrokenPipeError:  # the reader of our output went away: end quietly
+        from memory_vault.logfile import write_stdout
+
+        write_stdout("")
+        return EXIT_OK
     except Exception as exc:  # the last net: one clear line, never a traceback under cron
         log.error(f"unexpected error: {exc!r}")
         if echo <= DEBUG:

@@ -10,6 +10,7 @@ values depend on the environment.
 import marshal
 import os
 
+from memory_vault import paths
 from memory_vault.errors import ConfigError
 from memory_vault.fsutil import ensure_private_dir, write_atomic
 
@@ -18,22 +19,14 @@ _CACHE_FORMAT = 1
 Signature = tuple[str, int, int, int, int]  # path, size, mtime_ns, ctime_ns, inode
 
 
-def user_config_env_file(environ: dict[str, str]) -> str:
-    """`$XDG_CONFIG_HOME/memory-vault/.env`: where `init` writes and cron finds the settings."""
-    base = environ.get("XDG_CONFIG_HOME") or os.path.join(_home(environ), ".config")
-    return os.path.join(base, "memory-vault", ".env")
-
-
-def _home(environ: dict[str, str]) -> str:
-    return environ.get("HOME") or os.path.expanduser("~")
-
-
 def find_env_file(
     option: str | None, environ: dict[str, str], cwd: str, *, search: bool = True
 ) -> str | None:
-    """The spec's search order: --env-file, $MEMORY_VAULT_ENV_FILE, ./.env, the XDG file.
+    """The spec's search order: --env-file, $MEMORY_VAULT_ENV_FILE, the XDG file.
 
-    `search=False` takes only an explicit --env-file (for `init` writing a new one).
+    Never `./.env`: that one belongs to whatever project lives in the current folder, and
+    its settings (or its absence) must not change which vault a command sees. `search=False`
+    takes only an explicit --env-file (for `init` writing a new one).
     """
     if not search:
         return os.path.abspath(os.path.join(cwd, option)) if option else None
@@ -44,10 +37,8 @@ def find_env_file(
                 label = name or "MEMORY_VAULT_ENV_FILE"
                 raise ConfigError(f"{label}={given}: no such file (expected an env file)")
             return os.path.abspath(path)
-    for candidate in (os.path.join(cwd, ".env"), user_config_env_file(environ)):
-        if os.path.isfile(candidate):
-            return os.path.abspath(candidate)
-    return None
+    candidate = paths.config_env_file(environ)
+    return os.path.abspath(candidate) if os.path.isfile(candidate) else None
 
 
 def read_env_file(path: str, environ: dict[str, str]) -> dict[str, str]:
@@ -88,8 +79,7 @@ def _parse(path: str) -> tuple[dict[str, str], bool]:
 
 
 def _cache_path(environ: dict[str, str]) -> str:
-    base = environ.get("XDG_CACHE_HOME") or os.path.join(_home(environ), ".cache")
-    return os.path.join(base, "memory-vault", "envfile.cache")
+    return os.path.join(paths.cache_dir(environ), "envfile.cache")
 
 
 def _load_cache(cache_path: str, signature: Signature) -> dict[str, str] | None:

@@ -1,6 +1,6 @@
 """Our exceptions: each carries a message for the user and the exit code of the spec.
 
-The CLI turns them into exit codes in one place (`memory_vault.cli`).
+They become exit codes in one place (`memory_vault.entry.run_guarded`).
 """
 
 EXIT_OK = 0
@@ -31,9 +31,23 @@ class LockTimeout(VaultError):
     """Another run kept the lock for longer than we were willing to wait."""
 
 
+# What kind of trouble a remote gave us (`status` shows it with git's reason).
+KIND_NETWORK = "network"
+KIND_AUTH = "authentication"
+KIND_REFUSED = "refused by the remote"
+KIND_GIT = "git"
+
+
 class GitFailed(VaultError):
     """A git command failed; the message is already free of secrets."""
 
+    kind = KIND_GIT
+
 
 class NetworkError(GitFailed):
-    """The remote could not be reached, timed out, or refused our credentials."""
+    """The remote could not be reached or timed out (`kind` network), refused our
+    credentials (authentication), or refused the push (refused by the remote)."""
+
+    def __init__(self, message: str, kind: str = KIND_NETWORK) -> None:
+        super().__init__(message)
+        self.kind = kind

@@ -19,6 +19,11 @@ def compact_utc_stamp(seconds: float | None = None) -> str:
     return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(seconds))
 
 
+def plural(count: int, word: str) -> str:
+    """`1 file`, `2 files`."""
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
 def ensure_private_dir(path: str) -> None:
     """Create `path` (and parents) mode 0700 if missing; an existing folder is left as is."""
     if not os.path.isdir(path):
@@ -70,6 +75,16 @@ def write_atomic(
         raise
     if durable:
         fsync_dir(os.path.dirname(path) or ".")
+
+
+def unique_path(path: str) -> str:
+    """`path`, or `path-2`, `path-3`...: the first name that does not exist yet, so that a
+    kept copy or a set-aside clone never replaces an earlier one."""
+    candidate, n = path, 1
+    while os.path.lexists(candidate):
+        n += 1
+        candidate = f"{path}-{n}"
+    return candidate
 
 
 def sweep_temp_files(folder: str) -> list[str]:

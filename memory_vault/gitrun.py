@@ -16,9 +16,42 @@ import os
 import signal
 import subprocess
 
-from memory_vault.errors import GitFailed, NetworkError
+from memory_vault.errors import (
+    KIND_AUTH,
+    KIND_GIT,
+    KIND_NETWORK,
+    KIND_REFUSED,
+    GitFailed,
+    NetworkError,
+)
 from memory_vault.redact import Redactor
 
+# Lowercase fragments of git's (and ssh's) messages, by the kind of trouble they mean.
+AUTH_HINTS = (
+    "authentication failed",
+    "permission denied",
+    "host key verification failed",
+    "terminal prompts disabled",
+    "could not read username",
+    "could not read password",
+    "invalid username or password",
+    "the requested url returned error: 401",
+    "the requested url returned error: 403",
+    "no matching host key",
+    "remote host identification has changed",
+)
+REFUSAL_HINTS = (
+    "[remote rejected]",
+    "pre-receive hook declined",
+    "denied",
+    "protected branch",
+    "push protection",
+    "rule violations",
+    "exceeds",
+    "file size limit",
+    "large files",
+    "hook declined",
+)
 NETWORK_HINTS = (
     "could not resolve host",
     "connection refused",
@@ -26,11 +59,6 @@ NETWORK_HINTS = (
     "failed to connect",
     "could not read from remote repository",
     "unable to access",
-    "terminal prompts disabled",
-    "could not read username",
-    "authentication failed",
-    "permission denied",
-    "host key verification failed",
     "network is unreachable",
     "no route to host",
     "the remote end hung up",
@@ -38,12 +66,88 @@ NETWORK_HINTS = (
     "repository not found",
     "early eof",
     "unable to connect",
+    "connection reset",
+    "connection closed",
+)
+# Lines git adds around the reason; dropped so that the reason itself is what we keep.
+_BOILERPLATE = (
+    "please make sure you have the correct access rights",
+    "and the repository exists.",
+    "error: failed to push some refs",
+    "to ",
+    "hint:",
+    "done",
+    "everything up-to-date",
+)
+REASON_LINES = 4
+
+
+def reason_lines(stderr: bytes, stdout: bytes = b"") -> list[str]:
+    """Git's reason for a failure, boilerplate dropped, the server's own words kept.
+
+    >>> reason_lines(b"Host key verification failed.\r\nfatal: Could not read from remote "
+    ...              b"repository.\n\nPlease make sure you have the correct access rights\n")
+    ['Host key verification failed.', 'fatal: Could not read from remote repository.']
+    """
+    lines: list[str] = []
+    for raw in (stderr + b"\n" + _rejected_refs(stdout)).decode("utf-8", "replace").splitlines():
+        line = raw.strip()
+        if line.lower().startswith("remote:"):
+            line = line[7:].strip()
+        if not line or line.lower().startswith(_BOILERPLATE) or line in lines:
+            continue
+        lines.append(line)
+    return lines[:REASON_LINES]
+
+
+def _rejected_refs(stdout: bytes) -> bytes:
+    """`git push --porcelain` puts a refused ref on stdout: `!<TAB>src:dst<TAB>[reason]`."""
+    return b"\n".join(line.split(b"\t")[-1] for line in stdout.splitlines()
+                      if line.startswith(b"!"))
+
+
+def classify(text: str) -> str:
+    """The kind of a remote failure from git's words: authentication, refusal or network."""
+    lowered = text.lower()
+    if any(h in lowered for h in AUTH_HINTS):
+        return KIND_AUTH
+    if any(h in lowered for h in REFUSAL_HINTS):
+        return KIND_REFUSED
+    if any(h in lowered for h in NETWORK_HINTS):
+        return KIND_NETWORK
+    return KIND_GIT
+
+
+# A credential helper that answers git from two variables of its environment: a process's
+# environment is readable only by its owner, its command line by every local user.
+CREDENTIAL_HELPER = (
+    '!f() { test "$1" = get || exit 0; '
+    'test -z "$MV_GIT_USERNAME" || printf "username=%s\\n" "$MV_GIT_USERNAME"; '
+    'test -z "$MV_GIT_PASSWORD" || printf "password=%s\\n" "$MV_GIT_PASSWORD"; }; f'
 )
 
 
-def git_environment(base: dict[str, str] | None = None) -> dict[str, str]:
-    """The environment of every git we start: no prompt of any kind, plain C messages."""
+def credential_environment(env: dict[str, str], user: str, password: str) -> dict[str, str]:
+    """Config entries, passed as GIT_CONFIG_KEY_n/VALUE_n, that hand git the URL's
+    credentials through our helper alone (the empty value first drops other helpers)."""
+    if not user and not password:
+        return {}
+    start = int(env.get("GIT_CONFIG_COUNT") or 0)
+    entries = (("credential.helper", ""), ("credential.helper", CREDENTIAL_HELPER))
+    added = {"GIT_CONFIG_COUNT": str(start + len(entries)),
+             "MV_GIT_USERNAME": user, "MV_GIT_PASSWORD": password}
+    for offset, (key, value) in enumerate(entries):
+        added[f"GIT_CONFIG_KEY_{start + offset}"] = key
+        added[f"GIT_CONFIG_VALUE_{start + offset}"] = value
+    return added
+
+
+def git_environment(base: dict[str, str] | None = None,
+                    credentials: tuple[str, str] = ("", "")) -> dict[str, str]:
+    """The environment of every git we start: no prompt of any kind, plain C messages, and
+    the remote's credentials (if its URL had any) for our credential helper only."""
     env = dict(os.environ if base is None else base)
+    env.update(credential_environment(env, *credentials))
     env.update(
         GIT_TERMINAL_PROMPT="0",
         GCM_INTERACTIVE="never",
@@ -72,13 +176,19 @@ class GitRunner:
         redactor: Redactor,
         timeout: float,
         keep_fds: tuple[int, ...] = (),
-        env: dict[str, str] | None = None,
+        credentials: tuple[str, str] = ("", ""),
     ) -> None:
         self.cwd = cwd
         self.redactor = redactor
         self.timeout = timeout
         self.keep_fds = keep_fds
-        self.env = git_environment(env)
+        self.credentials = credentials
+        self.env = git_environment(credentials=credentials)
+
+    def at(self, cwd: str) -> "GitRunner":
+        """The same runner (lock, credentials, timeout) in another repository."""
+        return GitRunner(cwd, redactor=self.redactor, timeout=self.timeout,
+                         keep_fds=self.keep_fds, credentials=self.credentials)
 
     def run(
         self,
@@ -132,8 +242,9 @@ class GitRunner:
     def failure(self, result: "GitResult", *, network: bool) -> GitFailed:
         detail = self.redactor.clean(result.error_text())
         message = f"git {result.args[0]} failed: {detail}"
-        if network and any(h in detail.lower() for h in NETWORK_HINTS):
-            return NetworkError(message)
+        kind = classify(detail) if network else KIND_GIT
+        if kind != KIND_GIT:
+            return NetworkError(message, kind)
         return GitFailed(message)
 
 
@@ -151,12 +262,8 @@ class GitResult:
         return self.stdout.decode("utf-8", "surrogateescape").strip()
 
     def error_text(self) -> str:
-        lines = [
-            line.strip()
-            for line in self.stderr.decode("utf-8", "replace").splitlines()
-            if line.strip() and not line.startswith("hint:")
-        ]
-        return " / ".join(lines[-3:]) or f"exit status {self.returncode}"
+        return " / ".join(reason_lines(self.stderr, self.stdout)) or (
+            f"exit status {self.returncode}")
 
 
 def _communicate_showing_stderr(

@@ -1,14 +1,45 @@
-"""`init`: write the settings file and create the clone (and the embedded remote)."""
+"""`init`: pin the settings cron needs in the env file, then create the clone (and the
+embedded remote).
+
+Cron runs with a bare environment and HOME from the password database, so whatever the
+person's shell decided (the source dir, a remote, a data folder, XDG variables) must be
+written down, as absolute paths: otherwise cron backs up something else into a second vault.
+"""
 
 import os
 
-from memory_vault.config import Config
-from memory_vault.envfile import user_config_env_file
+from memory_vault import paths
+from memory_vault.config import VARIABLES, Config
 from memory_vault.envwriter import update_env_file
+from memory_vault.errors import NetworkError
 from memory_vault.lock import RunLock
 from memory_vault.logfile import RunLog
 
 INIT_LOCK_WAIT = 60.0
+# Settings that are paths, and the Config attribute holding each one made absolute.
+PATH_SETTINGS = {
+    "MEMORY_VAULT_SOURCE_DIR": "source_dir",
+    "MEMORY_VAULT_HOME": "home",
+    "MEMORY_VAULT_CLONE_DIR": "clone_dir",
+    "MEMORY_VAULT_STATE_FILE": "state_file",
+    "MEMORY_VAULT_LOG_FILE": "log_file",
+    "MEMORY_VAULT_ERR_FILE": "err_file",
+}
+ALWAYS_PINNED = ("MEMORY_VAULT_SOURCE_DIR", "MEMORY_VAULT_HOME")
+
+
+class InitResult:
+    """What `init` saved, and whether the remote answered."""
+
+    __slots__ = ("problem", "written")
+
+    def __init__(self, written: dict[str, str], problem: str | None) -> None:
+        self.written = written
+        self.problem = problem  # why the remote could not be reached, if it could not
+
+    @property
+    def reachable(self) -> bool:
+        return self.problem is None
 
 
 def init_target(env_file_option: str | None, environ: dict[str, str]) -> str:
@@ -17,18 +48,50 @@ def init_target(env_file_option: str | None, environ: dict[str, str]) -> str:
     chosen = env_file_option or environ.get("MEMORY_VAULT_ENV_FILE")
     if chosen:
         return os.path.abspath(os.path.expanduser(chosen))
-    return user_config_env_file(environ)
+    return paths.config_env_file(environ)
 
 
-def initialize(config: Config, log: RunLog, *, env_path: str, settings: dict[str, str]) -> None:
-    """Record `settings` in `env_path`, then make the vault usable (clone, embedded remote)."""
+def settings_to_write(config: Config, options: dict[str, str],
+                      environ: dict[str, str]) -> dict[str, str]:
+    """Every setting this `init` used (its options, the environment) as validated, paths
+    absolute; the source dir and the data folder always."""
+    used = {n for n in VARIABLES if options.get(n) or environ.get(n, "").strip()}
+    used.update(ALWAYS_PINNED)
+    values: dict[str, str] = {}
+    for name in sorted(used):
+        if name in PATH_SETTINGS:
+            values[name] = str(getattr(config, PATH_SETTINGS[name]))
+        elif name == "MEMORY_VAULT_REMOTE":
+            if not config.embedded:
+                values[name] = config.remote
+        else:
+            values[name] = (options.get(name) or environ[name]).strip()
+    return values
+
+
+def initialize(config: Config, log: RunLog, *, env_path: str,
+               options: dict[str, str]) -> InitResult:
+    """Record the settings in `env_path`, then make the vault usable (clone, embedded
+    remote) and check that the remote answers."""
     from memory_vault.vault import Vault
 
-    update_env_file(env_path, settings)
+    written = settings_to_write(config, options, dict(os.environ))
+    update_env_file(env_path, written)
     lock = RunLock(config.lock_file)
     lock.acquire(wait=INIT_LOCK_WAIT)
     try:
-        Vault(config, log, lock_fd=lock.fd).prepare()
+        vault = Vault(config, log, lock_fd=lock.fd)
+        vault.prepare()
+        problem = vault.unreachable
+        if problem is None and not config.embedded:
+            try:
+                vault.probe_remote()
+            except NetworkError as exc:
+                problem = str(exc)
+                log.warning(f"the remote cannot be reached yet: {exc}; backups wait in the "
+                            "clone and are pushed once it answers")
+        vault.done()
     finally:
         lock.release()
     log.info(f"init: settings in {env_path}")
+    return InitResult(written, problem)

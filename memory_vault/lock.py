@@ -12,6 +12,10 @@ import time
 from memory_vault.errors import LockTimeout
 from memory_vault.fsutil import ensure_private_dir
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
 
 class RunLock:
     """An exclusive flock; `acquire` returns False when busy and `wait` is 0."""
@@ -22,7 +26,19 @@ class RunLock:
         self.path = path
         self.fd: int | None = None
 
-    def acquire(self, wait: float = 0.0) -> bool:
+    def acquire(self, wait: float = 0.0, on_busy: "Callable[[], None] | None" = None,
+                *, create: bool = True) -> bool:
+        """Take the lock, waiting up to `wait` seconds (`on_busy` is told once if it must).
+
+        `create=False` (a dry run, which must not change the data folder) takes the lock
+        only if the lock file exists: where it does not, no sync has run to hold it.
+        """
+        if not create:
+            try:
+                fd = os.open(self.path, os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC)
+            except OSError:
+                return True
+            os.close(fd)
         ensure_private_dir(os.path.dirname(self.path))
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
         deadline = time.monotonic() + wait
@@ -31,6 +47,9 @@ class RunLock:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
+                if on_busy is not None and wait > 0:
+                    on_busy()
+                    on_busy = None
                 if time.monotonic() >= deadline:
                     os.close(fd)
                     if wait > 0:

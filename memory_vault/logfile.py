@@ -3,8 +3,10 @@
 Not the stdlib `logging` package: importing it costs about 10 ms, more than the whole budget
 of a cron run that finds nothing to do. What we need is small: one line per event,
 `2026-11-24T17:45:00Z LEVEL message`, INFO+ to the log, WARNING+ to the error file, rotation at
-5 MB with three generations, and an open that never follows a planted symlink and refuses a
-file owned by someone else.
+5 MB with three generations, and an open that never follows a planted symlink or hard link
+and refuses a file owned by someone else. A refused file is replaced, quietly, by the file of
+the same name in `~/.local/state/memory-vault/`, which says once why it is used: a cron run
+must not turn every INFO line into a mail.
 """
 
 import errno
@@ -66,6 +68,9 @@ class LogTarget:
         if st.st_uid != os.geteuid():
             os.close(fd)
             raise _Refused(f"it is owned by another user (uid {st.st_uid})")
+        if st.st_nlink > 1:
+            os.close(fd)
+            raise _Refused("it has other hard links (not followed)")
         if st.st_mode & 0o077:
             os.fchmod(fd, 0o600)
         if st.st_size >= ROTATE_BYTES:
@@ -98,12 +103,49 @@ class _Refused(Exception):
     pass
 
 
+def refusal(path: str) -> str | None:
+    """Why `path` would be refused as a log file (without opening it), or None."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    if stat.S_ISLNK(st.st_mode):
+        return "it is a symbolic link (not followed)"
+    if not stat.S_ISREG(st.st_mode):
+        return "it is not a regular file"
+    if st.st_uid != os.geteuid():
+        return f"it is owned by another user (uid {st.st_uid})"
+    if st.st_nlink > 1:
+        return "it has other hard links (not followed)"
+    if not os.access(path, os.W_OK):
+        return "it is not writable"
+    return None
+
+
+def fallback_path(path: str, fallback_dir: str) -> str:
+    return os.path.join(fallback_dir, os.path.basename(path) or "memoryvaultsync.log")
+
+
 def _describe_open_error(exc: OSError) -> str:
     if exc.errno == errno.ELOOP:
         return "it is a symbolic link (not followed)"
     if exc.errno == errno.ENXIO:
         return "it is not a regular file"
     return exc.strerror or str(exc)
+
+
+def write_stdout(text: str) -> None:
+    """Print to stdout; a reader that went away (`status | head -1`) ends our output
+    quietly instead of raising, and nothing more is written to the closed pipe."""
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
 
 class RunLog:
@@ -120,11 +162,14 @@ class RunLog:
         *,
         echo: int = ERROR,
         redactor: Redactor | None = None,
+        fallback_dir: str | None = None,
     ) -> None:
         self.log = LogTarget(log_path)
         self.err = LogTarget(err_path)
         self.echo = echo
         self.redactor = redactor or Redactor()
+        self.fallback_dir = fallback_dir
+        self._fallbacks: dict[str, LogTarget] = {}
         self._fallback_told: set[str] = set()
 
     def set_redactor(self, redactor: Redactor) -> None:
@@ -155,6 +200,8 @@ class RunLog:
     def _to_file(self, target: LogTarget, line: str, *, to_stderr: bool) -> None:
         if target.write(line):
             return
+        if self._to_fallback(target, line):
+            return
         if target.path not in self._fallback_told:
             self._fallback_told.add(target.path)
             sys.stderr.write(
@@ -164,13 +211,30 @@ class RunLog:
         if to_stderr:
             sys.stderr.write(line)
 
+    def _to_fallback(self, target: LogTarget, line: str) -> bool:
+        """Write to the same-named file in the state folder, saying once why it is used."""
+        if self.fallback_dir is None:
+            return False
+        path = fallback_path(target.path, self.fallback_dir)
+        if path == target.path:
+            return False
+        backup = self._fallbacks.get(path)
+        if backup is None:
+            backup = self._fallbacks[path] = LogTarget(path)
+            if not os.path.exists(path):
+                backup.write(f"{utc_stamp()} INFO logging here because {target.path} is "
+                             f"refused: {target.refused}\n")
+        return backup.write(line)
+
     @staticmethod
     def _to_terminal(level: int, message: str) -> None:
         if level >= WARNING:
             sys.stderr.write(f"memory-vault: {LEVEL_NAMES[level].lower()}: {message}\n")
         else:
-            sys.stdout.write(message + "\n")
+            write_stdout(message + "\n")
 
     def close(self) -> None:
         self.log.close()
         self.err.close()
+        for target in self._fallbacks.values():
+            target.close()

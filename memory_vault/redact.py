@@ -1,8 +1,11 @@
-"""Keep credentials out of everything we print or log.
+"""Credentials in remote URLs: the one place that knows where they sit and keeps them out
+of everything we print, log, store or put on a command line.
 
 A remote such as `https://user:TOKEN@host/repo.git` carries a secret. Git and GitPython both
 echo URLs in their messages, so every line we emit goes through `Redactor.clean`, which masks
-the userinfo of any URL it sees and, as a second net, every known secret string.
+the userinfo of any URL it sees and, as a second net, every known secret string. The clone
+stores the URL without its userinfo (`split_credentials`); git gets the secret from a
+credential helper fed through the environment (see `gitrun`).
 """
 
 MASK = "***"
@@ -88,3 +91,36 @@ class Redactor:
             if secret in text:
                 text = text.replace(secret, MASK)
         return text
+
+
+def split_credentials(url: str) -> tuple[str, str, str]:
+    """(URL without userinfo, user, password) of an http(s)/ftp URL; other URLs unchanged.
+
+    An ssh URL's user (`ssh://git@host/x`, `git@host:x`) is an account name, not a secret:
+    it stays in the URL. Percent-escapes are decoded, as git itself would.
+    """
+    if "://" not in url:
+        return url, "", ""
+    scheme, rest = url.split("://", 1)
+    netloc, slash, path = rest.partition("/")
+    if "@" not in netloc or scheme.lower() not in _USER_ONLY_SECRET_SCHEMES:
+        return url, "", ""
+    userinfo, host = netloc.rsplit("@", 1)
+    user, _, password = userinfo.partition(":")
+    from urllib.parse import unquote
+
+    return f"{scheme}://{host}{slash}{path}", unquote(user), unquote(password)
+
+
+def remote_identity(url: str) -> str:
+    """What names a remote whatever token it carries: the URL without userinfo, a local path
+    resolved, no trailing slash."""
+    import os
+
+    if "://" in url:
+        scheme, rest = url.split("://", 1)
+        netloc, _, path = rest.partition("/")
+        return f"{scheme}://{netloc.rsplit('@', 1)[-1]}/{path}".rstrip("/")
+    if os.path.isabs(url):
+        return os.path.realpath(url)
+    return url.rstrip("/")

@@ -6,33 +6,66 @@ import os
 import time
 from dataclasses import asdict, dataclass, field
 
-from memory_vault import detect
+from memory_vault import detect, paths
 from memory_vault.config import Config
-from memory_vault.errors import UsageError
+from memory_vault.errors import UsageError, VaultError
 from memory_vault.fsutil import utc_stamp
+from memory_vault.logfile import RunLog
 from memory_vault.redact import Redactor
-from memory_vault.state import FileRecord, load_state
+from memory_vault.state import (
+    OUTCOME_FAILED,
+    FileRecord,
+    State,
+    describe_last_good,
+    describe_vault,
+    load_state,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from memory_vault.vault import Vault
 
 
+# The kinds of `status` problems (the README's troubleshooting section explains each).
+NEVER_SYNCED = "never-synced"
+STALE = "stale"
+PENDING_PUSH = "pending-push"
+PUSH_FAILED = "push-failed"
+LAST_RUN_FAILED = "last-run-failed"
+SKIPPED = "skipped"
+NEVER_BACKED_UP = "never-backed-up"
+NO_FILES = "no-files"
+NOT_ON_REMOTE = "not-on-remote"
+OTHER_VAULT = "other-vault"
+
+
+@dataclass
+class Problem:
+    kind: str
+    file: str | None
+    message: str
+
+
 @dataclass
 class FileStatus:
     name: str
     present: bool
+    state: str  # "unchanged", "changed", "new", "skipped" or "absent" (since the last sync)
     changed: bool | None  # since the last sync (None: absent)
-    backed_up: bool  # has a record in .last_sync
+    backed_up: bool  # the vault holds a version of it
+    saved: str | None  # when the vault took the version it holds
+    reason: str | None = None  # why it is skipped
 
 
 @dataclass
 class StatusReport:
     healthy: bool
-    problems: list[str]
+    problems: list[Problem]
     remote: str
     embedded: bool
     clone: str
+    log_file: str
+    err_file: str
     last_success: str | None
     last_commit: str | None
     last_run: str | None
@@ -41,39 +74,59 @@ class StatusReport:
     pending_push: int
     push_enabled: bool
     files: list[FileStatus] = field(default_factory=list)
+    set_aside: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
 
 
-def build_status(config: Config, pending_push: int | None, *, now: float | None = None
-                 ) -> StatusReport:
-    """The monitoring view: unhealthy when stale, when pushes are pending, or after a failure.
+class VaultView:
+    """What `status` learns from the clone, without contacting the remote."""
 
-    `pending_push` is counted live from the clone by the caller when it can (else the count
-    the last run recorded is used).
-    """
+    def __init__(self, pending_push: int | None = None,
+                 on_remote: bool | None = None) -> None:
+        self.pending_push = pending_push  # None: no clone to count in
+        self.on_remote = on_remote  # is the last commit on the remote branch (None: unknown)
+
+
+def vault_view(config: Config, log: RunLog) -> VaultView:
+    """Count pending pushes in the clone and check the last commit is on the remote branch,
+    from what the last fetch or push saw (a monitoring check never contacts the remote)."""
+    if not os.path.isdir(os.path.join(config.clone_dir, ".git")):
+        return VaultView()
+    from memory_vault.vault import Vault
+
+    last_commit = load_state(config.state_file, config.vault_identity).last_commit
+    try:
+        vault = Vault(config, log)
+        return VaultView(vault.unpushed(), vault.on_remote(last_commit) if last_commit else None)
+    except VaultError as exc:
+        log.warning(f"cannot read the clone {config.clone_dir}: {exc}")
+        return VaultView()
+
+
+def build_status(config: Config, view: VaultView, *, now: float | None = None
+                 ) -> StatusReport:
+    """The monitoring view: healthy only when every tracked file that exists is in the vault,
+    on the remote, recently (each rule of the spec's `status` is one check below)."""
     now = time.time() if now is None else now
-    state = load_state(config.state_file)
-    pending = state.pending_push if pending_push is None else pending_push
-    problems: list[str] = []
-    if not state.last_success:
-        problems.append("no successful sync yet")
-    elif now - state.last_success > config.stale_after_minutes * 60:
-        minutes = int((now - state.last_success) // 60)
-        problems.append(f"stale: the last successful sync was {minutes} minutes ago "
-                        f"(MEMORY_VAULT_STALE_AFTER={config.stale_after_minutes:g})")
-    if pending and config.push:
-        problems.append(f"{pending} commit(s) not pushed to the remote")
-    if state.last_outcome == "failed":
-        problems.append(f"the last run failed: {state.last_error}")
     redactor = Redactor.for_remote(config.remote)
+    state = load_state(config.state_file, config.vault_identity)
+    pending = state.pending_push if view.pending_push is None else view.pending_push
+    files = _file_states(config, state)
+    problems = _run_problems(config, state, now, pending, view)
+    problems += _file_problems(config, state, files)
+    problems = [Problem(p.kind, p.file, redactor.clean(p.message)) for p in problems]
+    log_file, err_file, notes = _log_places(config)
     return StatusReport(
         healthy=not problems,
-        problems=[redactor.clean(p) for p in problems],
+        problems=problems,
         remote=redactor.clean(config.remote),
         embedded=config.embedded,
         clone=config.clone_dir,
+        log_file=log_file,
+        err_file=err_file,
         last_success=utc_stamp(state.last_success) if state.last_success else None,
         last_commit=state.last_commit or None,
         last_run=utc_stamp(state.last_run) if state.last_run else None,
@@ -81,19 +134,105 @@ def build_status(config: Config, pending_push: int | None, *, now: float | None 
         last_error=redactor.clean(state.last_error) if state.last_error else None,
         pending_push=pending,
         push_enabled=config.push,
-        files=_file_states(config, state.files),
+        files=files,
+        set_aside=paths.set_aside_clones(config.clone_dir),
+        notes=notes,
     )
 
 
-def _file_states(config: Config, records: dict[str, FileRecord]) -> list[FileStatus]:
+def _run_problems(config: Config, state: State, now: float, pending: int,
+                  view: VaultView) -> list[Problem]:
+    problems: list[Problem] = []
+    if state.other_vault is not None:
+        problems.append(Problem(OTHER_VAULT, None, (
+            f"the last backup went to another vault ({describe_vault(state.other_vault)}); "
+            f"the next sync moves the history to {config.remote} and compares every file "
+            "again")))
+    elif not state.last_success:
+        problems.append(Problem(NEVER_SYNCED, None, "no successful sync yet"))
+    elif now - state.last_success > config.stale_after_minutes * 60:
+        minutes = int((now - state.last_success) // 60)
+        problems.append(Problem(STALE, None, (
+            f"stale: the last successful sync was {minutes} minutes ago "
+            f"(MEMORY_VAULT_STALE_AFTER={config.stale_after_minutes:g})")))
+    if state.last_outcome == OUTCOME_FAILED:
+        problems.append(Problem(LAST_RUN_FAILED, None, f"the last run failed: {state.last_error}"))
+    if config.push:
+        if state.push_error:
+            problems.append(Problem(PUSH_FAILED, None, (
+                f"push failed ({state.push_error_kind}): {state.push_error}")))
+        if pending:
+            problems.append(Problem(PENDING_PUSH, None,
+                                    f"{pending} commit(s) not pushed to the remote"))
+        elif view.on_remote is False and state.last_commit:
+            problems.append(Problem(NOT_ON_REMOTE, None, (
+                f"the last backup's commit {state.last_commit[:12]} is not on the remote's "
+                f"{config.branch} (as last seen by a fetch or push)")))
+    return problems
+
+
+def _file_problems(config: Config, state: State, files: list[FileStatus]) -> list[Problem]:
+    if not any(f.present for f in files):
+        return [Problem(NO_FILES, None, (
+            f"none of the tracked files exists in {config.source_dir} "
+            f"(MEMORY_VAULT_FILES={','.join(config.files)})"))]
+    problems = []
+    for name, skipped in sorted(state.skips.items()):
+        if skipped.saved:
+            problems.append(Problem(SKIPPED, name, (
+                f"{name}: skipped by the last run, {skipped.reason}; "
+                f"{describe_last_good(skipped.saved)}")))
+        else:
+            problems.append(Problem(NEVER_BACKED_UP, name, (
+                f"{name}: never backed up: the last run skipped it, {skipped.reason}")))
+    return problems
+
+
+def _file_states(config: Config, state: State) -> list[FileStatus]:
     if not os.path.isdir(config.source_dir):
         return []
+    records = state.files
     scan = detect.scan(config.files, config.source_dir, records, read_all=False)
-    changed = {s.name for s in scan.skips}
-    changed.update(n for n in scan.candidates if _content_differs(config, n, records.get(n)))
-    files = [FileStatus(n, True, n in changed, n in records) for n in scan.present]
-    files += [FileStatus(n, False, None, n in records) for n in scan.absent]
+    skipped_now = {s.name: s.reason for s in scan.skips}
+    files = []
+    for name in scan.present:
+        record = records.get(name)
+        skipped = state.skips.get(name)
+        saved = record.saved if record else (skipped.saved if skipped else 0)
+        reason = skipped_now.get(name) or (skipped.reason if skipped else None)
+        if reason is not None:
+            what = "skipped"
+        elif record is None:
+            what = "new"
+        elif name in scan.candidates and _content_differs(config, name, record):
+            what = "changed"
+        else:
+            what = "unchanged"
+        files.append(FileStatus(name, True, what, what != "unchanged", bool(saved),
+                                utc_stamp(saved) if saved else None, reason))
+    for name in scan.absent:
+        record = records.get(name)
+        files.append(FileStatus(name, False, "absent", None, record is not None,
+                                utc_stamp(record.saved) if record and record.saved else None))
     return files
+
+
+def _log_places(config: Config) -> tuple[str, str, list[str]]:
+    """Where this configuration's logs really go (a refused /tmp file falls back)."""
+    from memory_vault.logfile import fallback_path, refusal
+
+    notes = []
+    places = []
+    fallback_dir = paths.state_dir(dict(os.environ))
+    for path in (config.log_file, config.err_file):
+        why = refusal(path)
+        if why is None:
+            places.append(path)
+            continue
+        used = fallback_path(path, fallback_dir)
+        places.append(used)
+        notes.append(f"logs to {used}: {path} is refused ({why})")
+    return places[0], places[1], notes
 
 
 def _content_differs(config: Config, name: str, record: FileRecord | None) -> bool:

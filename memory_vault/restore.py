@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 from memory_vault.config import Config
 from memory_vault.errors import UsageError, VaultError
-from memory_vault.fsutil import compact_utc_stamp, utc_stamp, write_atomic
+from memory_vault.fsutil import compact_utc_stamp, unique_path, utc_stamp, write_atomic
 from memory_vault.logfile import RunLog
 from memory_vault.vault import Vault, reading
 
@@ -196,25 +196,25 @@ def run_restore(
     dry_run: bool,
     progress: bool,
 ) -> RestorePlan:
-    """The whole `restore` command; a dry run reads a throw-away clone if there is none."""
+    """The whole `restore` command; a dry run reads a throw-away clone that borrows the
+    real one's objects, so that it changes nothing in the data folder."""
     if at and rev:
         raise UsageError("--at and --commit cannot be used together")
     if at:
         parse_when(at)  # a bad date is a usage error before any network
     target = os.path.abspath(to or config.source_dir)
-    with tempfile.TemporaryDirectory(prefix="memory-vault-restore-") as scratch:
-        if dry_run and not os.path.isdir(os.path.join(config.clone_dir, ".git")):
-            config = config.with_clone_dir(os.path.join(scratch, "clone"))
-        with reading(config, log, progress=progress) as (vault, tip):
-            if tip is None:
-                raise VaultError("the vault is empty: there is nothing to restore")
-            commit = choose_commit(vault, tip, at=at, rev=rev)
-            plan = plan_restore(vault, commit, names, target)
-            if not dry_run:
-                os.makedirs(target, exist_ok=True)
-                apply_restore(vault, plan)
-                log.info(f"restore: {len(plan.to_write)} file(s) from {plan.commit[:12]} "
-                         f"({plan.date}) into {target}")
+    with (tempfile.TemporaryDirectory(prefix="memory-vault-restore-") as scratch,
+          reading(config, log, progress=progress,
+                  scratch=scratch if dry_run else None) as (vault, tip)):
+        if tip is None:
+            raise VaultError("the vault is empty: there is nothing to restore")
+        commit = choose_commit(vault, tip, at=at, rev=rev)
+        plan = plan_restore(vault, commit, names, target)
+        if not dry_run:
+            os.makedirs(target, exist_ok=True)
+            apply_restore(vault, plan)
+            log.info(f"restore: {len(plan.to_write)} file(s) from {plan.commit[:12]} "
+                     f"({plan.date}) into {target}")
     return plan
 
 
@@ -233,7 +233,7 @@ def apply_restore(vault: Vault, plan: RestorePlan) -> None:
             continue
         mode = 0o666
         if item.action == "replace":
-            item.kept_as = f"{dest}.pre-restore-{stamp}"
+            item.kept_as = unique_path(f"{dest}.pre-restore-{stamp}")
             _keep_copy(dest, item.kept_as)
             mode = os.stat(dest).st_mode & 0o777
         data = repo.odb.stream(bytes.fromhex(item.entry.sha)).read()

@@ -4,37 +4,56 @@ last run went.
 A small line-based text format (not JSON: importing `json` costs 5 ms on the cron path, whose
 whole budget is about 4 ms). One record per line, tab-separated, names escaped:
 
-    memory-vault-state 2
+    memory-vault-state 3
+    vault   <remote without credentials> <branch> <subdir>
     success <epoch> <commit>
     run     <epoch> <outcome> <pending pushes>
     error   <message>
-    file    <size> <mtime_ns> <sha256> <name>
+    push    <kind> <message>           (the last push failure, until a push succeeds)
+    file    <size> <mtime_ns> <sha256> <saved epoch> <name>
+    skip    <name> <saved epoch> <reason>   (each file the last run could not back up;
+                                             saved 0: the vault has never had it)
 
 A file that cannot be read as this format (missing, empty, garbage, an older format) is never
 fatal: it loads as an empty state whose `damaged` says why, and the next run rebuilds it by
-hashing every file and committing only what differs from the vault.
+hashing every file and committing only what differs from the vault. So does the state of
+another vault (the user moved to another remote, branch or subdir): its records say nothing
+about what the configured vault holds.
 """
 
 import os
 
 from memory_vault.fsutil import write_atomic
 
-HEADER = "memory-vault-state 2"
+HEADER = "memory-vault-state 3"
+MISSING = "missing"
 RECHECK = -1  # mtime_ns of a file written too recently to trust its timestamp
 
 
 class FileRecord:
     """A file as it was read and backed up (or found equal to the vault)."""
 
-    __slots__ = ("mtime_ns", "sha256", "size")
+    __slots__ = ("mtime_ns", "saved", "sha256", "size")
 
-    def __init__(self, size: int, mtime_ns: int, sha256: str) -> None:
+    def __init__(self, size: int, mtime_ns: int, sha256: str, saved: int = 0) -> None:
         self.size = size
         self.mtime_ns = mtime_ns
         self.sha256 = sha256
+        self.saved = saved  # epoch seconds of the run that put this version in the vault
 
     def matches(self, size: int, mtime_ns: int) -> bool:
         return self.mtime_ns != RECHECK and self.size == size and self.mtime_ns == mtime_ns
+
+
+class Skipped:
+    """A file the last run could not back up: why, and when the vault last took a version
+    of it (0: never)."""
+
+    __slots__ = ("reason", "saved")
+
+    def __init__(self, reason: str, saved: int) -> None:
+        self.reason = reason
+        self.saved = saved
 
 
 class State:
@@ -48,40 +67,64 @@ class State:
         "last_outcome",
         "last_run",
         "last_success",
+        "other_vault",
         "pending_push",
+        "push_error",
+        "push_error_kind",
+        "skips",
+        "vault",
     )
 
     def __init__(self) -> None:
+        self.vault: tuple[str, str, str] = ("", "", "")  # remote identity, branch, subdir
         self.files: dict[str, FileRecord] = {}
+        self.skips: dict[str, Skipped] = {}  # what the last run could not back up
         self.last_success = 0  # epoch seconds of the last run that ended ok
         self.last_commit = ""
         self.last_run = 0
-        self.last_outcome = ""  # "ok", "partial" or "failed"
+        self.last_outcome = ""  # OUTCOME_OK, OUTCOME_PARTIAL or OUTCOME_FAILED
         self.pending_push = 0
         self.last_error = ""
+        self.push_error_kind = ""
+        self.push_error = ""
         self.damaged: str | None = None
+        self.other_vault: tuple[str, str, str] | None = None  # what a foreign state described
 
     def dumps(self) -> str:
         lines = [
             HEADER,
+            "vault\t" + "\t".join(escape(part) for part in self.vault),
             f"success\t{self.last_success}\t{self.last_commit}",
             f"run\t{self.last_run}\t{self.last_outcome}\t{self.pending_push}",
         ]
         if self.last_error:
             lines.append(f"error\t{escape(self.last_error)}")
+        if self.push_error:
+            lines.append(f"push\t{escape(self.push_error_kind)}\t{escape(self.push_error)}")
         for name in sorted(self.files):
             rec = self.files[name]
-            lines.append(f"file\t{rec.size}\t{rec.mtime_ns}\t{rec.sha256}\t{escape(name)}")
+            lines.append(f"file\t{rec.size}\t{rec.mtime_ns}\t{rec.sha256}\t{rec.saved}\t"
+                         f"{escape(name)}")
+        for name in sorted(self.skips):
+            skipped = self.skips[name]
+            lines.append(f"skip\t{escape(name)}\t{skipped.saved}\t{escape(skipped.reason)}")
         return "\n".join(lines) + "\n"
 
 
-def load_state(path: str) -> State:
+OUTCOME_OK = "ok"
+OUTCOME_PARTIAL = "partial"
+OUTCOME_FAILED = "failed"
+
+
+def load_state(path: str, vault: tuple[str, str, str] | None = None) -> State:
+    """The state at `path`; when it describes another vault than `vault`, an empty state
+    whose `damaged` says so (its records do not tell what this vault holds)."""
     state = State()
     try:
         with open(path, encoding="utf-8", errors="surrogateescape") as handle:
             text = handle.read()
     except FileNotFoundError:
-        state.damaged = "missing"
+        state.damaged = MISSING
         return state
     except OSError as exc:
         state.damaged = f"unreadable ({exc.strerror})"
@@ -91,7 +134,26 @@ def load_state(path: str) -> State:
     except (ValueError, IndexError, KeyError, StopIteration):
         state = State()
         state.damaged = "damaged or from an older format"
+    if vault is not None and state.damaged is None and state.vault != vault:
+        other = state.vault
+        state = State()
+        state.damaged = f"the state of another vault ({describe_vault(other)})"
+        state.other_vault = other
     return state
+
+
+def describe_last_good(saved: int) -> str:
+    """The truth about a skipped file's copy in the vault, for its error line."""
+    if saved:
+        from memory_vault.fsutil import utc_stamp
+
+        return f"the vault keeps its version of {utc_stamp(saved)}"
+    return "it has never been backed up"
+
+
+def describe_vault(vault: tuple[str, str, str]) -> str:
+    remote, branch, subdir = vault
+    return f"{remote or '?'}, branch {branch or '?'}, folder {subdir or '?'}"
 
 
 def _parse_into(state: State, text: str) -> None:
@@ -104,10 +166,18 @@ def _parse_into(state: State, text: str) -> None:
         kind, _, rest = line.partition("\t")
         fields = rest.split("\t")
         if kind == "file":
-            size, mtime_ns, digest = int(fields[0]), int(fields[1]), fields[2]
+            size, mtime_ns, digest, saved = int(fields[0]), int(fields[1]), fields[2], int(
+                fields[3])
             if len(digest) != 64 or size < 0:
                 raise ValueError("record")
-            state.files[unescape(fields[3])] = FileRecord(size, mtime_ns, digest)
+            state.files[unescape(fields[4])] = FileRecord(size, mtime_ns, digest, saved)
+        elif kind == "skip":
+            state.skips[unescape(fields[0])] = Skipped(unescape(fields[2]), int(fields[1]))
+        elif kind == "vault":
+            remote, branch, subdir = (unescape(f) for f in fields)
+            state.vault = (remote, branch, subdir)
+        elif kind == "push":
+            state.push_error_kind, state.push_error = unescape(fields[0]), unescape(fields[1])
         elif kind == "success":
             state.last_success, state.last_commit = int(fields[0]), fields[1]
         elif kind == "run":

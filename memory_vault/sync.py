@@ -9,10 +9,21 @@ import time
 
 from memory_vault import detect
 from memory_vault.config import Config
-from memory_vault.errors import EXIT_OK, EXIT_PARTIAL, VaultError
+from memory_vault.errors import EXIT_OK, EXIT_PARTIAL, GitFailed, VaultError
+from memory_vault.fsutil import plural
 from memory_vault.lock import RunLock
 from memory_vault.logfile import RunLog
-from memory_vault.state import State, load_state, save_state
+from memory_vault.state import (
+    MISSING,
+    OUTCOME_FAILED,
+    OUTCOME_OK,
+    OUTCOME_PARTIAL,
+    Skipped,
+    State,
+    describe_last_good,
+    load_state,
+    save_state,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -40,7 +51,11 @@ def run_sync(config: Config, log: RunLog, request: SyncRequest) -> int:
     if request.dry_run:
         return _Run(config, log, request, None).dry_run()
     lock = RunLock(config.lock_file)
-    if not lock.acquire(wait=NOW_LOCK_WAIT if request.now else 0.0):
+
+    def say_waiting() -> None:
+        log.info(f"another sync is running; waiting up to {NOW_LOCK_WAIT:g} s for it to finish")
+
+    if not lock.acquire(wait=NOW_LOCK_WAIT if request.now else 0.0, on_busy=say_waiting):
         log.info("sync: another sync is running; leaving it to finish")
         return EXIT_OK
     try:
@@ -59,18 +74,23 @@ class _Run:
         self.lock_fd = lock_fd
         self.push = request.push and config.push
         self.started = time.time()
-        self.state = load_state(config.state_file)
+        self.state = load_state(config.state_file, config.vault_identity)
         self.skips: list[detect.Skip] = []
+        self.push_error: GitFailed | None = None
+        self.vault: Vault | None = None
 
     # -- the run -------------------------------------------------------------------------
 
     def execute(self) -> int:
         state = self.state
-        if state.damaged not in (None, "missing"):
+        if state.damaged not in (None, MISSING):
             self.log.warning(f"{self.config.state_file} is {state.damaged}; rebuilding it from "
                              "the files and the vault (nothing is lost)")
         full = self.request.now or state.damaged is not None
         scan = self._scan(read_all=full)
+        if not scan.present:
+            self._record_failure(self._nothing_to_back_up())
+            raise VaultError(self._nothing_to_back_up())
         clone_ready = os.path.isdir(os.path.join(self.config.clone_dir, ".git"))
         push_due = self.push and state.pending_push > 0
         if not scan.candidates and clone_ready and not push_due:
@@ -111,11 +131,17 @@ class _Run:
                 return self._rebuild(vault)
         return self._commit_and_push(vault, scan, seen)
 
+    def _nothing_to_back_up(self) -> str:
+        return (f"none of the tracked files exists in {self.config.source_dir} "
+                f"(MEMORY_VAULT_FILES={','.join(self.config.files)}): nothing was backed up; "
+                "is MEMORY_VAULT_SOURCE_DIR right?")
+
     def _open_vault(self) -> "Vault":
         from memory_vault.vault import Vault  # GitPython: only now that git has work
 
         vault = Vault(self.config, self.log, lock_fd=self.lock_fd)
         vault.prepare()
+        self.vault = vault
         return vault
 
     def _rebuild(self, vault: "Vault") -> int:
@@ -131,8 +157,8 @@ class _Run:
                          seen: list[detect.Snapshot]) -> int:
         commit = vault.commit(self.started)
         self._remember(seen)
+        self.state.last_commit = vault.head() or ""  # the commit that holds these versions
         if commit is not None:
-            self.state.last_commit = commit.sha
             self._log_files(commit.files)
         pushed = False
         self.state.pending_push = vault.unpushed()
@@ -141,15 +167,24 @@ class _Run:
                 vault.push()
                 pushed = True
                 self.state.pending_push = 0
-            except VaultError as exc:
-                self.skips.append(detect.Skip("push", str(exc)))
-                self.log.error(f"push failed, {self.state.pending_push} commit(s) kept in the "
-                               f"clone for the next run: {exc}")
+            except GitFailed as exc:
+                self.push_error = exc
+                self.log.error(f"push failed ({exc.kind}), {self.state.pending_push} commit(s) "
+                               f"kept in the clone for the next run: {exc}")
         if commit is not None or pushed:
-            vault.maintain()
+            self._housekeeping(vault)
         vault.done()
         return self._finish(scan, committed=commit.sha if commit else None, pushed=pushed,
                             durable=True)
+
+    def _housekeeping(self, vault: "Vault") -> None:
+        """Compaction after the backup is safe: a failure here (a full disk, say) is a
+        warning, never the run's outcome."""
+        try:
+            vault.maintain()
+        except (VaultError, OSError) as exc:
+            self.log.warning(f"housekeeping after the backup failed (the backup itself is "
+                             f"safe): {exc}")
 
     def dry_run(self) -> int:
         scan = self._scan(read_all=self.request.now or self.state.damaged is not None)
@@ -188,8 +223,11 @@ class _Run:
 
     def _remember(self, snapshots: list[detect.Snapshot]) -> None:
         now_ns = time.time_ns()
+        started = int(self.started)
         for snap in snapshots:
-            self.state.files[snap.name] = snap.record(now_ns)
+            old = self.state.files.get(snap.name)
+            saved = old.saved if old is not None and old.sha256 == snap.sha256 else started
+            self.state.files[snap.name] = snap.record(now_ns, saved)
 
     def _log_files(self, files: list[tuple[str, int, str]]) -> None:
         for name, size, digest in files[:LISTED_FILES]:
@@ -201,20 +239,28 @@ class _Run:
 
     def _finish(self, scan: detect.Scan, *, committed: str | None, pushed: bool,
                 durable: bool) -> int:
+        saved_at = {skip.name: self._last_saved(skip.name) for skip in self.skips}
         for skip in self.skips:
-            if skip.name != "push":
-                self.log.error(f"{skip.name}: skipped, {skip.reason}; the vault keeps its "
-                               "last good copy")
+            self.log.error(f"{skip.name}: skipped, {skip.reason}; "
+                           f"{describe_last_good(saved_at[skip.name])}")
         if scan.absent:
             self.log.info(f"absent, nothing to back up: {', '.join(scan.absent)}")
         state = self.state
         present = set(scan.present)
         for name in [n for n in state.files if n not in present]:
             del state.files[name]
-        exit_code = EXIT_PARTIAL if self.skips else EXIT_OK
+        state.skips = {s.name: Skipped(s.reason, saved_at[s.name]) for s in self.skips}
+        exit_code = EXIT_PARTIAL if self.skips or self.push_error else EXIT_OK
+        state.vault = self.config.vault_identity
         state.last_run = int(self.started)
-        state.last_outcome = "partial" if exit_code else "ok"
-        state.last_error = "; ".join(f"{s.name}: {s.reason}" for s in self.skips)
+        state.last_outcome = OUTCOME_PARTIAL if exit_code else OUTCOME_OK
+        problems = [f"{s.name}: {s.reason}" for s in self.skips]
+        if self.push_error is not None:
+            problems.append(f"push failed ({self.push_error.kind}): {self.push_error}")
+            state.push_error_kind, state.push_error = self.push_error.kind, str(self.push_error)
+        elif not state.pending_push:
+            state.push_error_kind = state.push_error = ""
+        state.last_error = self.log.redactor.clean("; ".join(problems))
         if not exit_code:
             state.last_success = int(self.started)
         save_state(self.config.state_file, state, durable=durable)
@@ -222,7 +268,7 @@ class _Run:
         return exit_code
 
     def _summary(self, scan: detect.Scan, committed: str | None, pushed: bool) -> str:
-        parts = [f"{len(scan.present)} files checked"]
+        parts = [f"{plural(len(scan.present), 'file')} checked"]
         if committed:
             parts.insert(0, f"committed {committed[:12]}")
             if pushed:
@@ -231,18 +277,32 @@ class _Run:
             parts.insert(0, "nothing changed")
         else:
             parts.insert(0, "pushed pending commits")
+        if self.push_error is not None:
+            parts.append(f"push failed ({self.push_error.kind})")
         if self.state.pending_push:
             parts.append(f"{self.state.pending_push} commit(s) waiting to be pushed")
         if self.skips:
             parts.append(f"{len(self.skips)} skipped")
         return "sync: " + ", ".join(parts)
 
+    def _last_saved(self, name: str) -> int:
+        """When the vault last took a version of a skipped file (0: never), from the state,
+        else from git when this run opened the vault anyway, else from the previous run."""
+        record = self.state.files.get(name)
+        if record is not None and record.saved:
+            return record.saved
+        if self.vault is not None:
+            return self.vault.last_saved(name) or 0
+        earlier = self.state.skips.get(name)
+        return earlier.saved if earlier is not None else 0
+
     def _record_failure(self, message: str) -> None:
         """Keep the failure in `.last_sync` for `status`; the file records stay as they were."""
-        fresh = load_state(self.config.state_file)
+        fresh = load_state(self.config.state_file, self.config.vault_identity)
         target = fresh if fresh.damaged is None else State()
+        target.vault = self.config.vault_identity
         target.last_run = int(self.started)
-        target.last_outcome = "failed"
+        target.last_outcome = OUTCOME_FAILED
         target.last_error = self.log.redactor.clean(message)
         try:
             save_state(self.config.state_file, target, durable=False)

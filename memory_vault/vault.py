@@ -18,14 +18,16 @@ from memory_vault.errors import GitFailed, NetworkError, VaultError
 from memory_vault.fsutil import (
     compact_utc_stamp,
     ensure_private_dir,
+    plural,
     sweep_temp_files,
+    unique_path,
     utc_stamp,
     write_atomic,
 )
 from memory_vault.gitrun import GitRunner
 from memory_vault.lock import RunLock
 from memory_vault.logfile import RunLog
-from memory_vault.redact import Redactor
+from memory_vault.redact import Redactor, remote_identity, split_credentials
 
 PUSH_TRIES = 3
 READ_LOCK_WAIT = 60.0
@@ -38,6 +40,21 @@ COMPACT_MAX_PACKS = 8
 _STALE_LOCKS = ("index.lock", "HEAD.lock", "ORIG_HEAD.lock", "config.lock", "packed-refs.lock",
                 "shallow.lock", "FETCH_HEAD.lock")
 _REJECTED = ("[rejected]", "non-fast-forward", "fetch first", "stale info")
+_OTHER_REMOTE = "it is the clone of another remote"
+
+
+def commit_subject(when: float, count: int) -> str:
+    """`Memory vault sync 2026-11-24T17:45:00Z (2 files)`, `(1 file)` for one."""
+    return f"Memory vault sync {utc_stamp(when)} ({plural(count, 'file')})"
+
+
+def printable(name: str) -> str:
+    """A file name for one line of a commit message: control characters escaped, so that
+    a name cannot forge another line."""
+    if all(" " <= c != "\x7f" for c in name):
+        return name
+    return "".join(c if " " <= c != "\x7f" else f"\\x{ord(c):02x}" for c in name)
+
 
 
 class CommitInfo:
@@ -114,17 +131,6 @@ def object_usage(git_dir: str) -> ObjectUsage:
     return usage
 
 
-def strip_credentials(url: str) -> str:
-    """The URL without its userinfo: the identity of a remote, whatever token it carries."""
-    if "://" in url:
-        scheme, rest = url.split("://", 1)
-        netloc, _, path = rest.partition("/")
-        return f"{scheme}://{netloc.rsplit('@', 1)[-1]}/{path}".rstrip("/")
-    if os.path.isabs(url):
-        return os.path.realpath(url)
-    return url.rstrip("/")
-
-
 class Vault:
     """The clone of the backup repository, with everything a run needs to do to it."""
 
@@ -133,13 +139,17 @@ class Vault:
         self.log = log
         self.branch = config.branch
         self.redactor = Redactor.for_remote(config.remote)
+        self.origin_url, user, password = split_credentials(config.remote)
         self.git = GitRunner(
             config.clone_dir,
             redactor=self.redactor,
             timeout=config.git_timeout,
             keep_fds=(lock_fd,) if lock_fd is not None else (),
+            credentials=(user, password),
         )
-        self.fresh = False  # True when this run (re)created the clone
+        self.fresh = False  # True when this run (re)created or retargeted the clone
+        self.seed_from: str | None = None  # a clone whose objects and refs a new one borrows
+        self.unreachable: str | None = None  # why the remote could not be fetched, if so
         self.progress = False  # show git's progress meter (a person at a terminal)
         self._staged: dict[str, tuple[str, int, str]] = {}  # vault path -> name, size, sha256
         self._repo: git.Repo | None = None
@@ -180,7 +190,10 @@ class Vault:
         self._sweep_half_made_clones()
         stale = self._clear_stale_locks(os.path.join(self.config.clone_dir, ".git"))
         problem = self._clone_problem()
-        if problem is not None:
+        if problem == _OTHER_REMOTE:
+            self._retarget()
+            self.fresh = True
+        elif problem is not None:
             if problem != "missing":
                 self._set_aside(problem)
             self._create_clone()
@@ -216,15 +229,12 @@ class Vault:
             if not repo.remotes or "origin" not in [r.name for r in repo.remotes]:
                 return "it has no origin remote"
             url = repo.remote("origin").url
-            if strip_credentials(url) != strip_credentials(self.config.remote):
-                return (
-                    f"its origin is {self.redactor.clean(url)}, not the configured remote "
-                    f"{self.redactor.clean(self.config.remote)}"
-                )
-            if url != self.config.remote:
+            if remote_identity(url) != remote_identity(self.config.remote):
+                return _OTHER_REMOTE
+            if url != self.origin_url:  # an older version stored the token: take it out
                 with repo.config_writer() as cw:
-                    cw.set_value('remote "origin"', "url", self.config.remote)
-                self.log.info("updated the credentials of the clone's remote")
+                    cw.set_value('remote "origin"', "url", self.origin_url)
+                self.log.info("took the credentials out of the clone's remote URL")
             if repo.head.is_detached:
                 return "its HEAD is detached"
             if repo.head.reference.path != f"refs/heads/{self.branch}":
@@ -237,16 +247,46 @@ class Vault:
         return None
 
     def _set_aside(self, problem: str) -> None:
+        clone = self._ours_or_raise(problem)
+        aside = unique_path(f"{clone}.set-aside-{compact_utc_stamp()}")
+        os.rename(clone, aside)
+        self.log.warning(f"the clone {clone} was damaged ({problem}); kept it as {aside} "
+                         "and cloned the vault afresh")
+
+    def _ours_or_raise(self, problem: str) -> str:
         clone = self.config.clone_dir
         if not self._is_ours(clone):
             raise VaultError(
                 f"MEMORY_VAULT_CLONE_DIR={clone} is not usable ({problem}) and is not a "
                 "Memory Vault clone: move it away or choose another folder"
             )
-        aside = f"{clone}.set-aside-{compact_utc_stamp()}"
-        os.rename(clone, aside)
-        self.log.warning(f"the clone {clone} was damaged ({problem}); kept it as {aside} "
-                         "and cloned the vault afresh")
+        return clone
+
+    def _retarget(self) -> None:
+        """The user moved the vault to another remote: keep the clone and its history, point
+        it at the new remote, and bring its branch there (pushed whole to an empty remote,
+        our commits replayed on top of a non-empty one). Its borrowed objects (the embedded
+        vault's) are copied in first, so the clone stands on its own."""
+        with git.Repo(self.config.clone_dir) as repo:
+            old = repo.remote("origin").url
+        self._ours_or_raise(f"its origin is {self.redactor.clean(old)}")
+        alternates = os.path.join(self.config.clone_dir, ".git", "objects", "info",
+                                  "alternates")
+        if os.path.exists(alternates) and not self.config.embedded:
+            self.git.run("repack", "-a", "-d", "-q")
+            os.unlink(alternates)
+        self.git.run("config", "remote.origin.url", self.origin_url)
+        for ref in self.git.run("for-each-ref", "--format=%(refname)",
+                                "refs/remotes/origin/").text.split():
+            self.git.run("update-ref", "-d", ref)
+        self.log.warning(f"the remote changed from {self.redactor.clean(old)} to "
+                         f"{self.redactor.clean(self.config.remote)}: the vault's history "
+                         "moves there and every file is compared again")
+        try:
+            self._replay_onto_remote()
+        except NetworkError as exc:
+            self.unreachable = str(exc)
+            self.log.warning(f"{exc}; the history moves to the new remote when it is back")
 
     def _is_ours(self, clone: str) -> bool:
         home = os.path.realpath(self.config.home)
@@ -279,23 +319,31 @@ class Vault:
             cw.set_value("memory-vault", "clone", "true")
             cw.set_value("core", "hooksPath", "/dev/null")
             cw.set_value("commit", "gpgSign", "false")
-            cw.set_value('remote "origin"', "url", self.config.remote)
+            cw.set_value('remote "origin"', "url", self.origin_url)
             cw.set_value('remote "origin"', "fetch", f"+refs/heads/{b}:refs/remotes/origin/{b}")
             cw.set_value(f'branch "{b}"', "remote", "origin")
             cw.set_value(f'branch "{b}"', "merge", f"refs/heads/{b}")
         tune(repo)
         repo.close()
+        borrowed = []
         if self.config.embedded:
             # Borrow the embedded vault's objects instead of copying them: one copy on disk.
+            borrowed.append(os.path.join(os.path.abspath(self.config.remote), "objects"))
+        if self.seed_from:
+            borrowed.append(os.path.join(self.seed_from, ".git", "objects"))
+        if borrowed:
             alternates = os.path.join(tmp, ".git", "objects", "info", "alternates")
             with open(alternates, "w", encoding="utf-8") as handle:
-                handle.write(os.path.join(os.path.abspath(self.config.remote), "objects") + "\n")
-        runner = GitRunner(tmp, redactor=self.redactor, timeout=self.git.timeout,
-                           keep_fds=self.git.keep_fds)
+                handle.write("".join(f"{path}\n" for path in borrowed))
+        runner = self.git.at(tmp)
+        if self.seed_from:
+            self._copy_refs(self.git.at(self.seed_from), runner)
         try:
             _fetch(runner, progress=self.progress)
         except NetworkError as exc:
-            self.log.warning(f"{exc}; backing up into a new local clone, pushed when the "
+            self.unreachable = str(exc)
+            self.log.warning(f"cannot reach the remote {self.redactor.clean(self.config.remote)} "
+                             f"({exc}); backing up into a new local clone, pushed when the "
                              "remote is back")
         if runner.run("rev-parse", "-q", "--verify", f"refs/remotes/origin/{b}^{{commit}}",
                       check=False).returncode == 0:
@@ -303,6 +351,15 @@ class Vault:
             runner.run("reset", "-q", "--hard")
         os.rename(tmp, clone)
         self.log.info(f"created the clone {clone} of {self.redactor.clean(self.config.remote)}")
+
+    def _copy_refs(self, source: GitRunner, target: GitRunner) -> None:
+        """Start from what another clone knew (a dry run works on a scratch clone, which
+        must see what the real one holds even when the remote cannot be reached)."""
+        for ref in (f"refs/heads/{self.branch}", f"refs/remotes/origin/{self.branch}"):
+            sha = source.run("rev-parse", "-q", "--verify", f"{ref}^{{commit}}",
+                             check=False).text
+            if sha:
+                target.run("update-ref", ref, sha)
 
     def _clear_stale_locks(self, git_dir: str) -> bool:
         """Remove git locks and temp files left by a killed run; True if there were any.
@@ -338,7 +395,11 @@ class Vault:
     # -- committing --------------------------------------------------------------------
 
     def has_commits(self) -> bool:
-        return self._ref(f"refs/heads/{self.branch}") is not None
+        return self.head() is not None
+
+    def head(self) -> str | None:
+        """The tip of our branch in the clone."""
+        return self._ref(f"refs/heads/{self.branch}")
 
     def _ref(self, ref: str) -> str | None:
         """The sha a ref points to, read by GitPython from the ref files (no git process)."""
@@ -382,13 +443,22 @@ class Vault:
         if not changed:
             return None
         files = [by_path[path] for path in changed if path in by_path]
-        subject = f"Memory vault sync {utc_stamp(when)} ({len(changed)} files)"
-        body = "\n".join(f"{name}: {size} bytes, sha256 {digest}" for name, size, digest in files)
+        subject = commit_subject(when, len(changed))
+        body = "\n".join(f"{printable(name)}: {size} bytes, sha256 {digest}"
+                         for name, size, digest in files)
         self.git.run("commit", "-q", "--no-verify", "--cleanup=verbatim", "-F", "-",
                      input_bytes=f"{subject}\n\n{body}\n".encode("utf-8", "surrogateescape"),
                      extra_env=self._identity_env(when))
         sha = self._ref(f"refs/heads/{self.branch}") or ""
         return CommitInfo(sha, subject, files)
+
+    def last_saved(self, name: str) -> int | None:
+        """When the vault last took a version of `name` (epoch seconds), if ever."""
+        if not self.has_commits():
+            return None
+        out = self.git.run("log", "-1", "--format=%ct", f"refs/heads/{self.branch}", "--",
+                           f"{self.config.subdir}/{name}", check=False).text
+        return int(out) if out.isdigit() else None
 
     def _identity_env(self, when: float) -> dict[str, str]:
         date = f"{int(when)} +0000"
@@ -411,6 +481,11 @@ class Vault:
             args.append(f"^refs/remotes/origin/{self.branch}")
         return int(self.git.run(*args).text or 0)
 
+    def on_remote(self, sha: str) -> bool:
+        """Is `sha` on the remote's branch, as the last fetch or push saw it?"""
+        remote = self._ref(f"refs/remotes/origin/{self.branch}")
+        return remote is not None and self.is_ancestor(sha, remote)
+
     def push(self) -> None:
         """Push our branch; when the remote moved on, replay ours on top and try again."""
         b = self.branch
@@ -424,6 +499,10 @@ class Vault:
                 raise self.git.failure(result, network=True)
             self._replay_onto_remote()
         raise GitFailed(f"the remote kept moving: push still rejected after {PUSH_TRIES} tries")
+
+    def probe_remote(self) -> None:
+        """Ask the remote for our branch (raises NetworkError when it does not answer)."""
+        self.git.run("ls-remote", "origin", f"refs/heads/{self.branch}", network=True)
 
     def fetch(self) -> None:
         _fetch(self.git, progress=self.progress)
@@ -469,7 +548,8 @@ class Vault:
                 f"there is no vault at {self.config.remote}: nothing was backed up on this "
                 "machine (set MEMORY_VAULT_REMOTE to the backup repository)"
             )
-        ensure_private_dir(self.config.home)
+        if self.seed_from is None:
+            ensure_private_dir(self.config.home)
         self._ensure_clone()
         if not self.fresh and fetch:
             try:
@@ -517,8 +597,12 @@ class Vault:
         b = self.branch
         theirs = self._ref(f"refs/remotes/origin/{b}")
         ours = self._ref(f"refs/heads/{b}")
-        if theirs is None or ours is None:
-            raise GitFailed("push was rejected but the remote branch cannot be read")
+        if theirs is None:
+            return  # an empty remote: the next push sends our whole history
+        if ours is None:
+            self.git.run("update-ref", f"refs/heads/{b}", theirs)
+            self.git.run("reset", "-q", "--hard")
+            return
         mine = self.git.run("rev-list", "--reverse", ours, f"^{theirs}").text.split()
         base = self.git.run("merge-base", ours, theirs, check=False).text
         theirs_changed = self._paths_between(base or None, theirs)
@@ -543,10 +627,11 @@ class Vault:
                 os.unlink(index)
         self.git.run("update-ref", f"refs/heads/{b}", tip, ours)
         self.git.run("reset", "-q", "--hard")
-        self.log.warning(
-            f"the remote had commits we did not; replayed our {len(mine)} unpushed commit(s) "
-            "on top of them"
-        )
+        if mine and tip != theirs:
+            self.log.warning(
+                f"the remote had commits we did not; replayed our {len(mine)} unpushed "
+                "commit(s) on top of them"
+            )
         for path in sorted(overlap):
             self.log.warning(
                 f"{path} was changed both here and on the remote: our version is now the "
@@ -589,15 +674,26 @@ class Vault:
 
 @contextmanager
 def reading(
-    config: Config, log: RunLog, *, fetch: bool = True, progress: bool = False
+    config: Config, log: RunLog, *, fetch: bool = True, progress: bool = False,
+    scratch: str | None = None,
 ) -> Iterator[tuple[Vault, str | None]]:
     """The vault, current with the remote, and its tip, under the run lock (restore,
-    history and verify touch the clone, so they wait for a running sync to finish)."""
+    history and verify touch the clone, so they wait for a running sync to finish).
+
+    With `scratch` (a dry run), a throw-away clone in that folder borrows the real clone's
+    objects and refs, and nothing in the data folder is created or changed.
+    """
     lock = RunLock(config.lock_file)
-    lock.acquire(wait=READ_LOCK_WAIT)
+    lock.acquire(wait=READ_LOCK_WAIT, create=scratch is None)
     try:
+        real_clone = config.clone_dir
+        if scratch is not None:
+            config = config.with_clone_dir(os.path.join(scratch, "clone"))
         vault = Vault(config, log, lock_fd=lock.fd)
         vault.progress = progress
+        if scratch is not None:
+            vault.seed_from = real_clone if os.path.isdir(
+                os.path.join(real_clone, ".git")) else ""
         yield vault, vault.open_for_reading(fetch=fetch)
     finally:
         lock.release()

@@ -5,12 +5,15 @@
 - `GitHttpServer`: `git http-backend` behind a small HTTP server, optionally demanding a
   token by HTTP basic auth.
 - `SilentServer`: accepts connections and never answers (a remote that hangs).
+- `SshServer`: a real `sshd` on 127.0.0.1 with its own host key and config, for git over ssh
+  (host keys, refused keys, gitolite-style forced commands).
 """
 
 from __future__ import annotations
 
 import base64
 import os
+import shutil
 import socket
 import subprocess
 import threading
@@ -91,6 +94,7 @@ class _HttpBackend(BaseHTTPRequestHandler):
 
     def _cgi(self) -> None:
         self.server.requests.append(self.path)
+        time.sleep(self.server.delay)
         if self.server.token is not None and not self._authorised():
             self.send_response(401)
             self.send_header("WWW-Authenticate", 'Basic realm="vault"')
@@ -147,6 +151,7 @@ class GitHttpServer(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), _HttpBackend)
         self.root = root
         self.token = token
+        self.delay = 0.0  # seconds before each answer (a slow link)
         self.requests: list[str] = []
         self.thread = threading.Thread(target=self.serve_forever, daemon=True)
 
@@ -194,3 +199,70 @@ class SilentServer:
         for conn in self.held:
             conn.close()
         self.sock.close()
+
+
+class SshServer:
+    """`sshd` on 127.0.0.1:<free port>, its config, host key and authorized keys in `base`.
+
+    `client_command()` is a GIT_SSH_COMMAND that ignores the user's ssh config and keys and
+    trusts (or not) this server's host key.
+    """
+
+    def __init__(self, base: Path) -> None:
+        self.base = base
+        self.port = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+        base.mkdir(parents=True, exist_ok=True)
+        self.host_key = base / "host_key"
+        self.client_key = base / "client_key"
+        self.authorized = base / "authorized_keys"
+        self.known_hosts = base / "known_hosts"
+        for key in (self.host_key, self.client_key):
+            subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)],
+                           check=True)
+        self.authorized.write_text("")
+        self.known_hosts.write_text("")
+        (base / "sshd_config").write_text(
+            f"Port {self.port}\nListenAddress 127.0.0.1\nHostKey {self.host_key}\n"
+            f"PidFile {base / 'sshd.pid'}\nAuthorizedKeysFile {self.authorized}\n"
+            "PasswordAuthentication no\nKbdInteractiveAuthentication no\n"
+            "PubkeyAuthentication yes\nPermitRootLogin yes\nStrictModes no\nUsePAM no\n"
+            "LogLevel ERROR\n")
+
+    @staticmethod
+    def available() -> str | None:
+        """Why sshd cannot run here, or None."""
+        if not os.path.exists("/usr/sbin/sshd") or shutil.which("ssh-keygen") is None:
+            return "openssh-server is not installed (.ci/run installs it)"
+        if os.geteuid() != 0 and not os.path.isdir("/run/sshd"):
+            return "sshd needs /run/sshd, which only root can create"
+        return None
+
+    def trust_host(self) -> None:
+        public = (self.host_key.with_suffix(".pub")).read_text().split()
+        self.known_hosts.write_text(f"[127.0.0.1]:{self.port} {public[0]} {public[1]}\n")
+
+    def authorize(self, forced_command: str | None = None) -> None:
+        public = self.client_key.with_suffix(".pub").read_text().strip()
+        prefix = f'command="{forced_command}",no-pty ' if forced_command else ""
+        self.authorized.write_text(prefix + public + "\n")
+
+    def url(self, path: Path) -> str:
+        return f"ssh://root@127.0.0.1:{self.port}{path}"
+
+    def client_command(self) -> str:
+        return (f"ssh -F /dev/null -i {self.client_key} -o IdentitiesOnly=yes "
+                f"-o UserKnownHostsFile={self.known_hosts} -o GlobalKnownHostsFile=/dev/null")
+
+    def __enter__(self) -> SshServer:
+        os.makedirs("/run/sshd", mode=0o755, exist_ok=True)
+        self.proc = subprocess.Popen(
+            ["/usr/sbin/sshd", "-D", "-e", "-f", str(self.base / "sshd_config")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for_port(self.port)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)

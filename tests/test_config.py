@@ -121,23 +121,47 @@ def test_option_beats_environment(vault: Vault) -> None:
     assert vault.remote_commits() == []
 
 
-@pytest.mark.parametrize("winner", ["option", "variable", "cwd", "xdg"])
+@pytest.mark.parametrize("winner", ["option", "variable", "xdg"])
 def test_env_file_search_order(vault: Vault, tmp_path: Path, winner: str) -> None:
-    """--env-file, then $MEMORY_VAULT_ENV_FILE, then ./.env, then the XDG config file."""
-    order = ["option", "variable", "cwd", "xdg"]
+    """--env-file, then $MEMORY_VAULT_ENV_FILE, then the XDG config file."""
+    order = ["option", "variable", "xdg"]
     files = {
         "option": tmp_path / "option.env",
         "variable": tmp_path / "variable.env",
-        "cwd": vault.source / ".env",
         "xdg": vault.home / ".config/memory-vault/.env",
     }
     for name in order[order.index(winner):]:
         _settings_from(vault, files[name], f"from-{name}")
+    _settings_from(vault, vault.source / ".env", "from-cwd")  # never read
     args = ["--env-file", str(files["option"])] if winner == "option" else []
     env = {"MEMORY_VAULT_ENV_FILE": str(files["variable"])} if winner in order[:2] else {}
     vault.write("memory.json", "{}", age=10)
     assert vault.run(*args, env=env).returncode == 0
     assert _vault_folder(vault) == f"from-{winner}"
+
+
+def test_a_dot_env_in_the_current_folder_is_never_read(vault: Vault, tmp_path: Path) -> None:
+    """A project's own .env must not replace the user's settings for any command."""
+    vault.write("memory.json", "{}", age=10)
+    assert vault.sync().returncode == 0
+    project = tmp_path / "some-project"
+    project.mkdir()
+    (project / ".env").write_text(
+        f"MEMORY_VAULT_REMOTE=\nMEMORY_VAULT_CLONE_DIR={tmp_path / 'elsewhere'}\n"
+        "MEMORY_VAULT_SUBDIR=hijacked\nDATABASE_URL=postgres://app\n")
+    before = sorted(p.name for p in vault.data.iterdir())
+
+    status = vault.run("status", "--json", cwd=project)
+    dry = vault.run("restore", "--dry-run", "--to", str(tmp_path / "look"), cwd=project)
+    synced = vault.run(cwd=project)
+
+    assert status.returncode == 0, status.stdout + status.stderr
+    assert '"embedded": false' in status.stdout and str(vault.remote) in status.stdout
+    assert dry.returncode == 0, dry.stderr
+    assert synced.returncode == 0, synced.stderr
+    assert sorted(p.name for p in vault.data.iterdir()) == before  # nothing set aside
+    assert not (tmp_path / "elsewhere").exists()
+    assert _vault_folder(vault) == "rAgentShared"
 
 
 def test_xdg_config_home_is_honoured(vault: Vault, tmp_path: Path) -> None:

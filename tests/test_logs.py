@@ -24,9 +24,20 @@ def test_planted_symlink_is_not_followed(vault: Vault, tmp_path: Path) -> None:
     assert vault.remote_file("memory.json") == b"{}"
     assert victim.read_text() == "precious\n"
     assert vault.log.is_symlink()
-    assert f"not logging to {vault.log}" in result.stderr
-    assert "symbolic link" in result.stderr
-    assert "sync: committed" in result.stderr  # the log lines went to stderr instead
+    assert result.stderr == ""  # cron stays quiet: no mail for a success
+    fallback = vault.home / ".local/state/memory-vault" / vault.log.name
+    lines = fallback.read_text().splitlines()
+    assert f"logging here because {vault.log} is refused" in lines[0]
+    assert "symbolic link" in lines[0]
+    assert "sync: committed" in lines[-1]
+    assert fallback.stat().st_mode & 0o777 == 0o600
+
+    vault.write("memory.json", '{"again": 1}', age=5)
+    assert vault.sync().returncode == 0
+    lines = fallback.read_text().splitlines()
+    assert sum("logging here because" in line for line in lines) == 1  # said once
+    status = vault.run("status")
+    assert f"logs to {fallback}" in status.stdout and "symbolic link" in status.stdout
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="making a file owned by another user needs root")
@@ -40,8 +51,25 @@ def test_log_file_owned_by_another_user_is_refused(vault: Vault) -> None:
 
     assert result.returncode == 0
     assert vault.log.read_text() == "someone else's\n"
-    assert "owned by another user" in result.stderr
+    assert result.stderr == ""
+    fallback = vault.home / ".local/state/memory-vault" / vault.log.name
+    assert "owned by another user" in fallback.read_text()
     assert vault.remote_file("memory.json") == b"{}"
+    assert "owned by another user" in vault.run("status").stdout
+
+
+def test_a_hard_link_planted_in_place_of_the_log_is_not_followed(vault: Vault,
+                                                                 tmp_path: Path) -> None:
+    victim = vault.log.parent / "victim.txt"
+    vault.log.parent.mkdir(parents=True, exist_ok=True)
+    victim.write_text("precious\n")
+    os.link(victim, vault.log)
+    vault.write("memory.json", "{}", age=10)
+
+    assert vault.sync().returncode == 0
+    assert victim.read_text() == "precious\n"
+    fallback = vault.home / ".local/state/memory-vault" / vault.log.name
+    assert "hard links" in fallback.read_text()
 
 
 def test_log_files_are_created_private(vault: Vault) -> None:

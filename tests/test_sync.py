@@ -12,7 +12,7 @@ from pathlib import Path
 
 from conftest import SCRIPT, Vault, git
 
-SUBJECT = re.compile(r"^Memory vault sync \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \((\d+) files\)$")
+SUBJECT = re.compile(r"^Memory vault sync \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \((\d+) files?\)$")
 LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ (INFO|WARNING|ERROR) \S")
 
 
@@ -58,7 +58,7 @@ def test_no_change_run_makes_no_commit_and_starts_no_git(vault: Vault, tmp_path:
     assert result.returncode == 0, result.stderr
     assert vault.remote_commits() == before
     assert not (tmp_path / "git-calls").exists(), "git was started on a no-change run"
-    assert vault.log_lines()[-1].endswith("sync: nothing changed, 1 files checked")
+    assert vault.log_lines()[-1].endswith("sync: nothing changed, 1 file checked")
 
     vault.write("memory.json", '{"changed": 1}')  # the tripwire does see git when it runs
     assert vault.sync(env={"PATH": f"{tripwire.parent}{os.pathsep}{vault.env['PATH']}"}
@@ -159,6 +159,7 @@ def test_odd_file_names(vault: Vault) -> None:
 
 def test_absent_file_is_reported_and_never_removed_from_vault(vault: Vault) -> None:
     path = vault.write("memory.json", '{"keep": "me"}', age=10)
+    vault.write("gpt4_memories.json", '{"stays": 1}', age=10)
     assert vault.sync().returncode == 0
     path.unlink()
 
