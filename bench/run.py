@@ -108,6 +108,74 @@ class Memory:
             path.write_bytes(data)
 
 
+class Database:
+    """A SQLite memory store (mem0/Letta-like) in WAL mode, ~1% of its rows updated a time."""
+
+    def __init__(self, path: Path, size: int, rng: random.Random) -> None:
+        import sqlite3
+
+        self.path, self.rng = path, rng
+        db = sqlite3.connect(path, isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("CREATE TABLE memories (id INTEGER PRIMARY KEY, agent TEXT, text TEXT, "
+                   "score REAL, updated INTEGER)")
+        self.rows = max(1, size // 230)
+        db.execute("BEGIN")
+        db.executemany("INSERT INTO memories VALUES (?, ?, ?, ?, ?)",
+                       ((i, rng.choice(("opus", "gpt4o")), self._text(), rng.random(), 0)
+                        for i in range(self.rows)))
+        db.execute("COMMIT")
+        db.close()
+
+    def _text(self) -> str:
+        return " ".join(self.rng.choice(WORDS) for _ in range(self.rng.randint(20, 36)))
+
+    def evolve(self, share: float = 0.01) -> None:
+        import sqlite3
+
+        db = sqlite3.connect(self.path, isolation_level=None)
+        db.execute("BEGIN")
+        for _ in range(max(1, int(self.rows * share))):
+            db.execute("UPDATE memories SET text = ?, score = ?, updated = updated + 1 "
+                       "WHERE id = ?", (self._text(), self.rng.random(),
+                                        self.rng.randrange(self.rows)))
+        db.execute("COMMIT")
+        db.close()
+
+
+class Graph:
+    """An MCP memory server knowledge graph in JSON Lines, ~1% of its entities learning a new
+    observation each time, written whole by temp file and rename as the server does."""
+
+    def __init__(self, path: Path, size: int, rng: random.Random) -> None:
+        self.path, self.rng = path, rng
+        self.entities = []
+        while sum(len(line) for line in self.entities) < size:
+            n = len(self.entities)
+            self.entities.append(self._line(f"entity-{n}", [self._fact() for _ in range(4)]))
+        self.observations = {i: 4 for i in range(len(self.entities))}
+
+    def _fact(self) -> str:
+        return " ".join(self.rng.choice(WORDS) for _ in range(self.rng.randint(6, 14)))
+
+    @staticmethod
+    def _line(name: str, facts: list[str]) -> str:
+        return json.dumps({"type": "entity", "name": name, "entityType": "topic",
+                           "observations": facts}, separators=(",", ":"))
+
+    def evolve(self, share: float = 0.01) -> None:
+        for _ in range(max(1, int(len(self.entities) * share))):
+            i = self.rng.randrange(len(self.entities))
+            record = json.loads(self.entities[i])
+            record["observations"].append(self._fact())
+            self.entities[i] = json.dumps(record, separators=(",", ":"))
+
+    def write(self) -> None:
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        tmp.write_text("\n".join(self.entities))
+        tmp.replace(self.path)
+
+
 def age(folder: Path, seconds: float = 120) -> None:
     """Date the files back as cron would find them: written minutes before, not this instant
     (a file written in the last 3 s is re-read by the next run, by design)."""
@@ -514,6 +582,65 @@ def _interpolate(packed: dict[int, float], sync: int) -> float:
     return points[-1][1]
 
 
+FORMAT_CHECKPOINTS = (1, 10, 50, 100)
+
+
+def case_format_syncs(tmp: Path, results: Results, kind: str, syncs: int, *,
+                      restic_syncs: int) -> None:
+    """N syncs, as cron runs them, of a 10 MB SQLite database or a 5 MB JSON Lines graph with
+    ~1% changed each time: vault size against a fully packed copy and restic, time, memory."""
+    name, size = ("agent.db", 10 * MB) if kind == "sqlite" else ("memory.jsonl", 5 * MB)
+    setup = Setup(tmp / kind, MEMORY_VAULT_FILES=name)
+    path = setup.source / name
+    rng = random.Random(11)
+    store: Database | Graph = Database(path, size, rng) if kind == "sqlite" else Graph(
+        path, size, rng)
+
+    def change() -> None:
+        store.evolve()
+        if isinstance(store, Graph):
+            store.write()
+        age(setup.source)
+
+    if isinstance(store, Graph):
+        store.write()
+    restic_env = {**setup.env, "RESTIC_PASSWORD": "bench",
+                  "RESTIC_REPOSITORY": str(tmp / f"restic-{kind}")}
+    if restic_syncs:
+        subprocess.run(["restic", "init", "--quiet"], env=restic_env, check=True,
+                       capture_output=True)
+    vault_git, clone_git = setup.data / "vault.git", setup.data / "clone" / ".git"
+    seconds, ours, restic = [], {}, 0.0
+    for i in range(1, syncs + 1):
+        if i > 1:
+            change()
+        sample = setup.sync()
+        if sample.code != 0:
+            raise RuntimeError(f"{kind} sync {i} exited {sample.code}")
+        seconds.append(sample.seconds)
+        if i in FORMAT_CHECKPOINTS or i == syncs:
+            ours[i] = (disk_bytes(vault_git) + disk_bytes(clone_git)) / MB
+        if i <= restic_syncs:
+            subprocess.run(["restic", "backup", "--quiet", str(path)], env=restic_env,
+                           check=True, capture_output=True)
+            restic = disk_bytes(tmp / f"restic-{kind}") / MB
+    tip = git("rev-parse", "main", cwd=vault_git).strip()
+    packed = fully_packed_mb(vault_git, tip, tmp / f"ref-{kind}")
+    peaks = measure_peaks([], setup.env, setup.home, before_each=change)
+    values: dict[str, object] = {
+        "syncs": syncs, "file_mb": path.stat().st_size / MB,
+        "sync_median_s": statistics.median(seconds[1:]), "first_sync_s": seconds[0],
+        "ours_final_mb": ours[syncs], "fully_packed_final_mb": packed,
+        "ratio_vs_packed": ours[syncs] / packed, "ours_by_sync": ours,
+        "peak_mb": peaks.tree_mb, "python_peak_mb": peaks.python_mb,
+        "memory_target_mb": 2 * path.stat().st_size / MB + 60,
+    }
+    if restic_syncs:
+        values.update(restic_syncs=restic_syncs, restic_mb=restic,
+                      ours_mb_at_restic_syncs=ours.get(restic_syncs, ours[syncs]))
+    results.add(f"{syncs}_syncs_of_{kind}", **values)
+
+
 # -- the table -------------------------------------------------------------------------------
 
 def print_table(results: Results) -> None:
@@ -560,6 +687,21 @@ def print_table(results: Results) -> None:
                 row(f"restic after {case['restic_syncs']} syncs",
                     f"{case['restic_mb']:.1f} MB vs ours {case['ours_mb_at_restic_syncs']:.1f} MB"
                     f" = {case['restic_vs_ours']:.0f}x larger", "(reported)", True)
+    for name, case in c.items():
+        if name.endswith(("_syncs_of_sqlite", "_syncs_of_jsonl")):
+            kind = "SQLite 10 MB" if name.endswith("sqlite") else "JSON Lines 5 MB"
+            row(f"{kind}, {case['syncs']} syncs: vault vs fully packed",
+                f"{case['ratio_vs_packed']:.2f}x ({case['ours_final_mb']:.1f} MB vs "
+                f"{case['fully_packed_final_mb']:.1f} MB)", "<= 2x",
+                float(case["ratio_vs_packed"]) <= 2.0)
+            limit = 1.0 if name.endswith("sqlite") else None
+            row(f"{kind}: time a sync (median, as cron runs it)",
+                f"{case['sync_median_s']:.2f} s", f"< {limit:g} s" if limit else "(reported)",
+                limit is None or float(case["sync_median_s"]) < limit)
+            if "restic_mb" in case:
+                row(f"{kind}: restic after {case['restic_syncs']} syncs",
+                    f"{case['restic_mb']:.1f} MB vs ours {case['ours_mb_at_restic_syncs']:.1f} MB",
+                    "(reported)", True)
     widths = [max(len(r[i]) for r in [("target", "measured", "limit", "ok"), *rows])
               for i in range(4)]
     print()
@@ -596,11 +738,14 @@ def main() -> int:
                         help="back up the first N versions with restic too (default 100: "
                              "restic costs ~0.75 s a backup; 1000 adds ~12 minutes)")
     parser.add_argument("--only", help="comma-separated case names (no_change, change, 10k, "
-                                       "100mb, syncs)")
+                                       "100mb, syncs, sqlite, jsonl)")
+    parser.add_argument("--format-syncs", type=int, help="syncs in the sqlite/jsonl cases "
+                        "(default 100; 20 with --quick)")
     args = parser.parse_args()
     repeat = 5 if args.quick else 15
     syncs = args.syncs or (60 if args.quick else 1000)
-    only = set((args.only or "no_change,change,10k,100mb,syncs").split(","))
+    only = set((args.only or "no_change,change,10k,100mb,syncs,sqlite,jsonl").split(","))
+    format_syncs = args.format_syncs or (20 if args.quick else 100)
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "memory_vault")],
                    check=True, env={k: v for k, v in os.environ.items()
                                     if k != "PYTHONDONTWRITEBYTECODE"})
@@ -617,8 +762,12 @@ def main() -> int:
             case_10k(tmp, results, max(3, repeat // 3))
         if "100mb" in only:
             case_100mb(tmp, results, 3)
+        use_restic = bool(shutil.which("restic")) and not args.no_restic
+        for kind in ("sqlite", "jsonl"):
+            if kind in only:
+                case_format_syncs(tmp, results, kind, format_syncs,
+                                  restic_syncs=format_syncs if use_restic else 0)
         if "syncs" in only:
-            use_restic = bool(shutil.which("restic")) and not args.no_restic
             case_many_syncs(tmp, results, syncs,
                             restic_syncs=args.restic_syncs if use_restic else 0)
     results.machine["benchmark_seconds"] = f"{time.perf_counter() - started:.0f}"

@@ -259,7 +259,7 @@ def _print_status(report: "StatusReport") -> None:
     out("  files:")
     width = max((len(f.name) for f in report.files), default=0)
     for f in report.files:
-        out(f"    {f.name:<{width}}  {_file_line(f)}")
+        out(f"    {f.name:<{width}}  {f.format or '':<6} {_file_line(f)}")
     for path in report.set_aside:
         out(f"  set aside:    {path} (a damaged clone, kept; delete it when you no longer "
             "need it)")

@@ -199,8 +199,12 @@ class GitRunner:
         extra_env: dict[str, str] | None = None,
         cwd: str | None = None,
         progress: bool = False,
+        stdout_fd: int | None = None,
     ) -> "GitResult":
         """Run `git args...`; network commands get the timeout and a process-group kill.
+
+        `stdout_fd` sends git's output straight into that file (a restored file is streamed
+        to disk, never held in memory); the result's stdout is then empty.
 
         `progress` (for a terminal only) shows git's progress meter on our stderr while still
         keeping its messages for the error we may raise.
@@ -213,7 +217,7 @@ class GitRunner:
             cwd=cwd or self.cwd,
             env=env,
             stdin=subprocess.PIPE if input_bytes is not None else subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
+            stdout=subprocess.PIPE if stdout_fd is None else stdout_fd,
             stderr=subprocess.PIPE,
             pass_fds=self.keep_fds,
             start_new_session=True,
@@ -234,7 +238,7 @@ class GitRunner:
         except BaseException:
             _kill_group(proc)
             raise
-        result = GitResult(args, proc.returncode, out, err)
+        result = GitResult(args, proc.returncode, out or b"", err or b"")
         if check and proc.returncode != 0:
             raise self.failure(result, network=network)
         return result

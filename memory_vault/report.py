@@ -6,7 +6,7 @@ import os
 import time
 from dataclasses import asdict, dataclass, field
 
-from memory_vault import detect, paths
+from memory_vault import paths, sources
 from memory_vault.config import Config
 from memory_vault.errors import UsageError, VaultError
 from memory_vault.fsutil import utc_stamp
@@ -55,6 +55,7 @@ class FileStatus:
     backed_up: bool  # the vault holds a version of it
     saved: str | None  # when the vault took the version it holds
     reason: str | None = None  # why it is skipped
+    format: str | None = None  # json, jsonl, sqlite, text or bytes (None: absent)
 
 
 @dataclass
@@ -192,7 +193,7 @@ def _file_states(config: Config, state: State) -> list[FileStatus]:
     if not os.path.isdir(config.source_dir):
         return []
     records = state.files
-    scan = detect.scan(config.files, config.source_dir, records, read_all=False)
+    scan = sources.scan(config.files, config.source_dir, records, read_all=False)
     skipped_now = {s.name: s.reason for s in scan.skips}
     files = []
     for name in scan.present:
@@ -208,13 +209,30 @@ def _file_states(config: Config, state: State) -> list[FileStatus]:
             what = "changed"
         else:
             what = "unchanged"
+        fmt = record.format if record and what == "unchanged" else _format_of(config, name)
         files.append(FileStatus(name, True, what, what != "unchanged", bool(saved),
-                                utc_stamp(saved) if saved else None, reason))
+                                utc_stamp(saved) if saved else None, reason, fmt or None))
     for name in scan.absent:
         record = records.get(name)
         files.append(FileStatus(name, False, "absent", None, record is not None,
                                 utc_stamp(record.saved) if record and record.saved else None))
     return files
+
+
+def _format_of(config: Config, name: str) -> str | None:
+    """The format of a file not read by the last sync (new or changed since)."""
+    from memory_vault import formats
+
+    path = os.path.join(config.source_dir, name)
+    if formats.is_sqlite_file(path):
+        return formats.SQLITE
+    try:
+        if os.path.getsize(path) > config.max_file_bytes:
+            return None
+        with open(path, "rb") as handle:
+            return formats.judge(name, handle.read()).format
+    except OSError:
+        return None
 
 
 def _log_places(config: Config) -> tuple[str, str, list[str]]:
@@ -239,12 +257,11 @@ def _content_differs(config: Config, name: str, record: FileRecord | None) -> bo
     """A file whose stat differs from its record may still hold the same bytes: hash it."""
     if record is None:
         return True
-    import hashlib
+    from memory_vault.snapshot import SnapshotProblem, stored_digest
 
     try:
-        with open(os.path.join(config.source_dir, name), "rb") as handle:
-            return hashlib.file_digest(handle, "sha256").hexdigest() != record.sha256
-    except OSError:
+        return stored_digest(os.path.join(config.source_dir, name)) != record.sha256
+    except (OSError, SnapshotProblem):
         return True
 
 

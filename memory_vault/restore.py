@@ -9,13 +9,21 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import stat
 import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from memory_vault.config import Config
 from memory_vault.errors import UsageError, VaultError
-from memory_vault.fsutil import compact_utc_stamp, unique_path, utc_stamp, write_atomic
+from memory_vault.formats import SQLITE_SIDECARS, is_sqlite_file
+from memory_vault.fsutil import (
+    compact_utc_stamp,
+    fsync_dir,
+    temp_name_for,
+    unique_path,
+    utc_stamp,
+)
 from memory_vault.logfile import RunLog
 from memory_vault.vault import Vault, reading
 
@@ -95,16 +103,15 @@ def choose_commit(vault: Vault, tip: str, *, at: str | None, rev: str | None) ->
 def plan_restore(vault: Vault, commit: str, names: list[str], target: str) -> RestorePlan:
     """Decide, without writing anything, what restoring `names` (or all) into `target` does."""
     subdir = vault.config.subdir
-    obj = vault.repo().commit(commit)
-    plan = RestorePlan(commit=obj.hexsha, date=utc_stamp(obj.committed_date),
-                       target=os.path.abspath(target))
-    entries = _entries_under(vault, obj.hexsha, subdir)
+    sha, when = vault.commit_time(commit)
+    plan = RestorePlan(commit=sha, date=utc_stamp(when), target=os.path.abspath(target))
+    entries = _entries_under(vault, sha, subdir)
     if names:
         wanted = [_vault_name(n, subdir) for n in names]
         missing = [n for n in wanted if n not in entries]
         if missing:
             raise UsageError(
-                f"not in the vault at {obj.hexsha[:12]} ({plan.date}): {', '.join(missing)}"
+                f"not in the vault at {sha[:12]} ({plan.date}): {', '.join(missing)}"
                 f"{_available(entries)}"
             )
         entries = {n: entries[n] for n in wanted}
@@ -222,7 +229,6 @@ def apply_restore(vault: Vault, plan: RestorePlan) -> None:
     """Write the plan: keep each file we replace as `<name>.pre-restore-<stamp>`, then
     replace it atomically (the agent never sees a missing or half-written file)."""
     stamp = compact_utc_stamp()
-    repo = vault.repo()
     for item in plan.to_write:
         if item.entry is None:
             continue
@@ -231,15 +237,44 @@ def apply_restore(vault: Vault, plan: RestorePlan) -> None:
         if _unsafe_reason(item.name, item.entry, plan.target):  # re-check: the disk may move
             item.action, item.reason = "refused", "the target changed under us"
             continue
-        mode = 0o666
+        mode = 0o600
+        kept_base = f"{dest}.pre-restore-{stamp}"
         if item.action == "replace":
-            item.kept_as = unique_path(f"{dest}.pre-restore-{stamp}")
+            mode = stat.S_IMODE(os.stat(dest).st_mode)
+            item.kept_as = kept_base = unique_path(kept_base)
             _keep_copy(dest, item.kept_as)
-            mode = os.stat(dest).st_mode & 0o777
-        data = repo.odb.stream(bytes.fromhex(item.entry.sha)).read()
-        write_atomic(dest, data, durable=True, mode=mode)
-        if mode != 0o666:
-            os.chmod(dest, mode)
+        _write_blob(vault, item.entry.sha, dest, mode, kept_base)
+
+
+def _write_blob(vault: Vault, sha: str, dest: str, mode: int, kept_base: str) -> None:
+    """Stream the blob into a temp file beside `dest` (git writes it, memory stays small),
+    make it durable, move a database's stale `-wal`/`-shm` away with the kept copy, and
+    rename it into place."""
+    tmp = temp_name_for(dest)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, mode)
+    try:
+        try:
+            vault.git.run("cat-file", "blob", sha, stdout_fd=fd)
+            os.fchmod(fd, mode)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        if is_sqlite_file(tmp):
+            _move_sidecars(dest, kept_base)
+        os.replace(tmp, dest)
+    except BaseException:
+        if os.path.lexists(tmp):
+            os.unlink(tmp)
+        raise
+    fsync_dir(os.path.dirname(dest))
+
+
+def _move_sidecars(dest: str, kept_base: str) -> None:
+    """A restored database must not meet the `-wal` of the one it replaces (SQLite would
+    replay it into the restored pages): each sidecar goes with the kept copy."""
+    for suffix in SQLITE_SIDECARS:
+        if os.path.lexists(dest + suffix):
+            os.replace(dest + suffix, unique_path(kept_base + suffix))
 
 
 def _keep_copy(path: str, kept: str) -> None:

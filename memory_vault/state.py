@@ -10,7 +10,7 @@ whole budget is about 4 ms). One record per line, tab-separated, names escaped:
     run     <epoch> <outcome> <pending pushes>
     error   <message>
     push    <kind> <message>           (the last push failure, until a push succeeds)
-    file    <size> <mtime_ns> <sha256> <saved epoch> <name>
+    file    <size> <mtime_ns> <sha256> <saved epoch> <format> <name>
     skip    <name> <saved epoch> <reason>   (each file the last run could not back up;
                                              saved 0: the vault has never had it)
 
@@ -33,13 +33,15 @@ RECHECK = -1  # mtime_ns of a file written too recently to trust its timestamp
 class FileRecord:
     """A file as it was read and backed up (or found equal to the vault)."""
 
-    __slots__ = ("mtime_ns", "saved", "sha256", "size")
+    __slots__ = ("format", "mtime_ns", "saved", "sha256", "size")
 
-    def __init__(self, size: int, mtime_ns: int, sha256: str, saved: int = 0) -> None:
-        self.size = size
+    def __init__(self, size: int, mtime_ns: int, sha256: str, saved: int = 0,
+                 fmt: str = "") -> None:
+        self.size = size  # size and mtime as the scan sees them (SQLite: with its -wal)
         self.mtime_ns = mtime_ns
-        self.sha256 = sha256
+        self.sha256 = sha256  # of the bytes stored in the vault
         self.saved = saved  # epoch seconds of the run that put this version in the vault
+        self.format = fmt  # a `formats` name
 
     def matches(self, size: int, mtime_ns: int) -> bool:
         return self.mtime_ns != RECHECK and self.size == size and self.mtime_ns == mtime_ns
@@ -104,7 +106,7 @@ class State:
         for name in sorted(self.files):
             rec = self.files[name]
             lines.append(f"file\t{rec.size}\t{rec.mtime_ns}\t{rec.sha256}\t{rec.saved}\t"
-                         f"{escape(name)}")
+                         f"{rec.format}\t{escape(name)}")
         for name in sorted(self.skips):
             skipped = self.skips[name]
             lines.append(f"skip\t{escape(name)}\t{skipped.saved}\t{escape(skipped.reason)}")
@@ -170,7 +172,8 @@ def _parse_into(state: State, text: str) -> None:
                 fields[3])
             if len(digest) != 64 or size < 0:
                 raise ValueError("record")
-            state.files[unescape(fields[4])] = FileRecord(size, mtime_ns, digest, saved)
+            state.files[unescape(fields[5])] = FileRecord(size, mtime_ns, digest, saved,
+                                                          fields[4])
         elif kind == "skip":
             state.skips[unescape(fields[0])] = Skipped(unescape(fields[2]), int(fields[1]))
         elif kind == "vault":

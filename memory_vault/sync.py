@@ -1,4 +1,4 @@
-"""One sync run: lock, detect, write, commit, push, record, summarise.
+"""One sync run: lock, find the changed sources, snapshot them, commit, push, record.
 
 Built so that the common cron case, nothing changed, only stats files and reads `.last_sync`:
 git is started (and GitPython imported) only when there is something to commit or push.
@@ -7,7 +7,7 @@ git is started (and GitPython imported) only when there is something to commit o
 import os
 import time
 
-from memory_vault import detect
+from memory_vault import sources
 from memory_vault.config import Config
 from memory_vault.errors import EXIT_OK, EXIT_PARTIAL, GitFailed, VaultError
 from memory_vault.fsutil import plural
@@ -29,6 +29,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+    from memory_vault.snapshot import Snapshot
     from memory_vault.vault import Vault
 
 NOW_LOCK_WAIT = 60.0
@@ -75,7 +76,7 @@ class _Run:
         self.push = request.push and config.push
         self.started = time.time()
         self.state = load_state(config.state_file, config.vault_identity)
-        self.skips: list[detect.Skip] = []
+        self.skips: list[sources.Skip] = []
         self.push_error: GitFailed | None = None
         self.vault: Vault | None = None
 
@@ -109,11 +110,11 @@ class _Run:
             self._record_failure(f"unexpected error: {exc!r}")
             raise
 
-    def _work(self, scan: detect.Scan, *, full: bool, clone_ready: bool, push_due: bool) -> int:
+    def _work(self, scan: sources.Scan, *, full: bool, clone_ready: bool, push_due: bool) -> int:
         """Read each candidate, and copy it into the clone at once if it changed: one file's
         bytes in memory at a time. The vault is opened only by the first real change."""
         vault: Vault | None = None
-        seen: list[detect.Snapshot] = []
+        seen: list[Snapshot] = []
         for snap in self._snapshots(scan.candidates):
             if full or self._differs(snap):
                 if vault is None:
@@ -153,8 +154,8 @@ class _Run:
             seen.append(snap.release())
         return self._commit_and_push(vault, scan, seen)
 
-    def _commit_and_push(self, vault: "Vault", scan: detect.Scan,
-                         seen: list[detect.Snapshot]) -> int:
+    def _commit_and_push(self, vault: "Vault", scan: sources.Scan,
+                         seen: list["Snapshot"]) -> int:
         commit = vault.commit(self.started)
         self._remember(seen)
         self.state.last_commit = vault.head() or ""  # the commit that holds these versions
@@ -199,29 +200,31 @@ class _Run:
 
     # -- steps ---------------------------------------------------------------------------
 
-    def _scan(self, *, read_all: bool) -> detect.Scan:
-        scan = detect.scan(self.config.files, self.config.source_dir, self.state.files,
+    def _scan(self, *, read_all: bool) -> sources.Scan:
+        scan = sources.scan(self.config.files, self.config.source_dir, self.state.files,
                            read_all=read_all)
         self.skips = list(scan.skips)
         return scan
 
-    def _snapshots(self, names: list[str]) -> "Iterator[detect.Snapshot]":
+    def _snapshots(self, names: list[str]) -> "Iterator[Snapshot]":
         """Consistent copies of `names`, one at a time; skips are noted as they come."""
+        from memory_vault.snapshot import Snapshot, take_snapshot  # hashlib: only with work
+
         for name in names:
-            outcome = detect.take_snapshot(
+            outcome = take_snapshot(
                 name, self.config.source_dir,
-                max_bytes=self.config.max_file_bytes, validate_json=self.config.validate_json,
+                max_bytes=self.config.max_file_bytes, validate=self.config.validate,
             )
-            if isinstance(outcome, detect.Snapshot):
+            if isinstance(outcome, Snapshot):
                 yield outcome
-            elif isinstance(outcome, detect.Skip):
+            elif isinstance(outcome, sources.Skip):
                 self.skips.append(outcome)
 
-    def _differs(self, snap: detect.Snapshot) -> bool:
+    def _differs(self, snap: "Snapshot") -> bool:
         record = self.state.files.get(snap.name)
         return record is None or record.sha256 != snap.sha256
 
-    def _remember(self, snapshots: list[detect.Snapshot]) -> None:
+    def _remember(self, snapshots: list["Snapshot"]) -> None:
         now_ns = time.time_ns()
         started = int(self.started)
         for snap in snapshots:
@@ -237,7 +240,7 @@ class _Run:
 
     # -- the record ----------------------------------------------------------------------
 
-    def _finish(self, scan: detect.Scan, *, committed: str | None, pushed: bool,
+    def _finish(self, scan: sources.Scan, *, committed: str | None, pushed: bool,
                 durable: bool) -> int:
         saved_at = {skip.name: self._last_saved(skip.name) for skip in self.skips}
         for skip in self.skips:
@@ -267,7 +270,7 @@ class _Run:
         self.log.info(self._summary(scan, committed, pushed))
         return exit_code
 
-    def _summary(self, scan: detect.Scan, committed: str | None, pushed: bool) -> str:
+    def _summary(self, scan: sources.Scan, committed: str | None, pushed: bool) -> str:
         parts = [f"{plural(len(scan.present), 'file')} checked"]
         if committed:
             parts.insert(0, f"committed {committed[:12]}")

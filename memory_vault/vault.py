@@ -13,7 +13,6 @@ from contextlib import contextmanager
 import git
 
 from memory_vault.config import Config
-from memory_vault.detect import Snapshot
 from memory_vault.errors import GitFailed, NetworkError, VaultError
 from memory_vault.fsutil import (
     compact_utc_stamp,
@@ -28,6 +27,7 @@ from memory_vault.gitrun import GitRunner
 from memory_vault.lock import RunLock
 from memory_vault.logfile import RunLog
 from memory_vault.redact import Redactor, remote_identity, split_credentials
+from memory_vault.snapshot import Snapshot
 
 PUSH_TRIES = 3
 READ_LOCK_WAIT = 60.0
@@ -583,8 +583,10 @@ class Vault:
             return None
         return self._resolve(rev)
 
-    def repo(self) -> "git.Repo":
-        return git.Repo(self.config.clone_dir)
+    def commit_time(self, rev: str) -> tuple[str, int]:
+        """(full sha, commit time in epoch seconds) of a commit."""
+        sha, _, when = self.git.run("log", "-1", "--format=%H %ct", rev, "--").text.partition(" ")
+        return sha, int(when)
 
     def _replay_onto_remote(self) -> None:
         """Re-create our unpushed commits on top of the remote branch, whole files only.

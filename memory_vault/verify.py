@@ -8,9 +8,10 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from memory_vault import detect
+from memory_vault import sources
 from memory_vault.errors import VaultError
 from memory_vault.restore import apply_restore, plan_restore
+from memory_vault.snapshot import SnapshotProblem, stored_digest
 from memory_vault.state import load_state
 from memory_vault.vault import Vault
 
@@ -117,17 +118,16 @@ def _sources_match(vault: Vault, restored: dict[str, str]) -> Check:
     if not os.path.isdir(config.source_dir):
         return Check("sources", False, f"the source dir {config.source_dir} does not exist")
     state = load_state(config.state_file)
-    scan = detect.scan(config.files, config.source_dir, {}, read_all=True)
+    scan = sources.scan(config.files, config.source_dir, {}, read_all=True)
     behind = []
     newer = 0
     for name in scan.present:
         path = os.path.join(config.source_dir, name)
         try:
-            with open(path, "rb") as handle:
-                digest = hashlib.file_digest(handle, "sha256").hexdigest()
+            digest = stored_digest(path)
             mtime = os.stat(path).st_mtime
-        except OSError as exc:
-            behind.append(f"{name}: unreadable ({exc.strerror})")
+        except (OSError, SnapshotProblem) as exc:
+            behind.append(f"{name}: unreadable ({getattr(exc, 'strerror', None) or exc})")
             continue
         if restored.get(name) == digest:
             continue

@@ -199,6 +199,18 @@ def test_env_file_quoting_and_interpolation(vault: Vault, tmp_path: Path) -> Non
     ]
 
 
+def test_settings_docs_are_generated_from_the_settings_table() -> None:
+    """.env.example and the README's table are made from config.SETTINGS, never by hand."""
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    check = subprocess.run([sys.executable, "-m", "memory_vault.settings_doc", "--check"],
+                           cwd=ROOT, capture_output=True, text=True, check=False)
+    assert check.returncode == 0, check.stderr
+
+
 def test_env_example_lists_every_variable_with_its_default() -> None:
     from conftest import ROOT
     from memory_vault.config import VARIABLES

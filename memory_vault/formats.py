@@ -1,0 +1,151 @@
+"""Formats: what kind of memory a file holds, and whether a version of it is whole.
+
+Agents keep memory as JSON, JSON Lines (the MCP memory server's knowledge graph, even in a
+file named `memory.json`), Markdown or other text, and SQLite. A file is recognised by its
+content; the name only breaks ties (a `.json` file must hold JSON or JSON Lines, a `.md` file
+UTF-8 text). A version that is not whole in its format must never replace a good copy, and a
+JSON Lines file whose last line does not parse is a write in progress, to be read again.
+
+Its names are needed on the cron path (the state records each file's format), so `json` is
+imported only by the functions that parse.
+"""
+
+JSON = "json"
+JSONL = "jsonl"
+SQLITE = "sqlite"
+TEXT = "text"
+BYTES = "bytes"
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+JSONL_SUFFIXES = (".jsonl", ".ndjson")
+TEXT_SUFFIXES = (".md", ".mdc", ".txt", ".markdown")
+SQLITE_SIDECARS = ("-wal", "-shm", "-journal")
+BEING_WRITTEN = "last line incomplete: being written, read again next run"
+_MCP_TYPES = ("entity", "relation")
+
+
+class Verdict:
+    """A version's format and, if it is not whole, why (`retry`: it is being written)."""
+
+    __slots__ = ("format", "problem", "retry")
+
+    def __init__(self, fmt: str, problem: str | None = None, *, retry: bool = False) -> None:
+        self.format = fmt
+        self.problem = problem
+        self.retry = retry
+
+
+def judge(name: str, data: bytes | bytearray) -> Verdict:
+    """The format of `data` (one version of the file `name`) and whether it is whole."""
+    lower = name.lower()
+    if data[:16] == SQLITE_HEADER:
+        return Verdict(SQLITE)
+    if lower.endswith(JSONL_SUFFIXES):
+        return json_lines(data)
+    named_json = lower.endswith(".json")
+    if named_json or _starts_like_json(data):
+        verdict = _json_or_lines(data)
+        if verdict.problem is None or named_json:
+            return verdict
+    return _text(data, required=lower.endswith(TEXT_SUFFIXES))
+
+
+def _starts_like_json(data: bytes | bytearray) -> bool:
+    start = data[:64].lstrip()
+    return start[:1] in (b"{", b"[")
+
+
+def _json_or_lines(data: bytes | bytearray) -> Verdict:
+    """One JSON document, or JSON Lines (two lines or more, the first one whole)."""
+    if not data or data.isspace():
+        return Verdict(JSON, "not valid JSON: the file is empty")
+    import json
+
+    try:
+        document = json.loads(data, object_pairs_hook=_keep_mcp_type)
+    except RecursionError:
+        return Verdict(JSON, "not valid JSON: nested too deeply")
+    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
+        lines = json_lines(data)
+        if _line_count(data) > 1 and _first_line_parses(data):
+            return lines
+        return Verdict(JSON, f"not valid JSON: {exc}")
+    if document in _MCP_TYPES:  # one MCP graph line: the file is JSON Lines, one record long
+        return Verdict(JSONL)
+    return Verdict(JSON)
+
+
+def _keep_mcp_type(pairs: list[tuple[str, object]]) -> object:
+    """Parse without building objects (memory stays small), except to say whether the top
+    object is one line of an MCP knowledge graph."""
+    for key, value in pairs:
+        if key == "type" and value in _MCP_TYPES:
+            return value
+    return None
+
+
+def json_lines(data: bytes | bytearray) -> Verdict:
+    """Every non-empty line parses; a last line that does not is being written."""
+    import json
+
+    lines = bytes(data).split(b"\n")
+    last = max((i for i, line in enumerate(lines) if line.strip()), default=-1)
+    for number, line in enumerate(lines):
+        if not line.strip():
+            continue
+        try:
+            json.loads(line, object_pairs_hook=_discard)
+        except RecursionError:
+            return Verdict(JSONL, f"line {number + 1} is nested too deeply")
+        except ValueError:
+            if number == last:
+                return Verdict(JSONL, BEING_WRITTEN, retry=True)
+            return Verdict(JSONL, f"line {number + 1} is not JSON")
+    return Verdict(JSONL)
+
+
+def _line_count(data: bytes | bytearray) -> int:
+    return sum(1 for line in bytes(data).split(b"\n") if line.strip())
+
+
+def _first_line_parses(data: bytes | bytearray) -> bool:
+    import json
+
+    first = next(line for line in bytes(data).split(b"\n") if line.strip())
+    try:
+        json.loads(first, object_pairs_hook=_discard)
+    except (ValueError, RecursionError):
+        return False
+    return True
+
+
+def _discard(_pairs: object) -> None:
+    return None
+
+
+def _text(data: bytes | bytearray, *, required: bool) -> Verdict:
+    try:
+        bytes(data).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if required:
+            return Verdict(TEXT, f"not valid UTF-8 text (byte {exc.start})")
+        return Verdict(BYTES)
+    return Verdict(TEXT)
+
+
+def is_sqlite_file(path: str) -> bool:
+    """Does the file start with SQLite's header? (16 bytes read, nothing else)"""
+    import os
+
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        import stat
+
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return False
+        return os.read(fd, 16) == SQLITE_HEADER
+    finally:
+        os.close(fd)
