@@ -189,11 +189,6 @@ class Config:
     def lock_file(self) -> str:
         return paths.lock_file(self.home)
 
-    @property
-    def vault_dir(self) -> str:
-        """`<clone>/<SUBDIR>`: where the copies live in the working tree."""
-        return os.path.join(self.clone_dir, self.subdir)
-
 
 class _Reader:
     """Looks a variable up in the merged settings (an old name standing for its new one),

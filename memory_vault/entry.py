@@ -19,6 +19,10 @@ if TYPE_CHECKING:
 
 
 def main(argv: list[str] | None = None) -> int:
+    for stream in (sys.stdout, sys.stderr):  # a file name that is not UTF-8 still prints
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
     args = sys.argv[1:] if argv is None else list(argv)
     plain = _plain_sync_arguments(args)
     if plain is not None:

@@ -41,9 +41,10 @@ def fsync_dir(path: str) -> None:
 
 
 def temp_name_for(path: str) -> str:
-    """A temp name beside `path`, recognisable so a killed run's leftovers can be swept."""
-    head, tail = os.path.split(path)
-    return os.path.join(head, f"{TEMP_MARK}{os.getpid()}-{tail}")
+    """A short temp name beside `path`: a 255-byte file name must still have a temp name
+    that fits the file system (so the temp name never contains the file's own name)."""
+    head = os.path.dirname(path)
+    return os.path.join(head, f"{TEMP_MARK}{os.getpid()}-{os.urandom(4).hex()}")
 
 
 def write_atomic(
@@ -85,22 +86,6 @@ def unique_path(path: str) -> str:
         n += 1
         candidate = f"{path}-{n}"
     return candidate
-
-
-def sweep_temp_files(folder: str) -> list[str]:
-    """Remove temp files a killed run left in `folder` (recursively); return their names."""
-    removed: list[str] = []
-    if not os.path.isdir(folder):
-        return removed
-    for root, dirs, files in os.walk(folder):
-        if ".git" in dirs:
-            dirs.remove(".git")
-        for name in files:
-            if name.startswith(TEMP_MARK):
-                full = os.path.join(root, name)
-                _unlink_quietly(full)
-                removed.append(full)
-    return removed
 
 
 def _unlink_quietly(path: str) -> None:

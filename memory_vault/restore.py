@@ -25,6 +25,7 @@ from memory_vault.fsutil import (
     utc_stamp,
 )
 from memory_vault.logfile import RunLog
+from memory_vault.sources import is_git_name
 from memory_vault.vault import Vault, reading
 
 SYMLINK_MODE = 0o120000
@@ -91,7 +92,8 @@ def choose_commit(vault: Vault, tip: str, *, at: str | None, rev: str | None) ->
         return sha
     if at:
         when = parse_when(at)
-        found = vault.git.run("rev-list", "-1", f"--before={int(when)}", tip).text
+        found = vault.git.run("rev-list", "-1", f"--before={int(when)}", tip).text if (
+            when >= 0) else ""
         if not found:
             first = vault.git.run("log", "--reverse", "--format=%ct", tip).text.split()
             since = f" (the first backup is from {utc_stamp(int(first[0]))})" if first else ""
@@ -105,6 +107,7 @@ def plan_restore(vault: Vault, commit: str, names: list[str], target: str) -> Re
     subdir = vault.config.subdir
     sha, when = vault.commit_time(commit)
     plan = RestorePlan(commit=sha, date=utc_stamp(when), target=os.path.abspath(target))
+    _refuse_unfoldered_subdir(vault, sha, subdir)
     entries = _entries_under(vault, sha, subdir)
     if names:
         wanted = [_vault_name(n, subdir) for n in names]
@@ -118,6 +121,20 @@ def plan_restore(vault: Vault, commit: str, names: list[str], target: str) -> Re
     for name, entry in sorted(entries.items()):
         plan.items.append(_plan_item(name, entry, plan.target))
     return plan
+
+
+def _refuse_unfoldered_subdir(vault: Vault, commit: str, subdir: str) -> None:
+    """A subdir (or a folder above it) that is a symlink or a file in the vault is refused
+    whole: nothing below it is a path we follow."""
+    parts = subdir.split("/")
+    for depth in range(1, len(parts) + 1):
+        path = "/".join(parts[:depth])
+        listed = vault.git.run("ls-tree", "-z", "--full-tree", commit, "--", path).stdout
+        meta = listed.split(b"\t", 1)[0].decode("ascii", "replace").split(" ")
+        if len(meta) == 3 and meta[1] != "tree":
+            what = "a symbolic link" if meta[0] == "120000" else f"a {meta[1]}"
+            raise VaultError(f"{path} is {what} in the vault at {commit[:12]}, not a folder: "
+                             "refused whole, nothing restored (a hostile or broken vault)")
 
 
 def _entries_under(vault: Vault, commit: str, subdir: str) -> dict[str, VaultEntry]:
@@ -169,9 +186,11 @@ def _plan_item(name: str, entry: VaultEntry, target: str) -> RestoreItem:
 def _unsafe_reason(name: str, entry: VaultEntry, target: str) -> str | None:
     """Why writing this vault entry could escape `target` or plant a link; None if safe."""
     parts = name.split("/")
-    if name.startswith("/") or any(p in ("", ".", "..") or "\\" in p or "\0" in p
-                                   for p in parts):
+    if name.startswith(("/", "\\")) or any(
+            p in ("", ".", "..") or "\0" in p or ".." in p.split("\\") for p in parts):
         return "unsafe path in the vault (absolute, '..' or '.')"
+    if any(is_git_name(p) for p in parts):
+        return "a '.git' entry in the vault (never written: git would obey it)"
     if entry.mode == SYMLINK_MODE:
         return "it is a symbolic link in the vault"
     if entry.kind != "blob":

@@ -16,8 +16,10 @@ from memory_vault import formats
 from memory_vault.sources import Skip, signature
 from memory_vault.state import FileRecord
 
-READ_TRIES = 6
+READ_TRIES = 8
 SETTLE_SECONDS = 2.0  # a file modified this recently may still be being written
+SETTLED_NS = 1_000_000_000  # untouched this long: one read is enough
+QUIET_NS = 12_000_000  # no write for this long (over a timestamp tick): a second look counts
 RACY_NS = 3_000_000_000  # mtimes this close to "now" are not trusted next run
 SQLITE_BUSY_SECONDS = 10.0
 
@@ -81,25 +83,34 @@ def _describe(verdict: formats.Verdict) -> str:
 
 def _read_stable(name: str, path: str,
                  max_bytes: int) -> "tuple[bytearray, os.stat_result] | Skip | None":
-    """Read until two reads agree and the stat around them did not move: the bytes are one
-    version of the file. Size, mtime and ctime alone cannot prove it (an in-place writer
-    moves them when it starts, not when it ends), so the content is read twice."""
-    previous: str | None = None
+    """Read until the bytes are provably one version of the file.
+
+    Size, mtime and ctime around one read cannot prove it: a writer rewriting the file in
+    place moves them when it starts, then writes piece by piece, and a read between two of
+    its pieces sees a stable stat and a mix of two versions. So a file written in the last
+    second is read twice, the second time after it has been quiet (no write) for longer
+    than a file-system timestamp tick, and kept only if both reads agree. A file untouched
+    for a second needs one read with its stat unchanged around it.
+    """
+    previous: tuple[str, int, int, int] | None = None
     for attempt in range(READ_TRIES):
+        started = time.time_ns()
         outcome = _read_once(name, path, max_bytes)
         if not isinstance(outcome, tuple):
             return outcome
         data, st, whole = outcome
         if whole:
-            digest = hashlib.sha256(data).hexdigest()
-            if digest == previous:
+            quiet_for = started - st.st_mtime_ns
+            if quiet_for > SETTLED_NS:
                 return data, st
-            previous = digest
-            if attempt == 0:
-                continue  # the second look, at once
+            look = (hashlib.sha256(data).hexdigest(), st.st_size, st.st_mtime_ns,
+                    st.st_ctime_ns)
+            if look == previous and quiet_for >= QUIET_NS:
+                return data, st
+            previous = look
         else:
             previous = None
-        time.sleep(0.02 * (attempt + 1))
+        time.sleep(QUIET_NS / 1e9 + 0.01 * attempt)
     return Skip(name, f"kept changing while being read ({READ_TRIES} tries)")
 
 

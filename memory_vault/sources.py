@@ -106,6 +106,23 @@ def wildcard_match(pattern: str, name: str) -> bool:
     return p == len(pattern)
 
 
+def is_git_name(part: str) -> bool:
+    """A path component git treats as its own folder: `.git` in any case, with the
+    trailing dots or spaces and the 8.3 short name (`git~1`) that some file systems fold
+    into it. Git refuses such entries, and a vault must never write one."""
+    folded = part.rstrip(". ").lower()
+    return folded in (".git", "git~1")
+
+
+def unholdable(name: str) -> str | None:
+    """Why git or a vault cannot hold this file name, or None."""
+    if any(is_git_name(part) for part in name.split("/")):
+        return "git cannot hold a path with a '.git' folder in it"
+    if any(len(part.encode("utf-8", "surrogateescape")) > 255 for part in name.split("/")):
+        return "a name over 255 bytes"
+    return None
+
+
 def signature(path: str, st: os.stat_result, fmt: str) -> tuple[int, int]:
     """(size, mtime_ns) that changes whenever the content may have: a SQLite database's
     committed data may live only in its `-wal`, so that file counts too."""
@@ -143,6 +160,10 @@ def scan(
             continue
         except OSError as exc:
             result.skips.append(Skip(name, f"unreadable ({exc.strerror})"))
+            continue
+        why = unholdable(name)
+        if why is not None:
+            result.skips.append(Skip(name, why))
             continue
         record = records.get(name)
         if (

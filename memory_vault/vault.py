@@ -4,7 +4,6 @@ Imported only when a run has something to write or push: it pulls in GitPython, 
 alone costs more than a whole cron run that finds nothing to do.
 """
 
-import hashlib
 import os
 import shutil
 from collections.abc import Iterator
@@ -12,16 +11,15 @@ from contextlib import contextmanager
 
 import git
 
+from memory_vault import trees
 from memory_vault.config import Config
 from memory_vault.errors import GitFailed, NetworkError, VaultError
 from memory_vault.fsutil import (
     compact_utc_stamp,
     ensure_private_dir,
     plural,
-    sweep_temp_files,
     unique_path,
     utc_stamp,
-    write_atomic,
 )
 from memory_vault.gitrun import GitRunner
 from memory_vault.lock import RunLock
@@ -81,12 +79,15 @@ TUNING: dict[tuple[str, str], str] = {
     ("pack", "windowMemory"): "12m",
     ("pack", "deltaCacheSize"): "1m",
     ("repack", "writeBitmaps"): "false",
+    # No reflogs: they would keep naming commits that a rewritten embedded vault dropped at
+    # its next repack (the clone borrows those objects), and `git fsck` would fail for good.
+    ("core", "logAllRefUpdates"): "false",
 }
 EMBEDDED_TUNING: dict[tuple[str, str], str] = {
     ("receive", "unpackLimit"): "1",  # keep each push as a pack: its deltas are reused later
     ("receive", "autogc"): "false",
 }
-TUNING_VERSION = "3"
+TUNING_VERSION = "4"
 
 
 def tune(repo: "git.Repo", extra: dict[tuple[str, str], str] | None = None) -> None:
@@ -98,6 +99,7 @@ def tune(repo: "git.Repo", extra: dict[tuple[str, str], str] | None = None) -> N
         for (section, key), value in {**TUNING, **(extra or {})}.items():
             cw.set_value(section, key, value)
         cw.set_value("memory-vault", "tuning", TUNING_VERSION)
+    shutil.rmtree(os.path.join(repo.git_dir, "logs"), ignore_errors=True)
 
 
 class ObjectUsage:
@@ -151,37 +153,28 @@ class Vault:
         self.seed_from: str | None = None  # a clone whose objects and refs a new one borrows
         self.unreachable: str | None = None  # why the remote could not be fetched, if so
         self.progress = False  # show git's progress meter (a person at a terminal)
-        self._staged: dict[str, tuple[str, int, str]] = {}  # vault path -> name, size, sha256
+        self._staged: dict[str, tuple[str, int, str]] = {}  # name -> staged copy, size, sha256
         self._repo: git.Repo | None = None
 
     # -- set-up and repair -------------------------------------------------------------
 
     def prepare(self) -> None:
-        """Make sure the clone exists, is ours, is on our branch, and is clean.
-
-        A run marks the clone busy until `done`; finding the mark (or a stale git lock)
-        means a run was killed half-way, so the working tree is reset to the last commit.
-        """
+        """Make sure the clone exists, is ours and on our branch, and holds nothing a killed
+        run left half-done (git locks, staged copies). Nothing is ever checked out: commits
+        are built from trees (see `trees`)."""
         ensure_private_dir(self.config.home)
         if self.config.embedded:
             self.ensure_embedded_remote()
-        interrupted = self._ensure_clone() or os.path.exists(self._busy_mark)
-        if not self.fresh and interrupted and self.has_commits():
-            self.git.run("reset", "-q", "--hard")
-        sweep_temp_files(self.config.vault_dir)
-        with open(self._busy_mark, "w", encoding="utf-8") as mark:
-            mark.write(f"{os.getpid()}\n")
+        self._ensure_clone()
+        shutil.rmtree(self._stage_dir, ignore_errors=True)
 
     def done(self) -> None:
-        """The run finished: the clone's working tree matches its last commit again."""
-        try:
-            os.unlink(self._busy_mark)
-        except FileNotFoundError:
-            pass
+        """The run finished: its staged copies go."""
+        shutil.rmtree(self._stage_dir, ignore_errors=True)
 
     @property
-    def _busy_mark(self) -> str:
-        return os.path.join(self.config.clone_dir, ".git", "memory-vault-busy")
+    def _stage_dir(self) -> str:
+        return os.path.join(self.config.clone_dir, ".git", "memory-vault-staging")
 
     def _ensure_clone(self) -> bool:
         """Repair what a killed run left, and (re)create the clone if it is missing or not
@@ -348,7 +341,6 @@ class Vault:
         if runner.run("rev-parse", "-q", "--verify", f"refs/remotes/origin/{b}^{{commit}}",
                       check=False).returncode == 0:
             runner.run("update-ref", f"refs/heads/{b}", f"refs/remotes/origin/{b}")
-            runner.run("reset", "-q", "--hard")
         os.rename(tmp, clone)
         self.log.info(f"created the clone {clone} of {self.redactor.clean(self.config.remote)}")
 
@@ -419,38 +411,81 @@ class Vault:
         return result.text if result.returncode == 0 else None
 
     def stage(self, snap: Snapshot) -> None:
-        """Copy one snapshot into `<clone>/<SUBDIR>` (atomically; not if already equal)."""
-        target = os.path.join(self.config.vault_dir, snap.name)
-        os.makedirs(os.path.dirname(target), mode=0o700, exist_ok=True)
-        if not _holds(target, snap):
+        """Keep one snapshot's bytes for the commit, in a private folder of the clone's git
+        directory (never in a working tree, which a hostile vault could redirect)."""
+        os.makedirs(self._stage_dir, mode=0o700, exist_ok=True)
+        path = os.path.join(self._stage_dir, str(len(self._staged)))
+        if snap.name in self._staged:
+            path = self._staged[snap.name][0]
+            os.unlink(path)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
             try:
-                write_atomic(target, snap.data, durable=False)
-            except OSError as exc:
-                raise VaultError(f"cannot write {target} into the clone: "
-                                 f"{exc.strerror or exc}") from exc
-        self._staged[f"{self.config.subdir}/{snap.name}"] = (snap.name, snap.size, snap.sha256)
+                view = memoryview(snap.data)
+                while view:
+                    view = view[os.write(fd, view):]
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            raise VaultError(f"cannot write into the clone {self.config.clone_dir}: "
+                             f"{exc.strerror or exc}") from exc
+        self._staged[snap.name] = (path, snap.size, snap.sha256)
 
     def commit(self, when: float) -> CommitInfo | None:
-        """Commit what `stage` copied, if git sees a change: one commit, no empty ones."""
-        by_path, self._staged = self._staged, {}
-        if not by_path:
+        """One commit of what `stage` kept, on top of our branch, if it changes anything.
+
+        Blobs go straight into the object store; the new tree is the tip's tree with our
+        files spliced in (`trees.splice`), every other entry carried as it is.
+        """
+        staged, self._staged = self._staged, {}
+        if not staged:
             return None
-        self.git.run("add", "-f", "--pathspec-from-file=-", "--pathspec-file-nul",
-                     input_bytes=b"".join(p.encode("utf-8", "surrogateescape") + b"\0"
-                                          for p in by_path))
-        staged = self.git.run("diff", "--cached", "--name-only", "-z", "--no-renames")
-        changed = [p for p in staged.stdout.decode("utf-8", "surrogateescape").split("\0") if p]
-        if not changed:
+        listing = "".join(f"{path}\n" for path, _, _ in staged.values()).encode()
+        shas = self.git.run("hash-object", "-w", "--no-filters", "--stdin-paths",
+                            input_bytes=listing).text.split()
+        shutil.rmtree(self._stage_dir, ignore_errors=True)
+        subdir = tuple(self.config.subdir.split("/"))
+        changes: trees.Changes = {
+            (*subdir, *name.split("/")): trees.Entry(trees.BLOB_MODE, "blob", sha)
+            for name, sha in zip(staged, shas, strict=True)}
+        parent = self.head()
+        base = self._tree_of(parent) if parent else None
+        tree = self._splice(base, changes)
+        if tree == base:
             return None
-        files = [by_path[path] for path in changed if path in by_path]
-        subject = commit_subject(when, len(changed))
+        changed = set(self._paths_between(base, tree))
+        files = [(name, size, digest) for name, (_, size, digest) in staged.items()
+                 if f"{self.config.subdir}/{name}" in changed]
+        if not files:
+            return None
+        subject = commit_subject(when, len(files))
         body = "\n".join(f"{printable(name)}: {size} bytes, sha256 {digest}"
                          for name, size, digest in files)
-        self.git.run("commit", "-q", "--no-verify", "--cleanup=verbatim", "-F", "-",
-                     input_bytes=f"{subject}\n\n{body}\n".encode("utf-8", "surrogateescape"),
-                     extra_env=self._identity_env(when))
-        sha = self._ref(f"refs/heads/{self.branch}") or ""
+        message = f"{subject}\n\n{body}\n".encode("utf-8", "surrogateescape")
+        sha = self.git.run("commit-tree", tree, *(["-p", parent] if parent else []), "-F", "-",
+                           input_bytes=message, extra_env=self._identity_env(when)).text
+        self.git.run("update-ref", f"refs/heads/{self.branch}", sha, parent or "0" * 40)
         return CommitInfo(sha, subject, files)
+
+    def _tree_of(self, commit: str) -> str:
+        return self.git.run("rev-parse", f"{commit}^{{tree}}").text
+
+    def _splice(self, tree: str | None, changes: "trees.Changes") -> str:
+        """`trees.splice` with this clone's git; a folder on our path that is not a folder
+        in the vault (a planted symlink) refuses the whole commit, the history kept."""
+        try:
+            return trees.splice(self._read_tree, self._make_tree, tree, changes)
+        except trees.NotAFolder as exc:
+            raise VaultError(
+                f"refused to write into the vault: {exc} (a hostile or broken vault: someone "
+                "pushed it; nothing was written through it and the history is kept; fix the "
+                "remote's tip)") from None
+
+    def _read_tree(self, tree: str) -> dict[str, "trees.Entry"]:
+        return trees.parse_ls_tree(self.git.run("ls-tree", "-z", tree).stdout)
+
+    def _make_tree(self, entries: dict[str, "trees.Entry"]) -> str:
+        return self.git.run("mktree", "-z", input_bytes=trees.mktree_input(entries)).text
 
     def last_saved(self, name: str) -> int | None:
         """When the vault last took a version of `name` (epoch seconds), if ever."""
@@ -530,7 +565,10 @@ class Vault:
         outside = usage.loose_bytes + sum(usage.packs) - main
         if (outside > max(COMPACT_SHARE * main, COMPACT_FLOOR)
                 or usage.loose_count > COMPACT_MAX_LOOSE or len(usage.packs) > COMPACT_MAX_PACKS):
-            self.git.run("repack", "-a", "-d", "-l", "-q", "--no-write-bitmap-index",
+            # The embedded vault keeps what a rewrite made unreachable (no version is lost,
+            # and the clone may still borrow it); the clone drops only its own leftovers.
+            keep = ["--keep-unreachable"] if git_dir == self.config.remote else []
+            self.git.run("repack", "-a", "-d", "-l", "-q", "--no-write-bitmap-index", *keep,
                          cwd=git_dir)
             if git_dir == self.config.remote:
                 self.git.run("prune-packed", "-q", cwd=git_dir)
@@ -603,32 +641,23 @@ class Vault:
             return  # an empty remote: the next push sends our whole history
         if ours is None:
             self.git.run("update-ref", f"refs/heads/{b}", theirs)
-            self.git.run("reset", "-q", "--hard")
             return
         mine = self.git.run("rev-list", "--reverse", ours, f"^{theirs}").text.split()
         base = self.git.run("merge-base", ours, theirs, check=False).text
         theirs_changed = self._paths_between(base or None, theirs)
-        index = os.path.join(self.config.clone_dir, ".git", "memory-vault-replay-index")
-        env = {"GIT_INDEX_FILE": index}
         tip = theirs
         overlap: set[str] = set()
-        try:
-            for commit in mine:
-                entries = self._changes_of(commit)
-                overlap.update(p for _, p in entries if p in theirs_changed)
-                self.git.run("read-tree", tip, extra_env=env)
-                self.git.run("update-index", "-z", "--index-info", extra_env=env,
-                             input_bytes=b"".join(line.encode("utf-8", "surrogateescape") + b"\0"
-                                                  for line, _ in entries))
-                tree = self.git.run("write-tree", extra_env=env).text
-                tip = self.git.run("commit-tree", tree, "-p", tip, "-F", "-",
-                                   input_bytes=self._message_of(commit),
-                                   extra_env=self._original_identity(commit)).text
-        finally:
-            if os.path.exists(index):
-                os.unlink(index)
+        for commit in mine:
+            changes = trees.path_changes(self.git.run(
+                "diff-tree", "-r", "-z", "--raw", "--no-renames", "--root", "--no-commit-id",
+                commit).stdout)
+            overlap.update(p for p in ("/".join(path) for path in changes)
+                           if p in theirs_changed)
+            tree = self._splice(self._tree_of(tip), changes)
+            tip = self.git.run("commit-tree", tree, "-p", tip, "-F", "-",
+                               input_bytes=self._message_of(commit),
+                               extra_env=self._original_identity(commit)).text
         self.git.run("update-ref", f"refs/heads/{b}", tip, ours)
-        self.git.run("reset", "-q", "--hard")
         if mine and tip != theirs:
             self.log.warning(
                 f"the remote had commits we did not; replayed our {len(mine)} unpushed "
@@ -646,22 +675,6 @@ class Vault:
         else:
             out = self.git.run("ls-tree", "-r", "-z", "--name-only", tip).stdout
         return {p for p in out.decode("utf-8", "surrogateescape").split("\0") if p}
-
-    def _changes_of(self, commit: str) -> list[tuple[str, str]]:
-        """(`update-index --index-info` line, path) for each path `commit` changed."""
-        raw = self.git.run("diff-tree", "-r", "-z", "--raw", "--no-renames", "--root",
-                           "--no-commit-id", commit).stdout
-        fields = raw.decode("utf-8", "surrogateescape").split("\0")
-        entries = []
-        for meta, path in zip(fields[0::2], fields[1::2], strict=False):
-            if not meta.startswith(":"):
-                continue
-            _old_mode, new_mode, _old_sha, new_sha, status = meta[1:].split(" ")
-            if status.startswith("D"):
-                entries.append((f"0 {'0' * len(new_sha)}\t{path}", path))
-            else:
-                entries.append((f"{new_mode} {new_sha}\t{path}", path))
-        return entries
 
     def _message_of(self, commit: str) -> bytes:
         return self.git.run("log", "-1", "--format=%B", commit).stdout
@@ -707,15 +720,3 @@ def _fetch(runner: GitRunner, *, progress: bool = False) -> None:
     result = runner.run(*args, network=True, check=False, progress=progress)
     if result.returncode != 0 and b"couldn't find remote ref" not in result.stderr:
         raise runner.failure(result, network=True)
-
-
-def _holds(path: str, snap: Snapshot) -> bool:
-    """Does `path` already hold exactly the snapshot's bytes? (streamed: no second copy)"""
-    try:
-        if os.path.getsize(path) != snap.size:
-            return False
-        with open(path, "rb") as handle:
-            return hashlib.file_digest(handle, "sha256").hexdigest() == snap.sha256
-    except OSError:
-        return False
-

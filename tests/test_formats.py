@@ -73,7 +73,7 @@ def _agent_session(script: Path, memory_file: Path, written: set[str],
                 if n % 7 == 6:
                     server.call("delete_entities", entityNames=[f"topic-{n - 3}"])
                     record()
-                time.sleep(0.02)
+                time.sleep(0.1)  # the agent thinks between two things it learns
     finally:
         done.set()
 

@@ -110,6 +110,7 @@ def test_set_aside_clones_never_collide_and_status_lists_them(vault: Vault) -> N
         planted.append(folder)
     for version in (2, 3):
         subprocess.run(["rm", "-rf", str(vault.clone / ".git")], check=True)
+        (vault.clone / ".git").write_text("garbage\n")
         vault.write("memory.json", f'{{"a": {version}}}', age=5 - version)
         result = vault.sync()
         assert result.returncode == 0, result.stderr
