@@ -285,17 +285,9 @@ def history(vault: Vault, tip: str | None, name: str | None, limit: int | None
             raise UsageError(f"{name}: not in the vault (the vault is empty)")
         return []
     path = subdir if name is None else f"{subdir}/{name.removeprefix(subdir + '/')}"
-    args = ["log", "-z", "--name-only", "--no-renames", "--full-diff",
-            "--format=%x1e%H%x1f%ct%x1f%s"]
-    if limit:
-        args.append(f"--max-count={limit}")
-    out = vault.git.run(*args, tip, "--", path).stdout.decode("utf-8", "surrogateescape")
-    entries = []
-    for record in out.split("\x1e")[1:]:
-        header, _, names = record.partition("\0")
-        sha, stamp, subject = header.split("\x1f", 2)
-        files = [n.removeprefix(subdir + "/") for n in names.lstrip("\n").split("\0") if n]
-        entries.append(HistoryEntry(sha, utc_stamp(int(stamp)), subject, files))
+    entries = [HistoryEntry(e.sha, utc_stamp(e.when), e.subject,
+                            [p.removeprefix(subdir + "/") for p in e.paths])
+               for e in vault.history(tip, path, limit)]
     if name and not entries:
         raise UsageError(f"{name}: not in the vault's history")
     return entries

@@ -27,17 +27,7 @@ from memory_vault.fsutil import (
 from memory_vault.logfile import RunLog
 from memory_vault.sources import is_git_name
 from memory_vault.vault import Vault, reading
-
-SYMLINK_MODE = 0o120000
-
-
-@dataclass(frozen=True)
-class VaultEntry:
-    """One entry of a vault tree as git lists it (raw: nothing is trusted yet)."""
-
-    mode: int
-    kind: str  # "blob", "commit" (a submodule), ...
-    sha: str
+from memory_vault.vault.trees import SYMLINK_MODE, Entry
 
 
 @dataclass
@@ -46,7 +36,7 @@ class RestoreItem:
 
     name: str  # path below the vault's subdir
     action: str  # "restore" (absent here), "replace" (differs; kept), "unchanged", "refused"
-    entry: VaultEntry | None = None
+    entry: Entry | None = None
     reason: str = ""
     kept_as: str | None = None
 
@@ -86,17 +76,16 @@ def parse_when(text: str) -> float:
 def choose_commit(vault: Vault, tip: str, *, at: str | None, rev: str | None) -> str:
     """The commit to restore: `rev`, else the newest at or before `at`, else the tip."""
     if rev:
-        sha = vault.resolve_commit(rev)
+        sha = vault.resolve(rev)
         if sha is None:
             raise UsageError(f"--commit {rev}: no such commit in the vault")
         return sha
     if at:
         when = parse_when(at)
-        found = vault.git.run("rev-list", "-1", f"--before={int(when)}", tip).text if (
-            when >= 0) else ""
+        found = vault.newest_at_or_before(tip, when)
         if not found:
-            first = vault.git.run("log", "--reverse", "--format=%ct", tip).text.split()
-            since = f" (the first backup is from {utc_stamp(int(first[0]))})" if first else ""
+            first = vault.first_commit_time(tip)
+            since = f" (the first backup is from {utc_stamp(first)})" if first else ""
             raise UsageError(f"--at {at}: there is no backup at or before that time{since}")
         return found
     return tip
@@ -108,7 +97,7 @@ def plan_restore(vault: Vault, commit: str, names: list[str], target: str) -> Re
     sha, when = vault.commit_time(commit)
     plan = RestorePlan(commit=sha, date=utc_stamp(when), target=os.path.abspath(target))
     _refuse_unfoldered_subdir(vault, sha, subdir)
-    entries = _entries_under(vault, sha, subdir)
+    entries = vault.entries_under(sha, subdir)
     if names:
         wanted = [_vault_name(n, subdir) for n in names]
         missing = [n for n in wanted if n not in entries]
@@ -129,31 +118,11 @@ def _refuse_unfoldered_subdir(vault: Vault, commit: str, subdir: str) -> None:
     parts = subdir.split("/")
     for depth in range(1, len(parts) + 1):
         path = "/".join(parts[:depth])
-        listed = vault.git.run("ls-tree", "-z", "--full-tree", commit, "--", path).stdout
-        meta = listed.split(b"\t", 1)[0].decode("ascii", "replace").split(" ")
-        if len(meta) == 3 and meta[1] != "tree":
-            what = "a symbolic link" if meta[0] == "120000" else f"a {meta[1]}"
+        entry = vault.entry_at(commit, path)
+        if entry is not None and entry.kind != "tree":
+            what = "a symbolic link" if entry.mode == SYMLINK_MODE else f"a {entry.kind}"
             raise VaultError(f"{path} is {what} in the vault at {commit[:12]}, not a folder: "
                              "refused whole, nothing restored (a hostile or broken vault)")
-
-
-def _entries_under(vault: Vault, commit: str, subdir: str) -> dict[str, VaultEntry]:
-    """Every non-folder entry below `subdir`, by its raw path relative to it.
-
-    Listed with `git ls-tree` rather than GitPython's tree walk, which stops at the first
-    hostile name (`..`); here each entry is judged on its own by `_unsafe_reason`.
-    """
-    out = vault.git.run("ls-tree", "-r", "-z", "--full-tree", commit, "--", f"{subdir}/").stdout
-    found: dict[str, VaultEntry] = {}
-    prefix = subdir + "/"
-    for record in out.decode("utf-8", "surrogateescape").split("\0"):
-        if not record:
-            continue
-        meta, _, path = record.partition("\t")
-        mode, kind, sha = meta.split(" ")
-        if path.startswith(prefix):
-            found[path[len(prefix):]] = VaultEntry(int(mode, 8), kind, sha)
-    return found
 
 
 def _vault_name(name: str, subdir: str) -> str:
@@ -161,7 +130,7 @@ def _vault_name(name: str, subdir: str) -> str:
     return name.removeprefix(subdir + "/")
 
 
-def _available(entries: dict[str, VaultEntry]) -> str:
+def _available(entries: dict[str, Entry]) -> str:
     if not entries:
         return " (that version holds no files)"
     names = sorted(entries)
@@ -169,7 +138,7 @@ def _available(entries: dict[str, VaultEntry]) -> str:
     return f" (the vault has: {', '.join(names[:8])}{more})"
 
 
-def _plan_item(name: str, entry: VaultEntry, target: str) -> RestoreItem:
+def _plan_item(name: str, entry: Entry, target: str) -> RestoreItem:
     unsafe = _unsafe_reason(name, entry, target)
     if unsafe:
         return RestoreItem(name, "refused", reason=unsafe)
@@ -177,13 +146,13 @@ def _plan_item(name: str, entry: VaultEntry, target: str) -> RestoreItem:
     if os.path.lexists(dest):
         if os.path.isdir(dest) or not os.path.isfile(dest):
             return RestoreItem(name, "refused", reason="something other than a file is there")
-        if _git_blob_sha(dest) == entry.sha:
+        if git_blob_id(dest) == entry.sha:
             return RestoreItem(name, "unchanged", entry=entry)
         return RestoreItem(name, "replace", entry=entry)
     return RestoreItem(name, "restore", entry=entry)
 
 
-def _unsafe_reason(name: str, entry: VaultEntry, target: str) -> str | None:
+def _unsafe_reason(name: str, entry: Entry, target: str) -> str | None:
     """Why writing this vault entry could escape `target` or plant a link; None if safe."""
     parts = name.split("/")
     if name.startswith(("/", "\\")) or any(
@@ -201,8 +170,8 @@ def _unsafe_reason(name: str, entry: VaultEntry, target: str) -> str | None:
     return None
 
 
-def _git_blob_sha(path: str) -> str:
-    """Git's object id for the file's content: equal ids mean equal bytes."""
+def git_blob_id(path: str) -> str:
+    """Git's object id for the file's content (streamed): equal ids mean equal bytes."""
     digest = hashlib.sha1(usedforsecurity=False)
     digest.update(f"blob {os.path.getsize(path)}\0".encode())
     with open(path, "rb") as handle:
@@ -273,7 +242,7 @@ def _write_blob(vault: Vault, sha: str, dest: str, mode: int, kept_base: str) ->
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, mode)
     try:
         try:
-            vault.git.run("cat-file", "blob", sha, stdout_fd=fd)
+            vault.write_blob(sha, fd)
             os.fchmod(fd, mode)
             os.fsync(fd)
         finally:

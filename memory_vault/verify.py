@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from memory_vault import sources
 from memory_vault.errors import VaultError
-from memory_vault.restore import apply_restore, plan_restore
+from memory_vault.restore import apply_restore, git_blob_id, plan_restore
 from memory_vault.snapshot import SnapshotProblem, stored_digest
 from memory_vault.state import load_state
 from memory_vault.vault import Vault
@@ -50,11 +50,8 @@ def _fsck(vault: Vault) -> Check:
     repos = [vault.config.clone_dir]
     if vault.config.embedded:
         repos.append(vault.config.remote)
-    problems = []
-    for repo in repos:
-        result = vault.git.run("fsck", "--no-progress", "--no-dangling", cwd=repo, check=False)
-        if result.returncode != 0:
-            problems.append(f"{repo}: {vault.redactor.clean(result.error_text())}")
+    problems = [f"{repo}: {problem}" for repo in repos
+                if (problem := vault.fsck(repo)) is not None]
     if problems:
         return Check("fsck", False, "; ".join(problems))
     return Check("fsck", True, "the clone" + (" and the embedded vault are" if len(repos) > 1
@@ -63,18 +60,16 @@ def _fsck(vault: Vault) -> Check:
 
 def _remote_matches(vault: Vault) -> Check:
     branch = vault.config.branch
-    local = vault.resolve_commit(f"refs/heads/{branch}")
+    local = vault.head()
     try:
-        listed = vault.git.run("ls-remote", "origin", f"refs/heads/{branch}", network=True).text
+        remote = vault.remote_branch()
     except VaultError as exc:
         return Check("remote", False, f"cannot read the remote: {exc}")
-    remote = listed.split()[0] if listed else None
     if local == remote:
         return Check("remote", True, f"the remote's {branch} equals the clone's "
                                      f"({(local or 'empty')[:12]})")
     if local and (remote is None or vault.is_ancestor(remote, local)):
-        count = vault.git.run("rev-list", "--count", local, *([f"^{remote}"] if remote else [])
-                              ).text
+        count = vault.count_commits(local, remote)
         return Check("remote", False, f"{count} local commit(s) not pushed yet")
     return Check("remote", False, f"the remote's {branch} is {(remote or 'empty')[:12]}, the "
                                   f"clone's is {(local or 'empty')[:12]} (the next sync "
@@ -93,11 +88,10 @@ def _test_restore(vault: Vault, tip: str | None, checks: list[Check]) -> dict[st
         restored = {}
         mismatches = [f"{i.name}: refused ({i.reason})" for i in plan.refused]
         for item in plan.to_write:
-            with open(os.path.join(scratch, item.name), "rb") as handle:
-                digest = hashlib.file_digest(handle, "sha256").hexdigest()
-            restored[item.name] = digest
-            in_git = vault.git.run("cat-file", "blob", f"{tip}:{vault.config.subdir}/{item.name}")
-            if hashlib.sha256(in_git.stdout).hexdigest() != digest:
+            path = os.path.join(scratch, item.name)
+            with open(path, "rb") as handle:
+                restored[item.name] = hashlib.file_digest(handle, "sha256").hexdigest()
+            if item.entry is None or git_blob_id(path) != item.entry.sha:
                 mismatches.append(f"{item.name}: restored bytes differ from the vault")
     records = load_state(vault.config.state_file).files
     for name, record in records.items():
