@@ -1,8 +1,11 @@
-"""The click command line: parses arguments, calls one module per command, prints.
+"""The click command line: it parses arguments and renders results, nothing more.
 
-Errors become exit codes in one place, `entry.run_guarded`.
+Each command returns the action to run (settings and logs in, a result out); `runs`, the one
+decorator they share, hands it to `guard.run_guarded`, which decides the exit code from the
+result or the error, and to `render`, which prints it as text or JSON.
 """
 
+import functools
 import os
 import sys
 from collections.abc import Callable
@@ -12,14 +15,15 @@ import click
 
 from memory_vault import __version__
 from memory_vault.config import Config
-from memory_vault.entry import echo_level, run_guarded
-from memory_vault.logfile import RunLog, write_stdout
+from memory_vault.guard import echo_level, run_guarded
+from memory_vault.logfile import RunLog
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from memory_vault.report import FileStatus, StatusReport
+    from memory_vault.results import Result
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
+Action = Callable[[Config, RunLog], "Result"]
 
 
 class Globals:
@@ -29,10 +33,19 @@ class Globals:
         self.env_file: str | None = None
         self.verbose = False
         self.quiet = False
+        self.as_json = False
 
-    def echo(self, *, summary: bool = False, person: bool = True) -> int:
-        return echo_level(quiet=self.quiet, verbose=self.verbose, summary=summary,
-                          person=person)
+
+class Job:
+    """An action with what its command needs around it (when the defaults do not do)."""
+
+    def __init__(self, action: Action, *, summary: bool = False, person: bool = True,
+                 options: dict[str, str] | None = None, search_env_file: bool = True) -> None:
+        self.action = action
+        self.summary = summary
+        self.person = person
+        self.options = options
+        self.search_env_file = search_env_file
 
 
 def _globals(ctx: click.Context) -> Globals:
@@ -42,45 +55,59 @@ def _globals(ctx: click.Context) -> Globals:
     return root.obj
 
 
-def _set_env_file(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
-    if value is not None:
-        _globals(ctx).env_file = value
-
-
-def _set_flag(name: str) -> Callable[[click.Context, click.Parameter, bool], None]:
-    def callback(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+def _setter(name: str) -> Callable[[click.Context, click.Parameter, Any], None]:
+    def callback(ctx: click.Context, _param: click.Parameter, value: Any) -> None:
         if value:
-            setattr(_globals(ctx), name, True)
+            setattr(_globals(ctx), name, value)
 
     return callback
 
 
 def global_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """--env-file, -v and -q, accepted on the group and on every command."""
+    """--env-file, -v and -q, accepted on the group, its subgroups and every command."""
     func = click.option("--env-file", type=click.Path(dir_okay=False), expose_value=False,
-                        callback=_set_env_file, help="Read settings from this env file.")(func)
+                        callback=_setter("env_file"),
+                        help="Read settings from this env file.")(func)
     func = click.option("-v", "--verbose", is_flag=True, expose_value=False,
-                        callback=_set_flag("verbose"), help="Say more.")(func)
+                        callback=_setter("verbose"), help="Say more.")(func)
     func = click.option("-q", "--quiet", is_flag=True, expose_value=False,
-                        callback=_set_flag("quiet"), help="Print errors only.")(func)
+                        callback=_setter("quiet"), help="Print errors only.")(func)
     return func
 
 
-def _run(ctx: click.Context, action: Callable[[Config, RunLog], int], *, summary: bool = False,
-         person: bool = True, options: dict[str, str] | None = None, need_source: bool = True,
-         search_env_file: bool = True) -> None:
-    """Run a command's action with its settings and logs; `person`: a command someone typed,
-    whose warnings reach stderr even when its output goes to a file or a pipe."""
-    opts = _globals(ctx)
-    code = run_guarded(action, env_file=opts.env_file,
-                       echo=opts.echo(summary=summary, person=person), options=options,
-                       need_source=need_source, search_env_file=search_env_file)
-    ctx.exit(code)
+def json_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--json", "as_json", is_flag=True, expose_value=False,
+                        callback=_setter("as_json"), help="Print JSON.")(func)
 
 
-def out(text: str = "") -> None:
-    """One line of a command's output (quietly nothing once the reader has gone away)."""
-    write_stdout(text + "\n")
+def runs(*, need_source: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The body every command shares: run the action the command returns, under the guard,
+    render its result, exit with its code."""
+    def wrap(func: Callable[..., "Action | Job"]) -> Callable[..., Any]:
+        @functools.wraps(func)
+        @click.pass_context
+        def command(ctx: click.Context, /, **kwargs: Any) -> None:
+            job = func(**kwargs)
+            job = job if isinstance(job, Job) else Job(job)
+            opts = _globals(ctx)
+            echo = echo_level(quiet=opts.quiet, verbose=opts.verbose, summary=job.summary,
+                              person=job.person)
+            from memory_vault import render
+
+            show: Callable[[Any], None] = functools.partial(render.show, as_json=opts.as_json)
+            if opts.quiet and not opts.as_json:
+                show = _nothing
+            ctx.exit(run_guarded(job.action, env_file=opts.env_file, echo=echo,
+                                 options=job.options, need_source=need_source,
+                                 search_env_file=job.search_env_file, render=show))
+
+        return global_options(command)
+
+    return wrap
+
+
+def _nothing(_result: object) -> None:
+    return None
 
 
 @click.group(invoke_without_command=True, context_settings=CONTEXT)
@@ -94,63 +121,39 @@ def cli(ctx: click.Context, now: bool) -> None:
     With no command it runs one sync, as cron does; `--now` syncs and prints a summary.
     """
     if ctx.invoked_subcommand is None:
-        _sync(ctx, now=now, dry_run=False, no_push=False)
+        ctx.invoke(sync, now=now, dry_run=False, no_push=False)
 
 
 @cli.command(context_settings=CONTEXT)
 @click.option("--now", is_flag=True, help="Hash every file whatever its mtime; print a summary.")
 @click.option("--dry-run", is_flag=True, help="Show what would be backed up; change nothing.")
 @click.option("--no-push", is_flag=True, help="Commit locally; leave the push to a later run.")
-@global_options
-@click.pass_context
-def sync(ctx: click.Context, now: bool, dry_run: bool, no_push: bool) -> None:
+@runs(need_source=True)
+def sync(now: bool, dry_run: bool, no_push: bool) -> Job:
     """Back up the memory files that changed (one commit, then push)."""
-    _sync(ctx, now=now, dry_run=dry_run, no_push=no_push)
-
-
-def _sync(ctx: click.Context, *, now: bool, dry_run: bool, no_push: bool) -> None:
     from memory_vault.sync import SyncRequest, run_sync
 
     request = SyncRequest(now=now, dry_run=dry_run, push=not no_push)
-    _run(ctx, lambda config, log: run_sync(config, log, request), summary=now or dry_run,
-         person=now or dry_run)
+    return Job(lambda config, log: run_sync(config, log, request), summary=now or dry_run,
+               person=now or dry_run)
 
 
 @cli.command(context_settings=CONTEXT)
 @click.option("--remote", metavar="URL", help="Git URL or path of the backup repository.")
 @click.option("--source", metavar="DIR", type=click.Path(file_okay=False),
               help="Folder holding the memory files (default: the current one).")
-@global_options
-@click.pass_context
-def init(ctx: click.Context, remote: str | None, source: str | None) -> None:
+@runs(need_source=True)
+def init(remote: str | None, source: str | None) -> Job:
     """Write the settings file and create the clone (and the embedded remote if none)."""
-    from memory_vault.initialize import init_target, initialize
+    from memory_vault.initialize import init_options, init_target, initialize
 
+    ctx = click.get_current_context()
     env_path = init_target(_globals(ctx).env_file, dict(os.environ))
-    options: dict[str, str] = {}
-    if source is not None or not _configured("MEMORY_VAULT_SOURCE_DIR", env_path):
-        options["MEMORY_VAULT_SOURCE_DIR"] = os.path.abspath(os.path.expanduser(source or "."))
-    if remote is not None:
-        options["MEMORY_VAULT_REMOTE"] = remote
+    options = init_options(env_path, remote=remote, source=source)
     # Read the file init is about to write (if it exists yet), and no other.
     _globals(ctx).env_file = env_path if os.path.isfile(env_path) else None
-
-    def action(config: Config, log: RunLog) -> int:
-        done = initialize(config, log, env_path=env_path, options=options)
-        where = "embedded vault" if config.embedded else "remote"
-        rows = [("source", config.source_dir), (where, log.redactor.clean(config.remote)),
-                ("clone", config.clone_dir), ("settings", env_path),
-                ("saved", ", ".join(sorted(done.written)))]
-        width = max(len(label) for label, _ in rows) + 2
-        out("Memory Vault is ready." if done.reachable else
-            "Memory Vault is set up, but the remote cannot be reached yet:")
-        for label, value in rows:
-            out(f"  {label + ':':<{width}}{value}")
-        out("Next: `memory-vault --now` for a first backup, "
-            "`memory-vault schedule install` to run it every 15 minutes.")
-        return 0 if done.reachable else 3
-
-    _run(ctx, action, options=options, search_env_file=False)
+    return Job(lambda config, log: initialize(config, log, env_path=env_path, options=options),
+               options=options, search_env_file=False)
 
 
 @cli.command(context_settings=CONTEXT)
@@ -161,147 +164,50 @@ def init(ctx: click.Context, remote: str | None, source: str | None) -> None:
 @click.option("--to", "to", metavar="DIR", type=click.Path(file_okay=False),
               help="Restore into DIR instead of the source dir.")
 @click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")
-@global_options
-@click.pass_context
-def restore(ctx: click.Context, files: tuple[str, ...], at: str | None, rev: str | None,
-            to: str | None, dry_run: bool) -> None:
+@runs()
+def restore(files: tuple[str, ...], at: str | None, rev: str | None, to: str | None,
+            dry_run: bool) -> Action:
     """Bring files back from the vault (all of them unless FILEs are named)."""
     from memory_vault.restore import run_restore
 
-    progress = sys.stderr.isatty() and not _globals(ctx).quiet
-
-    def action(config: Config, log: RunLog) -> int:
-        plan = run_restore(config, log, names=list(files), at=at, rev=rev, to=to,
-                           dry_run=dry_run, progress=progress)
-        out(f"{'Plan: restore' if dry_run else 'Restoring'} from {plan.commit[:12]} "
-            f"({plan.date}) into {plan.target}")
-        for item in plan.items:
-            note = ""
-            if item.action == "replace":
-                kept = item.kept_as or f"{item.name}.pre-restore-<time>"
-                note = f"  (current copy kept as {os.path.basename(kept)})"
-            elif item.action == "refused":
-                note = f"  ({item.reason})"
-            out(f"  {item.action:<9} {item.name}{note}")
-        written = len(plan.to_write)
-        if dry_run:
-            out("Dry run: nothing was changed.")
-        else:
-            out(f"Restored {written} file(s); "
-                f"{len(plan.items) - written - len(plan.refused)} already up to date.")
-            out("Restart the agent system so the agents load the restored memory.")
-        if plan.refused:
-            return 1 if not written and len(plan.refused) == len(plan.items) else 3
-        return 0
-
-    _run(ctx, action, need_source=False)
+    progress = sys.stderr.isatty() and not _globals(click.get_current_context()).quiet
+    return lambda config, log: run_restore(config, log, names=list(files), at=at, rev=rev,
+                                           to=to, dry_run=dry_run, progress=progress)
 
 
 @cli.command(context_settings=CONTEXT)
 @click.argument("file", required=False)
 @click.option("--limit", type=click.IntRange(min=1), metavar="N", help="At most N commits.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@global_options
-@click.pass_context
-def history(ctx: click.Context, file: str | None, limit: int | None, as_json: bool) -> None:
+@json_option
+@runs()
+def history(file: str | None, limit: int | None) -> Action:
     """The vault's commits (touching FILE), newest first."""
-    from memory_vault.report import history as read_history
-    from memory_vault.vault import reading
+    from memory_vault.history import run_history
 
-    def action(config: Config, log: RunLog) -> int:
-        with reading(config, log, fetch=False) as (vault, tip):
-            entries = read_history(vault, tip, file, limit)
-        if as_json:
-            _print_json([e.as_dict() for e in entries])
-        for entry in [] if as_json else entries:
-            out(f"{entry.date}  {entry.commit[:12]}  {', '.join(entry.files)}")
-        return 0
-
-    _run(ctx, action, need_source=False)
+    return lambda config, log: run_history(config, log, file, limit)
 
 
 @cli.command(context_settings=CONTEXT)
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-@global_options
-@click.pass_context
-def status(ctx: click.Context, as_json: bool) -> None:
+@json_option
+@runs()
+def status() -> Action:
     """Last success, pending pushes, each file; exit 1 when unhealthy (a monitoring check)."""
-    from memory_vault.report import build_status, vault_view
+    from memory_vault.status import run_status
 
-    def action(config: Config, log: RunLog) -> int:
-        report = build_status(config, vault_view(config, log))
-        if as_json:
-            _print_json(report.as_dict())
-        else:
-            _print_status(report)
-        return 0 if report.healthy else 1
-
-    _run(ctx, action, need_source=False)
-
-
-def _print_status(report: "StatusReport") -> None:
-    out(f"Memory Vault: {'healthy' if report.healthy else 'UNHEALTHY'}")
-    logs = report.log_file + ("" if report.err_file == report.log_file
-                              else f" (errors: {report.err_file})")
-    rows = [
-        ("remote", report.remote + (" (embedded)" if report.embedded else "")),
-        ("clone", report.clone),
-        ("logs", logs),
-        ("last success", f"{report.last_success or 'never'}"
-                         + (f" (commit {report.last_commit[:12]})" if report.last_commit else "")),
-        ("last run", f"{report.last_run or 'never'} {report.last_outcome or ''}".strip()),
-        ("pending push", str(report.pending_push)
-                         + ("" if report.push_enabled else " (push disabled)")),
-        ("last error", report.last_error or "-"),
-    ]
-    for label, value in rows:
-        out(f"  {label + ':':<14}{value}")
-    out("  files:")
-    width = max((len(f.name) for f in report.files), default=0)
-    for f in report.files:
-        out(f"    {f.name:<{width}}  {f.format or '':<6} {_file_line(f)}")
-    for path in report.set_aside:
-        out(f"  set aside:    {path} (a damaged clone, kept; delete it when you no longer "
-            "need it)")
-    for note in report.notes:
-        out(f"  note: {note}")
-    for problem in report.problems:
-        out(f"  problem: {problem.message}")
-
-
-def _file_line(f: "FileStatus") -> str:
-    kept = f" (the vault has its version of {f.saved})" if f.saved else ""
-    return {
-        "absent": f"absent{kept}",
-        "skipped": f"skipped: {f.reason}"
-                   + (kept or " (never backed up)"),
-        "new": "new since the last sync: not backed up yet",
-        "changed": f"changed since the last sync{kept}",
-        "unchanged": f"unchanged since the last sync{kept}",
-    }[f.state]
+    return run_status
 
 
 @cli.command(context_settings=CONTEXT)
-@global_options
-@click.pass_context
-def verify(ctx: click.Context) -> None:
+@runs()
+def verify() -> Action:
     """Check the backup: fsck, remote equals local, a test restore, sources vs the vault."""
-    from memory_vault.vault import reading
-    from memory_vault.verify import verify as run_checks
+    from memory_vault.verify import run_verify
 
-    def action(config: Config, log: RunLog) -> int:
-        with reading(config, log, fetch=False) as (vault, tip):
-            checks = run_checks(vault, tip)
-        for check in checks:
-            out(f"{'ok' if check.ok else 'FAIL':<5} {check.name:<8} {check.detail}")
-        failed = [c.name for c in checks if not c.ok]
-        log.info(f"verify: {'all checks passed' if not failed else 'failed: ' + ', '.join(failed)}")
-        return 1 if failed else 0
-
-    _run(ctx, action, need_source=False)
+    return run_verify
 
 
 @cli.group(context_settings=CONTEXT)
+@global_options
 def schedule() -> None:
     """Manage the one crontab line that runs Memory Vault."""
 
@@ -309,92 +215,30 @@ def schedule() -> None:
 @schedule.command("install", context_settings=CONTEXT)
 @click.option("--every", type=int, default=15, show_default=True, metavar="MIN",
               help="Minutes between runs.")
-@global_options
-@click.pass_context
-def schedule_install(ctx: click.Context, every: int) -> None:
+@runs()
+def schedule_install(every: int) -> Action:
     """Add (or replace) the crontab line."""
-    from memory_vault import schedule as cron
+    from memory_vault.schedule import run_install
 
-    def action(config: Config, log: RunLog) -> int:
-        line = cron.cron_line(every, _settings_file(config))
-        changed = cron.install(line)
-        out(("Installed" if changed else "Already installed") + f":\n{line}")
-        log.info(f"schedule: {'installed' if changed else 'unchanged'}: {line}")
-        return 0
-
-    _run(ctx, action, need_source=False)
+    return lambda config, log: run_install(config, log, every)
 
 
 @schedule.command("remove", context_settings=CONTEXT)
-@global_options
-@click.pass_context
-def schedule_remove(ctx: click.Context) -> None:
+@runs()
+def schedule_remove() -> Action:
     """Remove the crontab line (and nothing else)."""
-    from memory_vault import schedule as cron
+    from memory_vault.schedule import run_remove
 
-    def action(config: Config, log: RunLog) -> int:
-        removed = cron.remove()
-        out("Removed the memory-vault line." if removed
-            else "There was no memory-vault line in the crontab.")
-        return 0
-
-    _run(ctx, action, need_source=False)
+    return run_remove
 
 
 @schedule.command("show", context_settings=CONTEXT)
-@global_options
-@click.pass_context
-def schedule_show(ctx: click.Context) -> None:
+@runs()
+def schedule_show() -> Action:
     """Print the crontab line (exit 1 when it is not installed)."""
-    from memory_vault import schedule as cron
+    from memory_vault.schedule import run_show
 
-    def action(config: Config, log: RunLog) -> int:
-        from memory_vault.errors import VaultError
-
-        wanted = cron.cron_line(15, _settings_file(config, must_exist=False))
-        try:
-            line = cron.installed()
-        except VaultError as exc:
-            log.warning(str(exc))
-            out(wanted)
-            return 1
-        if line is None:
-            out("No memory-vault line in the crontab; `memory-vault schedule install` "
-                "adds this one:")
-            out(wanted)
-            return 1
-        out(line)
-        return 0
-
-    _run(ctx, action, need_source=False)
-
-
-def _settings_file(config: Config, *, must_exist: bool = True) -> str:
-    """The env file the cron line names: the one in use, else the one `init` writes."""
-    from memory_vault.errors import UsageError
-    from memory_vault.initialize import init_target
-
-    path = config.env_file or init_target(None, dict(os.environ))
-    if must_exist and not os.path.isfile(path):
-        raise UsageError(f"no settings file at {path}: run `memory-vault init` first "
-                         "(cron runs with a bare environment and needs one)")
-    return path
-
-
-def _print_json(value: object) -> None:
-    import json
-
-    out(json.dumps(value, indent=2, ensure_ascii=False))
-
-
-def _configured(name: str, env_path: str) -> bool:
-    if os.environ.get(name):
-        return True
-    if not os.path.isfile(env_path):
-        return False
-    from memory_vault.envfile import read_env_file
-
-    return bool(read_env_file(env_path, dict(os.environ)).get(name))
+    return run_show
 
 
 def run_cli(args: list[str]) -> int:

@@ -11,7 +11,7 @@ import os
 from memory_vault import paths
 from memory_vault.config import VARIABLES, Config
 from memory_vault.envwriter import update_env_file
-from memory_vault.errors import NetworkError
+from memory_vault.errors import EXIT_OK, EXIT_PARTIAL, NetworkError
 from memory_vault.lock import RunLock
 from memory_vault.logfile import RunLog
 
@@ -29,17 +29,32 @@ ALWAYS_PINNED = ("MEMORY_VAULT_SOURCE_DIR", "MEMORY_VAULT_HOME")
 
 
 class InitResult:
-    """What `init` saved, and whether the remote answered."""
+    """What `init` saved where, and whether the remote answered (exit 3 when it did not)."""
 
-    __slots__ = ("problem", "written")
+    __slots__ = ("clone", "embedded", "env_path", "problem", "remote", "source", "written")
 
-    def __init__(self, written: dict[str, str], problem: str | None) -> None:
+    def __init__(self, config: Config, env_path: str, written: dict[str, str],
+                 problem: str | None, remote_shown: str) -> None:
+        self.source = config.source_dir
+        self.remote = remote_shown  # credentials masked
+        self.embedded = config.embedded
+        self.clone = config.clone_dir
+        self.env_path = env_path
         self.written = written
         self.problem = problem  # why the remote could not be reached, if it could not
 
     @property
     def reachable(self) -> bool:
         return self.problem is None
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_OK if self.reachable else EXIT_PARTIAL
+
+    def as_dict(self) -> dict[str, object]:
+        return {"source": self.source, "remote": self.remote, "embedded": self.embedded,
+                "clone": self.clone, "settings": self.env_path,
+                "saved": sorted(self.written), "remote_problem": self.problem}
 
 
 def init_target(env_file_option: str | None, environ: dict[str, str]) -> str:
@@ -49,6 +64,27 @@ def init_target(env_file_option: str | None, environ: dict[str, str]) -> str:
     if chosen:
         return os.path.abspath(os.path.expanduser(chosen))
     return paths.config_env_file(environ)
+
+
+def init_options(env_path: str, *, remote: str | None, source: str | None) -> dict[str, str]:
+    """The settings `init`'s options give: --remote, and --source (else the current folder,
+    unless the environment or the env file already names one)."""
+    options: dict[str, str] = {}
+    if source is not None or not _configured("MEMORY_VAULT_SOURCE_DIR", env_path):
+        options["MEMORY_VAULT_SOURCE_DIR"] = os.path.abspath(os.path.expanduser(source or "."))
+    if remote is not None:
+        options["MEMORY_VAULT_REMOTE"] = remote
+    return options
+
+
+def _configured(name: str, env_path: str) -> bool:
+    if os.environ.get(name):
+        return True
+    if not os.path.isfile(env_path):
+        return False
+    from memory_vault.envfile import read_env_file
+
+    return bool(read_env_file(env_path, dict(os.environ)).get(name))
 
 
 def settings_to_write(config: Config, options: dict[str, str],
@@ -94,4 +130,4 @@ def initialize(config: Config, log: RunLog, *, env_path: str,
     finally:
         lock.release()
     log.info(f"init: settings in {env_path}")
-    return InitResult(written, problem)
+    return InitResult(config, env_path, written, problem, log.redactor.clean(config.remote))

@@ -6,6 +6,7 @@ write outside the target folder, keeps every file it replaces, and writes atomic
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import os
 import shutil
@@ -15,7 +16,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from memory_vault.config import Config
-from memory_vault.errors import UsageError, VaultError
+from memory_vault.errors import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_PARTIAL,
+    UsageError,
+    VaultError,
+)
 from memory_vault.formats import SQLITE_SIDECARS, is_sqlite_file
 from memory_vault.fsutil import (
     compact_utc_stamp,
@@ -30,12 +37,21 @@ from memory_vault.vault import Vault, reading
 from memory_vault.vault.trees import SYMLINK_MODE, Entry
 
 
+class Action(enum.Enum):
+    """What restoring does to one file."""
+
+    RESTORE = "restore"  # absent here: written
+    REPLACE = "replace"  # differs: kept as .pre-restore-<stamp>, then written
+    UNCHANGED = "unchanged"  # already equal: left alone
+    REFUSED = "refused"  # unsafe: never written
+
+
 @dataclass
 class RestoreItem:
     """One file of the plan: what will happen to it, and why."""
 
     name: str  # path below the vault's subdir
-    action: str  # "restore" (absent here), "replace" (differs; kept), "unchanged", "refused"
+    action: Action
     entry: Entry | None = None
     reason: str = ""
     kept_as: str | None = None
@@ -47,14 +63,28 @@ class RestorePlan:
     date: str
     target: str
     items: list[RestoreItem] = field(default_factory=list)
+    dry_run: bool = False
 
     @property
     def refused(self) -> list[RestoreItem]:
-        return [i for i in self.items if i.action == "refused"]
+        return [i for i in self.items if i.action is Action.REFUSED]
 
     @property
     def to_write(self) -> list[RestoreItem]:
-        return [i for i in self.items if i.action in ("restore", "replace")]
+        return [i for i in self.items if i.action in (Action.RESTORE, Action.REPLACE)]
+
+    @property
+    def exit_code(self) -> int:
+        """3 when some entries were refused, 1 when all were; else 0."""
+        if not self.refused:
+            return EXIT_OK
+        return EXIT_FAILED if len(self.refused) == len(self.items) else EXIT_PARTIAL
+
+    def as_dict(self) -> dict[str, object]:
+        return {"commit": self.commit, "date": self.date, "target": self.target,
+                "dry_run": self.dry_run,
+                "files": [{"name": i.name, "action": i.action.value, "reason": i.reason or None,
+                           "kept_as": i.kept_as} for i in self.items]}
 
 
 def parse_when(text: str) -> float:
@@ -141,15 +171,15 @@ def _available(entries: dict[str, Entry]) -> str:
 def _plan_item(name: str, entry: Entry, target: str) -> RestoreItem:
     unsafe = _unsafe_reason(name, entry, target)
     if unsafe:
-        return RestoreItem(name, "refused", reason=unsafe)
+        return RestoreItem(name, Action.REFUSED, reason=unsafe)
     dest = os.path.join(target, name)
     if os.path.lexists(dest):
         if os.path.isdir(dest) or not os.path.isfile(dest):
-            return RestoreItem(name, "refused", reason="something other than a file is there")
+            return RestoreItem(name, Action.REFUSED, reason="something other than a file is there")
         if git_blob_id(dest) == entry.sha:
-            return RestoreItem(name, "unchanged", entry=entry)
-        return RestoreItem(name, "replace", entry=entry)
-    return RestoreItem(name, "restore", entry=entry)
+            return RestoreItem(name, Action.UNCHANGED, entry=entry)
+        return RestoreItem(name, Action.REPLACE, entry=entry)
+    return RestoreItem(name, Action.RESTORE, entry=entry)
 
 
 def _unsafe_reason(name: str, entry: Entry, target: str) -> str | None:
@@ -205,6 +235,7 @@ def run_restore(
             raise VaultError("the vault is empty: there is nothing to restore")
         commit = choose_commit(vault, tip, at=at, rev=rev)
         plan = plan_restore(vault, commit, names, target)
+        plan.dry_run = dry_run
         if not dry_run:
             os.makedirs(target, exist_ok=True)
             apply_restore(vault, plan)
@@ -223,11 +254,11 @@ def apply_restore(vault: Vault, plan: RestorePlan) -> None:
         dest = os.path.join(plan.target, item.name)
         os.makedirs(os.path.dirname(dest), exist_ok=True)
         if _unsafe_reason(item.name, item.entry, plan.target):  # re-check: the disk may move
-            item.action, item.reason = "refused", "the target changed under us"
+            item.action, item.reason = Action.REFUSED, "the target changed under us"
             continue
         mode = 0o600
         kept_base = f"{dest}.pre-restore-{stamp}"
-        if item.action == "replace":
+        if item.action is Action.REPLACE:
             mode = stat.S_IMODE(os.stat(dest).st_mode)
             item.kept_as = kept_base = unique_path(kept_base)
             _keep_copy(dest, item.kept_as)

@@ -8,7 +8,11 @@ import shutil
 import subprocess
 import sys
 
-from memory_vault.errors import UsageError, VaultError
+from memory_vault import paths
+from memory_vault.config import Config
+from memory_vault.errors import EXIT_FAILED, EXIT_OK, UsageError, VaultError
+from memory_vault.logfile import RunLog
+from memory_vault.results import Done
 
 MARK = "# memory-vault"
 _CRON_PATH = ("/usr/bin", "/bin")
@@ -98,3 +102,41 @@ def remove() -> bool:
 def installed() -> str | None:
     ours = [entry for entry in read_crontab() if _ours(entry)]
     return ours[-1] if ours else None
+
+
+def settings_file(config: Config, *, must_exist: bool = True) -> str:
+    """The env file the scheduled line names: the one in use, else the one `init` writes."""
+    path = config.env_file or paths.config_env_file(dict(os.environ))
+    if must_exist and not os.path.isfile(path):
+        raise UsageError(f"no settings file at {path}: run `memory-vault init` first "
+                         "(cron runs with a bare environment and needs one)")
+    return path
+
+
+def run_install(config: Config, log: RunLog, every: int) -> Done:
+    line = cron_line(every, settings_file(config))
+    changed = install(line)
+    log.info(f"schedule: {'installed' if changed else 'unchanged'}: {line}")
+    return Done(EXIT_OK, [("Installed" if changed else "Already installed") + ":", line])
+
+
+def run_remove(config: Config, log: RunLog) -> Done:
+    removed = remove()
+    if removed:
+        log.info("schedule: removed the memory-vault line")
+    return Done(EXIT_OK, ["Removed the memory-vault line." if removed
+                          else "There was no memory-vault line in the crontab."])
+
+
+def run_show(config: Config, log: RunLog) -> Done:
+    """The installed line; else the line `install` would write (exit 1: not installed)."""
+    wanted = cron_line(15, settings_file(config, must_exist=False))
+    try:
+        line = installed()
+    except VaultError as exc:
+        log.warning(str(exc))
+        return Done(EXIT_FAILED, [wanted])
+    if line is None:
+        return Done(EXIT_FAILED, ["No memory-vault line in the crontab; `memory-vault "
+                                  "schedule install` adds this one:", wanted])
+    return Done(EXIT_OK, [line])

@@ -13,6 +13,7 @@ from memory_vault.errors import EXIT_OK, EXIT_PARTIAL, GitFailed, VaultError
 from memory_vault.fsutil import plural
 from memory_vault.lock import RunLock
 from memory_vault.logfile import RunLog
+from memory_vault.results import Done
 from memory_vault.state import (
     MISSING,
     OUTCOME_FAILED,
@@ -47,8 +48,13 @@ class SyncRequest:
         self.push = push
 
 
-def run_sync(config: Config, log: RunLog, request: SyncRequest) -> int:
-    """Run one sync and return its exit code (0, 3); raise VaultError on failure."""
+def run_sync(config: Config, log: RunLog, request: SyncRequest) -> Done:
+    """Run one sync; its result carries the exit code (0, 3). Raises VaultError on failure.
+    What a sync has to say goes to the log (and to the terminal through it)."""
+    return Done(_sync_code(config, log, request))
+
+
+def _sync_code(config: Config, log: RunLog, request: SyncRequest) -> int:
     if request.dry_run:
         return _Run(config, log, request, None).dry_run()
     lock = RunLock(config.lock_file)

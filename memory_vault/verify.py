@@ -6,14 +6,16 @@ import hashlib
 import os
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from memory_vault import sources
-from memory_vault.errors import VaultError
+from memory_vault.config import Config
+from memory_vault.errors import EXIT_FAILED, EXIT_OK, VaultError
+from memory_vault.logfile import RunLog
 from memory_vault.restore import apply_restore, git_blob_id, plan_restore
 from memory_vault.snapshot import SnapshotProblem, stored_digest
 from memory_vault.state import load_state
-from memory_vault.vault import Vault
+from memory_vault.vault import Vault, reading
 
 
 @dataclass
@@ -21,6 +23,31 @@ class Check:
     name: str
     ok: bool
     detail: str
+
+
+@dataclass
+class VerifyResult:
+    checks: list[Check]
+
+    @property
+    def failed(self) -> list[str]:
+        return [c.name for c in self.checks if not c.ok]
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_FAILED if self.failed else EXIT_OK
+
+    def as_dict(self) -> dict[str, object]:
+        return {"ok": not self.failed, "checks": [asdict(c) for c in self.checks]}
+
+
+def run_verify(config: Config, log: RunLog) -> VerifyResult:
+    """The whole `verify` command, under the run lock."""
+    with reading(config, log, fetch=False) as (vault, tip):
+        result = VerifyResult(verify(vault, tip))
+    log.info("verify: " + ("all checks passed" if not result.failed
+                           else "failed: " + ", ".join(result.failed)))
+    return result
 
 
 def verify(vault: Vault, tip: str | None) -> list[Check]:

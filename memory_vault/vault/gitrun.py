@@ -212,16 +212,11 @@ class GitRunner:
         env = {**self.env, **extra_env} if extra_env else self.env
         if progress:
             args = (args[0], "--progress", *args[1:])
-        proc = subprocess.Popen(
-            ["git", *args],
-            cwd=cwd or self.cwd,
-            env=env,
-            stdin=subprocess.PIPE if input_bytes is not None else subprocess.DEVNULL,
-            stdout=subprocess.PIPE if stdout_fd is None else stdout_fd,
-            stderr=subprocess.PIPE,
-            pass_fds=self.keep_fds,
-            start_new_session=True,
-        )
+        try:
+            proc = self._start(args, env, cwd, input_bytes, stdout_fd)
+        except FileNotFoundError:
+            raise GitFailed("git is not installed or not on PATH (cron's PATH is "
+                            "/usr/bin:/bin; `schedule install` names git's folder)") from None
         try:
             if progress:
                 out, err = _communicate_showing_stderr(proc, self.timeout if network else None)
@@ -242,6 +237,19 @@ class GitRunner:
         if check and proc.returncode != 0:
             raise self.failure(result, network=network)
         return result
+
+    def _start(self, args: tuple[str, ...], env: dict[str, str], cwd: str | None,
+               input_bytes: bytes | None, stdout_fd: int | None) -> "subprocess.Popen[bytes]":
+        return subprocess.Popen(
+            ["git", *args],
+            cwd=cwd or self.cwd,
+            env=env,
+            stdin=subprocess.PIPE if input_bytes is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE if stdout_fd is None else stdout_fd,
+            stderr=subprocess.PIPE,
+            pass_fds=self.keep_fds,
+            start_new_session=True,
+        )
 
     def failure(self, result: "GitResult", *, network: bool) -> GitFailed:
         detail = self.redactor.clean(result.error_text())

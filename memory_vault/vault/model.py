@@ -5,6 +5,11 @@ repository, or could touch the network, goes through `gitrun` instead, whose rul
 prompt, a timeout, the run lock inherited, secrets redacted) hold for every git we start.
 """
 
+import os
+
+# Without git on PATH, GitPython raises at import; let our runner say it in one line instead.
+os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
+
 import git
 
 

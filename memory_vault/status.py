@@ -1,4 +1,4 @@
-"""status and history: what the vault holds and whether the backup can be trusted."""
+"""Status: whether the backup can be trusted right now (a monitoring check, never online)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 
 from memory_vault import paths, sources
 from memory_vault.config import Config
-from memory_vault.errors import UsageError, VaultError
+from memory_vault.errors import EXIT_FAILED, EXIT_OK, VaultError
 from memory_vault.fsutil import utc_stamp
 from memory_vault.logfile import RunLog
 from memory_vault.redact import Redactor
@@ -20,11 +20,6 @@ from memory_vault.state import (
     describe_vault,
     load_state,
 )
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from memory_vault.vault import Vault
-
 
 # The kinds of `status` problems (the README's troubleshooting section explains each).
 NEVER_SYNCED = "never-synced"
@@ -78,6 +73,10 @@ class StatusReport:
     set_aside: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
+    @property
+    def exit_code(self) -> int:
+        return EXIT_OK if self.healthy else EXIT_FAILED
+
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
 
@@ -89,6 +88,11 @@ class VaultView:
                  on_remote: bool | None = None) -> None:
         self.pending_push = pending_push  # None: no clone to count in
         self.on_remote = on_remote  # is the last commit on the remote branch (None: unknown)
+
+
+def run_status(config: Config, log: RunLog) -> StatusReport:
+    """The whole `status` command: the state file, the source dir, the clone; no network."""
+    return build_status(config, vault_view(config, log))
 
 
 def vault_view(config: Config, log: RunLog) -> VaultView:
@@ -263,31 +267,3 @@ def _content_differs(config: Config, name: str, record: FileRecord | None) -> bo
         return stored_digest(os.path.join(config.source_dir, name)) != record.sha256
     except (OSError, SnapshotProblem):
         return True
-
-
-@dataclass
-class HistoryEntry:
-    commit: str
-    date: str
-    subject: str
-    files: list[str]
-
-    def as_dict(self) -> dict[str, object]:
-        return asdict(self)
-
-
-def history(vault: Vault, tip: str | None, name: str | None, limit: int | None
-            ) -> list[HistoryEntry]:
-    """The vault's commits touching the subdir (or one file of it), newest first."""
-    subdir = vault.config.subdir
-    if tip is None:
-        if name:
-            raise UsageError(f"{name}: not in the vault (the vault is empty)")
-        return []
-    path = subdir if name is None else f"{subdir}/{name.removeprefix(subdir + '/')}"
-    entries = [HistoryEntry(e.sha, utc_stamp(e.when), e.subject,
-                            [p.removeprefix(subdir + "/") for p in e.paths])
-               for e in vault.history(tip, path, limit)]
-    if name and not entries:
-        raise UsageError(f"{name}: not in the vault's history")
-    return entries
