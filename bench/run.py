@@ -39,11 +39,9 @@ ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "sync_memory_vault.py"
 PEER = ROOT / "bench" / "peer_sync.sh"
 MB = 1024 * 1024
-SEED_FILES = (
-    "memory.json", "github_copilot_memories.json", "gpt4o_memories.json",
-    "extendedcontext.json", "claude_opus_memories.json", "claude_sonnet_memories.json",
-    "gemini_pro_memories.json", "gpt4_memories.json",
-)
+sys.path.insert(0, str(ROOT))
+from memory_vault.config import SEED_FILES  # noqa: E402  (the one list of the seed's files)
+
 WORDS = ("alpha", "beta", "gamma", "delta", "memory", "vault", "agent", "context", "fact", "user",
          "prefers", "python", "git", "backup", "tool", "likes", "remembers", "project",
          "deadline", "meeting", "summary")

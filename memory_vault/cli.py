@@ -9,6 +9,7 @@ import functools
 import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import click
@@ -151,7 +152,7 @@ def init(remote: str | None, source: str | None) -> Job:
     env_path = init_target(_globals(ctx).env_file, dict(os.environ))
     options = init_options(env_path, remote=remote, source=source)
     # Read the file init is about to write (if it exists yet), and no other.
-    _globals(ctx).env_file = env_path if os.path.isfile(env_path) else None
+    _globals(ctx).env_file = env_path if Path(env_path).is_file() else None
     return Job(lambda config, log: initialize(config, log, env_path=env_path, options=options),
                options=options, search_env_file=False)
 

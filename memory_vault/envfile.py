@@ -1,4 +1,4 @@
-"""Finding and reading the env file, with python-dotenv as the one parser.
+"""The env file: found, read (python-dotenv is the one parser), and written by `init`.
 
 python-dotenv costs about 22 ms to import, three times the budget of a cron run with nothing
 to do. So the parsed values are cached (marshal, in the user's cache folder) keyed by the
@@ -103,3 +103,44 @@ def _store_cache(cache_path: str, signature: Signature, values: dict[str, str]) 
         write_atomic(cache_path, marshal.dumps((_CACHE_FORMAT, signature, values)), durable=False)
     except OSError:
         pass
+
+
+_SAFE = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-:@%+~,=")
+# python-dotenv expands ${NAME} even in single quotes and has no escape for it; an empty,
+# never-set name with a default of "$" reads back as a literal "$".
+_LITERAL_DOLLAR_BRACE = "${:-$}{"
+
+
+def quote(value: str) -> str:
+    """A dotenv value that python-dotenv reads back as exactly `value`.
+
+    >>> quote("/srv/agents\\")
+    "'/srv/agents\\\\'"
+    """
+    if value and all(c in _SAFE for c in value):
+        return value
+    escaped = value.replace("\\", "\\\\").replace("'", "\\'")
+    return "'" + escaped.replace("${", _LITERAL_DOLLAR_BRACE) + "'"
+
+
+def update_env_file(path: str, values: dict[str, str]) -> None:
+    """Set `values` in the env file at `path` (created 0600), replacing earlier lines."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            lines = handle.read().splitlines()
+    except FileNotFoundError:
+        lines = ["# Memory Vault settings (see .env.example for every variable)"]
+    pending = dict(values)
+    out: list[str] = []
+    for line in lines:
+        key = line.strip().removeprefix("export ").split("=", 1)[0].strip()
+        if "=" in line and key in values:
+            if key in pending:
+                out.append(f"{key}={quote(pending.pop(key))}")
+            continue
+        out.append(line)
+    out.extend(f"{key}={quote(value)}" for key, value in pending.items())
+    folder = os.path.dirname(path)
+    if folder:
+        ensure_private_dir(folder)
+    write_atomic(path, ("\n".join(out) + "\n").encode("utf-8"), durable=True, mode=0o600)

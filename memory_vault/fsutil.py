@@ -24,6 +24,14 @@ def plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
+def file_sha256(path: str) -> str:
+    """sha256 of a file's content, read in chunks (the one place a file is hashed)."""
+    import hashlib
+
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
 def ensure_private_dir(path: str) -> None:
     """Create `path` (and parents) mode 0700 if missing; an existing folder is left as is."""
     if not os.path.isdir(path):

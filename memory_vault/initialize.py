@@ -7,10 +7,11 @@ written down, as absolute paths: otherwise cron backs up something else into a s
 """
 
 import os
+from pathlib import Path
 
 from memory_vault import paths
 from memory_vault.config import VARIABLES, Config
-from memory_vault.envwriter import update_env_file
+from memory_vault.envfile import update_env_file
 from memory_vault.errors import EXIT_OK, EXIT_PARTIAL, NetworkError
 from memory_vault.lock import RunLock
 from memory_vault.logfile import RunLog
@@ -62,7 +63,7 @@ def init_target(env_file_option: str | None, environ: dict[str, str]) -> str:
     finds from $HOME."""
     chosen = env_file_option or environ.get("MEMORY_VAULT_ENV_FILE")
     if chosen:
-        return os.path.abspath(os.path.expanduser(chosen))
+        return str(Path(chosen).expanduser().absolute())
     return paths.config_env_file(environ)
 
 
@@ -71,7 +72,7 @@ def init_options(env_path: str, *, remote: str | None, source: str | None) -> di
     unless the environment or the env file already names one)."""
     options: dict[str, str] = {}
     if source is not None or not _configured("MEMORY_VAULT_SOURCE_DIR", env_path):
-        options["MEMORY_VAULT_SOURCE_DIR"] = os.path.abspath(os.path.expanduser(source or "."))
+        options["MEMORY_VAULT_SOURCE_DIR"] = str(Path(source or ".").expanduser().absolute())
     if remote is not None:
         options["MEMORY_VAULT_REMOTE"] = remote
     return options
@@ -80,7 +81,7 @@ def init_options(env_path: str, *, remote: str | None, source: str | None) -> di
 def _configured(name: str, env_path: str) -> bool:
     if os.environ.get(name):
         return True
-    if not os.path.isfile(env_path):
+    if not Path(env_path).is_file():
         return False
     from memory_vault.envfile import read_env_file
 

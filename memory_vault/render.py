@@ -5,8 +5,8 @@ log); nothing here decides an exit code or touches the vault.
 """
 
 import json
-import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from memory_vault.logfile import write_stdout
@@ -74,7 +74,7 @@ def _restore(plan: "RestorePlan") -> list[str]:
         note = ""
         if item.action.value == "replace":
             kept = item.kept_as or f"{item.name}.pre-restore-<time>"
-            note = f"  (current copy kept as {os.path.basename(kept)})"
+            note = f"  (current copy kept as {Path(kept).name})"
         elif item.action.value == "refused":
             note = f"  ({item.reason})"
         lines.append(f"  {item.action.value:<9} {item.name}{note}")

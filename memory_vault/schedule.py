@@ -7,6 +7,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 from memory_vault import paths
 from memory_vault.config import Config
@@ -32,8 +33,8 @@ def cron_schedule(every: int) -> str:
 
 def program_command() -> list[str]:
     """Absolute paths that run this same program from cron's bare environment."""
-    argv0 = os.path.abspath(sys.argv[0]) if sys.argv and sys.argv[0] else ""
-    if os.path.basename(argv0) == "memory-vault" and os.access(argv0, os.X_OK):
+    argv0 = str(Path(sys.argv[0]).absolute()) if sys.argv and sys.argv[0] else ""
+    if Path(argv0).name == "memory-vault" and os.access(argv0, os.X_OK):
         return [argv0]  # the console script: its shebang names the right interpreter
     if argv0.endswith("sync_memory_vault.py"):
         return [sys.executable, argv0]
@@ -41,9 +42,9 @@ def program_command() -> list[str]:
 
 
 def cron_line(every: int, env_file: str) -> str:
-    command = [*program_command(), "--env-file", os.path.abspath(env_file)]
+    command = [*program_command(), "--env-file", str(Path(env_file).absolute())]
     text = " ".join(shlex.quote(part) for part in command).replace("%", "\\%")
-    git_dir = os.path.dirname(shutil.which("git") or "/usr/bin/git")
+    git_dir = str(Path(shutil.which("git") or "/usr/bin/git").parent)
     if git_dir not in _CRON_PATH:  # cron's PATH is /usr/bin:/bin
         text = f"PATH={shlex.quote(git_dir)}:/usr/bin:/bin {text}"
     return f"{cron_schedule(every)} {text} {MARK}"
@@ -107,7 +108,7 @@ def installed() -> str | None:
 def settings_file(config: Config, *, must_exist: bool = True) -> str:
     """The env file the scheduled line names: the one in use, else the one `init` writes."""
     path = config.env_file or paths.config_env_file(dict(os.environ))
-    if must_exist and not os.path.isfile(path):
+    if must_exist and not Path(path).is_file():
         raise UsageError(f"no settings file at {path}: run `memory-vault init` first "
                          "(cron runs with a bare environment and needs one)")
     return path

@@ -5,8 +5,9 @@ table `config.SETTINGS`, so that neither can drift from the code (a test compare
     python -m memory_vault.settings_doc --check  # exit 1 if either differs
 """
 
-import os
 import sys
+from collections.abc import Callable
+from pathlib import Path
 
 from memory_vault.config import SETTINGS, Setting
 
@@ -62,23 +63,21 @@ def readme_with_table(readme: str) -> str:
 
 
 def main(argv: list[str]) -> int:
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    targets = {
-        os.path.join(root, ".env.example"): lambda _old: env_example(),
-        os.path.join(root, "README.md"): readme_with_table,
+    root = Path(__file__).resolve().parent.parent
+    targets: dict[Path, Callable[[str], str]] = {
+        root / ".env.example": lambda _old: env_example(),
+        root / "README.md": readme_with_table,
     }
     stale = []
     for path, render in targets.items():
-        with open(path, encoding="utf-8") as handle:
-            old = handle.read()
+        old = path.read_text(encoding="utf-8")
         new = render(old)
         if new != old:
             stale.append(path)
             if "--check" not in argv:
-                with open(path, "w", encoding="utf-8") as handle:
-                    handle.write(new)
+                path.write_text(new, encoding="utf-8")
     if stale and "--check" in argv:
-        print("out of date: " + ", ".join(stale), file=sys.stderr)
+        print("out of date: " + ", ".join(map(str, stale)), file=sys.stderr)
         return 1
     return 0
 

@@ -13,6 +13,7 @@ import stat
 import time
 
 from memory_vault import formats
+from memory_vault.fsutil import file_sha256
 from memory_vault.sources import Skip, signature
 from memory_vault.state import FileRecord
 
@@ -244,5 +245,4 @@ def stored_digest(path: str) -> str:
     (as the backup API copies it), any other file's bytes. Raises OSError, SnapshotProblem."""
     if formats.is_sqlite_file(path):
         return hashlib.sha256(sqlite_image(path, check=False)).hexdigest()
-    with open(path, "rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
+    return file_sha256(path)

@@ -15,10 +15,10 @@ whole budget is about 4 ms). One record per line, tab-separated, names escaped:
                                              saved 0: the vault has never had it)
 
 A file that cannot be read as this format (missing, empty, garbage, an older format) is never
-fatal: it loads as an empty state whose `damaged` says why, and the next run rebuilds it by
-hashing every file and committing only what differs from the vault. So does the state of
-another vault (the user moved to another remote, branch or subdir): its records say nothing
-about what the configured vault holds.
+fatal: it loads as an empty state whose `condition` says which case and `damaged` why, and
+the next run rebuilds it by hashing every file and committing only what differs from the
+vault. So does the state of another vault (the user moved to another remote, branch or
+subdir): its records say nothing about what the configured vault holds.
 """
 
 import os
@@ -26,7 +26,11 @@ import os
 from memory_vault.fsutil import write_atomic
 
 HEADER = "memory-vault-state 3"
-MISSING = "missing"
+# What a loaded state file was (module constants: `enum` costs import time on the cron path).
+GOOD = 0
+MISSING = 1  # no file yet: a first run
+DAMAGED = 2  # unreadable, garbage, truncated, an older format
+OTHER_VAULT = 3  # the state of another remote, branch or subdir
 RECHECK = -1  # mtime_ns of a file written too recently to trust its timestamp
 
 
@@ -62,6 +66,7 @@ class State:
     """Everything we remember between runs."""
 
     __slots__ = (
+        "condition",
         "damaged",
         "files",
         "last_commit",
@@ -89,7 +94,8 @@ class State:
         self.last_error = ""
         self.push_error_kind = ""
         self.push_error = ""
-        self.damaged: str | None = None
+        self.condition = GOOD
+        self.damaged: str | None = None  # why the condition is not GOOD, for a person
         self.other_vault: tuple[str, str, str] | None = None  # what a foreign state described
 
     def dumps(self) -> str:
@@ -126,19 +132,20 @@ def load_state(path: str, vault: tuple[str, str, str] | None = None) -> State:
         with open(path, encoding="utf-8", errors="surrogateescape") as handle:
             text = handle.read()
     except FileNotFoundError:
-        state.damaged = MISSING
+        state.condition, state.damaged = MISSING, "missing"
         return state
     except OSError as exc:
-        state.damaged = f"unreadable ({exc.strerror})"
+        state.condition, state.damaged = DAMAGED, f"unreadable ({exc.strerror})"
         return state
     try:
         _parse_into(state, text)
     except (ValueError, IndexError, KeyError, StopIteration):
         state = State()
-        state.damaged = "damaged or from an older format"
+        state.condition, state.damaged = DAMAGED, "damaged or from an older format"
     if vault is not None and state.damaged is None and state.vault != vault:
         other = state.vault
         state = State()
+        state.condition = OTHER_VAULT
         state.damaged = f"the state of another vault ({describe_vault(other)})"
         state.other_vault = other
     return state

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 from memory_vault import paths, sources
 from memory_vault.config import Config
@@ -98,7 +99,7 @@ def run_status(config: Config, log: RunLog) -> StatusReport:
 def vault_view(config: Config, log: RunLog) -> VaultView:
     """Count pending pushes in the clone and check the last commit is on the remote branch,
     from what the last fetch or push saw (a monitoring check never contacts the remote)."""
-    if not os.path.isdir(os.path.join(config.clone_dir, ".git")):
+    if not (Path(config.clone_dir) / ".git").is_dir():
         return VaultView()
     from memory_vault.vault import Vault
 
@@ -194,7 +195,7 @@ def _file_problems(config: Config, state: State, files: list[FileStatus]) -> lis
 
 
 def _file_states(config: Config, state: State) -> list[FileStatus]:
-    if not os.path.isdir(config.source_dir):
+    if not Path(config.source_dir).is_dir():
         return []
     records = state.files
     scan = sources.scan(config.files, config.source_dir, records, read_all=False)
@@ -227,14 +228,13 @@ def _format_of(config: Config, name: str) -> str | None:
     """The format of a file not read by the last sync (new or changed since)."""
     from memory_vault import formats
 
-    path = os.path.join(config.source_dir, name)
-    if formats.is_sqlite_file(path):
+    path = Path(config.source_dir) / name
+    if formats.is_sqlite_file(str(path)):
         return formats.SQLITE
     try:
-        if os.path.getsize(path) > config.max_file_bytes:
+        if path.stat().st_size > config.max_file_bytes:
             return None
-        with open(path, "rb") as handle:
-            return formats.judge(name, handle.read()).format
+        return formats.judge(name, path.read_bytes()).format
     except OSError:
         return None
 
@@ -264,6 +264,6 @@ def _content_differs(config: Config, name: str, record: FileRecord | None) -> bo
     from memory_vault.snapshot import SnapshotProblem, stored_digest
 
     try:
-        return stored_digest(os.path.join(config.source_dir, name)) != record.sha256
+        return stored_digest(str(Path(config.source_dir) / name)) != record.sha256
     except (OSError, SnapshotProblem):
         return True

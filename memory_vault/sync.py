@@ -15,7 +15,9 @@ from memory_vault.lock import RunLock
 from memory_vault.logfile import RunLog
 from memory_vault.results import Done
 from memory_vault.state import (
-    MISSING,
+    DAMAGED,
+    GOOD,
+    OTHER_VAULT,
     OUTCOME_FAILED,
     OUTCOME_OK,
     OUTCOME_PARTIAL,
@@ -90,10 +92,10 @@ class _Run:
 
     def execute(self) -> int:
         state = self.state
-        if state.damaged not in (None, MISSING):
+        if state.condition in (DAMAGED, OTHER_VAULT):
             self.log.warning(f"{self.config.state_file} is {state.damaged}; rebuilding it from "
                              "the files and the vault (nothing is lost)")
-        full = self.request.now or state.damaged is not None
+        full = self.request.now or state.condition != GOOD
         scan = self._scan(read_all=full)
         if not scan.present:
             self._record_failure(self._nothing_to_back_up())
@@ -194,8 +196,8 @@ class _Run:
                              f"safe): {exc}")
 
     def dry_run(self) -> int:
-        scan = self._scan(read_all=self.request.now or self.state.damaged is not None)
-        full = self.request.now or self.state.damaged is not None
+        full = self.request.now or self.state.condition != GOOD
+        scan = self._scan(read_all=full)
         for snap in self._snapshots(scan.candidates):
             snap.release()
             if full or self._differs(snap):
@@ -308,7 +310,7 @@ class _Run:
     def _record_failure(self, message: str) -> None:
         """Keep the failure in `.last_sync` for `status`; the file records stay as they were."""
         fresh = load_state(self.config.state_file, self.config.vault_identity)
-        target = fresh if fresh.damaged is None else State()
+        target = fresh if fresh.condition == GOOD else State()
         target.vault = self.config.vault_identity
         target.last_run = int(self.started)
         target.last_outcome = OUTCOME_FAILED

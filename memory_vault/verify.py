@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import hashlib
-import os
 import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 from memory_vault import sources
 from memory_vault.config import Config
 from memory_vault.errors import EXIT_FAILED, EXIT_OK, VaultError
+from memory_vault.fsutil import file_sha256
 from memory_vault.logfile import RunLog
 from memory_vault.restore import apply_restore, git_blob_id, plan_restore
 from memory_vault.snapshot import SnapshotProblem, stored_digest
@@ -115,9 +115,8 @@ def _test_restore(vault: Vault, tip: str | None, checks: list[Check]) -> dict[st
         restored = {}
         mismatches = [f"{i.name}: refused ({i.reason})" for i in plan.refused]
         for item in plan.to_write:
-            path = os.path.join(scratch, item.name)
-            with open(path, "rb") as handle:
-                restored[item.name] = hashlib.file_digest(handle, "sha256").hexdigest()
+            path = str(Path(scratch) / item.name)
+            restored[item.name] = file_sha256(path)
             if item.entry is None or git_blob_id(path) != item.entry.sha:
                 mismatches.append(f"{item.name}: restored bytes differ from the vault")
     records = load_state(vault.config.state_file).files
@@ -136,17 +135,17 @@ def _test_restore(vault: Vault, tip: str | None, checks: list[Check]) -> dict[st
 
 def _sources_match(vault: Vault, restored: dict[str, str]) -> Check:
     config = vault.config
-    if not os.path.isdir(config.source_dir):
+    if not Path(config.source_dir).is_dir():
         return Check("sources", False, f"the source dir {config.source_dir} does not exist")
     state = load_state(config.state_file)
     scan = sources.scan(config.files, config.source_dir, {}, read_all=True)
     behind = []
     newer = 0
     for name in scan.present:
-        path = os.path.join(config.source_dir, name)
+        path = str(Path(config.source_dir) / name)
         try:
             digest = stored_digest(path)
-            mtime = os.stat(path).st_mtime
+            mtime = Path(path).stat().st_mtime
         except (OSError, SnapshotProblem) as exc:
             behind.append(f"{name}: unreadable ({getattr(exc, 'strerror', None) or exc})")
             continue

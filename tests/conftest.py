@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -60,17 +60,21 @@ class Vault:
     def state_file(self) -> Path:
         return self.data / ".last_sync"
 
-    def run(self, *args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
-            timeout: float = 120, **kwargs: object) -> subprocess.CompletedProcess[str]:
-        merged = {**self.env, **(env or {})}
-        merged = {k: v for k, v in merged.items() if v is not None}
+    def run(self, *args: str, env: Mapping[str, str | None] | None = None,
+            cwd: Path | None = None, timeout: float = 120,
+            stdin: int | None = None) -> subprocess.CompletedProcess[str]:
+        """The program as cron or a person runs it; `env` values of None unset a variable."""
+        merged: dict[str, str | None] = {**self.env, **(env or {})}
+        clean = {k: v for k, v in merged.items() if v is not None}
         return subprocess.run(
-            [sys.executable, str(SCRIPT), *args], cwd=cwd or self.source, env=merged,
-            capture_output=True, text=True, timeout=timeout, check=False, **kwargs,  # type: ignore[arg-type]
+            [sys.executable, str(SCRIPT), *args], cwd=cwd or self.source, env=clean,
+            capture_output=True, text=True, timeout=timeout, check=False, stdin=stdin,
         )
 
-    def sync(self, *args: str, **kw: object) -> subprocess.CompletedProcess[str]:
-        return self.run(*args, **kw)  # type: ignore[arg-type]
+    def sync(self, *args: str, env: Mapping[str, str | None] | None = None,
+             cwd: Path | None = None, timeout: float = 120,
+             stdin: int | None = None) -> subprocess.CompletedProcess[str]:
+        return self.run(*args, env=env, cwd=cwd, timeout=timeout, stdin=stdin)
 
     def write(self, name: str, content: str | bytes, *, age: float | None = None) -> Path:
         """Write a source file; `age` seconds in the past for its mtime (skips the settle wait)."""

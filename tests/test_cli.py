@@ -80,7 +80,7 @@ def test_init_with_remote_and_source_keeps_other_settings(vault: Vault, tmp_path
     env_file.write_text("# mine\nMEMORY_VAULT_SUBDIR=kept\nMEMORY_VAULT_REMOTE=/old/place\n")
     env = {"MEMORY_VAULT_REMOTE": None, "MEMORY_VAULT_SOURCE_DIR": None}
     result = vault.run("init", "--remote", str(vault.remote), "--source", str(vault.source),
-                       "--env-file", str(env_file), env=env)  # type: ignore[arg-type]
+                       "--env-file", str(env_file), env=env)
     assert result.returncode == 0, result.stderr
     text = env_file.read_text()
     assert "# mine" in text and "MEMORY_VAULT_SUBDIR=kept" in text

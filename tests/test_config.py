@@ -192,7 +192,7 @@ def test_env_file_quoting_and_interpolation(vault: Vault, tmp_path: Path) -> Non
     env_file.write_text(f'export MEMORY_VAULT_SOURCE_DIR="{folder}"\n'
                         "MEMORY_VAULT_SUBDIR=${SUBDIR_FROM_ENV}/x  # comment\n")
     env = {"MEMORY_VAULT_SOURCE_DIR": None, "SUBDIR_FROM_ENV": "interp"}
-    result = vault.run("--env-file", str(env_file), env=env)  # type: ignore[arg-type]
+    result = vault.run("--env-file", str(env_file), env=env)
     assert result.returncode == 0, result.stderr
     assert vault.remote_git("ls-tree", "-r", "--name-only", "main").split() == [
         "interp/x/memory.json"

@@ -14,18 +14,19 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from conftest import SCRIPT, Vault, assert_fsck_clean, base_env, git
 
 
-def _status(vault: Vault) -> tuple[int, dict[str, object]]:
+def _status(vault: Vault) -> tuple[int, dict[str, Any]]:
     result = vault.run("status", "--json")
     return result.returncode, json.loads(result.stdout)
 
 
-def _problem_kinds(report: dict[str, object]) -> list[str]:
+def _problem_kinds(report: dict[str, Any]) -> list[str]:
     problems = report["problems"]
     assert isinstance(problems, list)
     return [p["kind"] for p in problems]
@@ -120,7 +121,7 @@ def test_set_aside_clones_never_collide_and_status_lists_them(vault: Vault) -> N
     assert len(aside) == len(planted) + 2
     code, report = _status(vault)
     assert code == 0
-    assert sorted(report["set_aside"]) == [str(p) for p in aside]  # type: ignore[arg-type]
+    assert sorted(report["set_aside"]) == [str(p) for p in aside]
     assert "set aside" in vault.run("status").stdout
     assert vault.remote_file("memory.json") == b'{"a": 3}'
 
@@ -140,7 +141,7 @@ def test_a_file_skipped_on_every_run_keeps_status_red(vault: Vault) -> None:
     code, report = _status(vault)
     assert code == 1
     assert "never-backed-up" in _problem_kinds(report)
-    files = {f["name"]: f for f in report["files"]}  # type: ignore[union-attr]
+    files = {f["name"]: f for f in report["files"]}
     assert files["gpt4_memories.json"]["state"] == "skipped"
     assert "not valid JSON" in files["gpt4_memories.json"]["reason"]
     text = vault.run("status").stdout
@@ -170,7 +171,7 @@ def test_a_file_that_appeared_since_the_last_run_is_new_not_a_problem(vault: Vau
     vault.write("gemini_pro_memories.json", '{"new": 1}')
     code, report = _status(vault)
     assert code == 0, report["problems"]
-    files = {f["name"]: f for f in report["files"]}  # type: ignore[union-attr]
+    files = {f["name"]: f for f in report["files"]}
     assert files["gemini_pro_memories.json"]["state"] == "new"
 
 
@@ -285,7 +286,7 @@ def test_a_push_refused_by_a_hook_carries_the_reason(vault: Vault) -> None:
     assert "push failed (refused by the remote)" in vault.log_lines()[-1]
     code, report = _status(vault)
     assert code == 1
-    messages = " ".join(p["message"] for p in report["problems"])  # type: ignore[union-attr]
+    messages = " ".join(p["message"] for p in report["problems"])
     assert "refused by the remote" in messages and "GH013" in messages
     assert git("rev-list", "--count", "main", cwd=vault.clone).strip() == "1"  # kept
 
@@ -322,7 +323,7 @@ def test_ssh_refusals_carry_the_reason(vault: Vault, sshd, setup: str,  # type: 
     assert reason in result.stderr and kind in result.stderr
     code, report = _status(vault)
     assert code == 1
-    messages = " ".join(p["message"] for p in report["problems"])  # type: ignore[union-attr]
+    messages = " ".join(p["message"] for p in report["problems"])
     assert reason in messages and f"({kind})" in messages
     assert vault.remote_commits() == []
     assert git("rev-list", "--count", "main", cwd=vault.clone).strip() == "1"

@@ -12,6 +12,7 @@ the vault run here instead, for three reasons GitPython's runner cannot serve:
 - the message of a failure is built from git's stderr through the `Redactor`.
 """
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -311,11 +312,7 @@ def _communicate_showing_stderr(
 
 
 def _kill_group(proc: "subprocess.Popen[bytes]") -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    try:
+    with contextlib.suppress(subprocess.TimeoutExpired):
         proc.communicate(timeout=5)
-    except subprocess.TimeoutExpired:
-        pass
