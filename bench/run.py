@@ -580,6 +580,34 @@ def _interpolate(packed: dict[int, float], sync: int) -> float:
     return points[-1][1]
 
 
+def case_diff_history(tmp: Path, results: Results, versions: int = 51) -> None:
+    """`diff` of two 5 MB JSON Lines versions and `history FILE` over 50 of them, as a person
+    runs them (the first history run reads every version; later ones use the cache)."""
+    setup = Setup(tmp / "diff", MEMORY_VAULT_FILES="memory.jsonl")
+    graph = Graph(setup.source / "memory.jsonl", 5 * MB, random.Random(21))
+    for i in range(versions):
+        if i:
+            graph.evolve()
+        graph.write()
+        age(setup.source)
+        if setup.sync().code != 0:
+            raise RuntimeError("a sync of the diff case failed")
+    cli = [sys.executable, str(SCRIPT)]
+    diffs = [run([*cli, "diff", "memory.jsonl", "--from", "main~1", "--to", "main"],
+                 setup.env, setup.source) for _ in range(5)]
+    cache = setup.home / ".cache/memory-vault/records.cache"
+    cold = []
+    for _ in range(3):
+        cache.unlink(missing_ok=True)
+        cold.append(run([*cli, "history", "memory.jsonl", "--limit", "50"], setup.env,
+                        setup.source))
+    warm = [run([*cli, "history", "memory.jsonl", "--limit", "50"], setup.env, setup.source)
+            for _ in range(5)]
+    results.add("diff_and_history_5_MB_jsonl", file_mb=graph.path.stat().st_size / MB,
+                diff_s=median(diffs), history_50_cold_s=median(cold),
+                history_50_warm_s=median(warm))
+
+
 FORMAT_CHECKPOINTS = (1, 10, 50, 100)
 
 
@@ -700,6 +728,12 @@ def print_table(results: Results) -> None:
                 row(f"{kind}: restic after {case['restic_syncs']} syncs",
                     f"{case['restic_mb']:.1f} MB vs ours {case['ours_mb_at_restic_syncs']:.1f} MB",
                     "(reported)", True)
+    if (dh := c.get("diff_and_history_5_MB_jsonl")) is not None:
+        row("diff of two 5 MB JSON Lines versions", f"{dh['diff_s']:.2f} s", "< 1 s",
+            float(dh["diff_s"]) < 1.0)
+        row("history FILE, 50 versions of 5 MB (first run)",
+            f"{dh['history_50_cold_s']:.2f} s (then {dh['history_50_warm_s']:.2f} s, cached)",
+            "< 2 s", float(dh["history_50_cold_s"]) < 2.0)
     widths = [max(len(r[i]) for r in [("target", "measured", "limit", "ok"), *rows])
               for i in range(4)]
     print()
@@ -736,13 +770,13 @@ def main() -> int:
                         help="back up the first N versions with restic too (default 100: "
                              "restic costs ~0.75 s a backup; 1000 adds ~12 minutes)")
     parser.add_argument("--only", help="comma-separated case names (no_change, change, 10k, "
-                                       "100mb, syncs, sqlite, jsonl)")
+                                       "100mb, syncs, sqlite, jsonl, diff)")
     parser.add_argument("--format-syncs", type=int, help="syncs in the sqlite/jsonl cases "
                         "(default 100; 20 with --quick)")
     args = parser.parse_args()
     repeat = 5 if args.quick else 15
     syncs = args.syncs or (60 if args.quick else 1000)
-    only = set((args.only or "no_change,change,10k,100mb,syncs,sqlite,jsonl").split(","))
+    only = set((args.only or "no_change,change,10k,100mb,syncs,sqlite,jsonl,diff").split(","))
     format_syncs = args.format_syncs or (20 if args.quick else 100)
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "memory_vault")],
                    check=True, env={k: v for k, v in os.environ.items()
@@ -760,6 +794,8 @@ def main() -> int:
             case_10k(tmp, results, max(3, repeat // 3))
         if "100mb" in only:
             case_100mb(tmp, results, 3)
+        if "diff" in only:
+            case_diff_history(tmp, results)
         use_restic = bool(shutil.which("restic")) and not args.no_restic
         for kind in ("sqlite", "jsonl"):
             if kind in only:

@@ -189,6 +189,32 @@ def history(file: str | None, limit: int | None) -> Action:
 
 
 @cli.command(context_settings=CONTEXT)
+@click.argument("file")
+@click.option("--from", "since", metavar="WHEN|REV",
+              help="The older version: a commit, or the newest at or before a time "
+                   "(default: the vault's tip).")
+@click.option("--to", "until", metavar="WHEN|REV",
+              help="The newer version (default: the file in the source dir now).")
+@json_option
+@runs()
+def diff(file: str, since: str | None, until: str | None) -> Action:
+    """What changed in one memory file, record by record: learned, forgotten, changed."""
+    from memory_vault.diff import run_diff
+
+    return lambda config, log: run_diff(config, log, file, since=since, until=until)
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("files", nargs=-1, metavar="[FILE...]")
+@runs()
+def ack(files: tuple[str, ...]) -> Action:
+    """Close the shrink alarms of FILEs (all of them without FILE)."""
+    from memory_vault.alarms import run_ack
+
+    return lambda config, log: run_ack(config, log, list(files))
+
+
+@cli.command(context_settings=CONTEXT)
 @json_option
 @runs()
 def status() -> Action:

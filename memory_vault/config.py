@@ -70,6 +70,9 @@ SETTINGS = (
             "seconds allowed for one network operation"),
     Setting("MEMORY_VAULT_STALE_AFTER", "45",
             "minutes after which `status` calls the backup stale"),
+    Setting("MEMORY_VAULT_SHRINK_ALERT", "50",
+            "percent of its records a file may lose in one version before it raises a "
+            "shrink alarm; `0` turns it off"),
     Setting("MEMORY_VAULT_AUTHOR_NAME", "Memory Vault", "commit author's name"),
     Setting("MEMORY_VAULT_AUTHOR_EMAIL", "", "commit author's email",
             "`memory-vault@<hostname>`"),
@@ -102,6 +105,7 @@ class Config:
         "max_file_bytes",
         "push",
         "remote",
+        "shrink_alert",
         "source_dir",
         "stale_after_minutes",
         "state_file",
@@ -146,6 +150,8 @@ class Config:
                                    maximum=MAX_TIMEOUT_SECONDS)
         self.stale_after_minutes = _number(get, "MEMORY_VAULT_STALE_AFTER", "minutes",
                                            maximum=1e7)
+        self.shrink_alert = _number(get, "MEMORY_VAULT_SHRINK_ALERT", "percent", maximum=100,
+                                    zero=True)
         self.author_name = _identity(get, "MEMORY_VAULT_AUTHOR_NAME")
         self.author_email = _identity(get, "MEMORY_VAULT_AUTHOR_EMAIL") or (
             f"memory-vault@{os.uname().nodename or 'localhost'}"

@@ -50,6 +50,23 @@ def judge(name: str, data: bytes | bytearray) -> Verdict:
     return _text(data, required=lower.endswith(TEXT_SUFFIXES))
 
 
+def sniff(name: str, data: bytes | bytearray) -> str:
+    """The format of a version already known to be whole (a vault copy): `judge` without
+    parsing every line of JSON Lines (a first line that parses, and more lines after it,
+    cannot be one JSON document)."""
+    lower = name.lower()
+    if data[:16] == SQLITE_HEADER:
+        return SQLITE
+    if lower.endswith(JSONL_SUFFIXES):
+        return JSONL
+    if lower.endswith(".json") or _starts_like_json(data):
+        head = bytes(data[: 1 << 20])
+        lines = [line for line in head.split(b"\n") if line.strip()][:2]
+        if len(lines) == 2 and _first_line_parses(head):
+            return JSONL
+    return judge(name, data).format
+
+
 def _starts_like_json(data: bytes | bytearray) -> bool:
     start = data[:64].lstrip()
     return start[:1] in (b"{", b"[")

@@ -187,6 +187,13 @@ class RunLog:
     def error(self, message: str) -> None:
         self.emit(ERROR, message)
 
+    def alarm(self, message: str) -> None:
+        """A warning a person must see even under cron: logged, and on stderr this once
+        (cron mails what a job writes to stderr)."""
+        self.emit(WARNING, message)
+        if self.echo > WARNING:
+            self._to_terminal(WARNING, self.redactor.clean(message))
+
     def emit(self, level: int, message: str) -> None:
         message = self.redactor.clean(" | ".join(message.splitlines()) or message)
         if level >= INFO:

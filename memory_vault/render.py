@@ -5,6 +5,7 @@ log); nothing here decides an exit code or touches the vault.
 """
 
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from memory_vault.logfile import write_stdout
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # dispatch is by class name: a command never imports another's modules
+    from memory_vault.diff import DiffResult
     from memory_vault.history import HistoryResult
     from memory_vault.initialize import InitResult
     from memory_vault.restore import RestorePlan
@@ -88,7 +90,44 @@ def _restore(plan: "RestorePlan") -> list[str]:
 
 @_renders("HistoryResult")
 def _history(result: "HistoryResult") -> list[str]:
-    return [f"{e.date}  {e.commit[:12]}  {', '.join(e.files)}" for e in result.entries]
+    if not result.entries:
+        return ["The vault has no backups yet."]
+    if result.file is None:
+        return [f"{e.date}  {e.commit[:12]}  {', '.join(e.files)}" for e in result.entries]
+    lines = [f"{e.date}  {e.commit[:12]}  {_count(e.records):>9} records  "
+             f"+{_count(e.added)} -{_count(e.removed)}" for e in result.entries]
+    if result.more:
+        lines.append(f"(the {len(result.entries)} newest shown; --limit N for more)")
+    return lines
+
+
+def _count(value: int | None) -> str:
+    return "?" if value is None else f"{value:,}"
+
+
+@_renders("DiffResult")
+def _diff(result: "DiffResult") -> list[str]:
+    c = result.comparison
+    paint = _painter()
+    lines = [result.summary, f"  from {result.old.label}", f"  to   {result.new.label}"]
+    lines += [paint("32", f"+ {x.key}" + (f": {x.new}" if x.new else "")) for x in c.added]
+    lines += [paint("31", f"- {x.key}" + (f": {x.old}" if x.old else "")) for x in c.removed]
+    for x in c.changed:
+        if x.details:
+            lines.append(paint("33", f"~ {x.key}"))
+            lines += [paint("32" if d.startswith("+") else "31", f"    {d}") for d in x.details]
+        else:
+            lines.append(paint("33", f"~ {x.key}: {x.old} -> {x.new}"))
+    return lines
+
+
+def _painter() -> Callable[[str, str], str]:
+    """ANSI colour on a terminal only (and never with NO_COLOR set)."""
+    import sys
+
+    if sys.stdout.isatty() and not os.environ.get("NO_COLOR"):
+        return lambda code, line: f"\x1b[{code}m{line}\x1b[0m"
+    return lambda _code, line: line
 
 
 @_renders("VerifyResult")

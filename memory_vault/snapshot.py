@@ -28,7 +28,7 @@ SQLITE_BUSY_SECONDS = 10.0
 class Snapshot:
     """The bytes of one file as read in one consistent piece, and what we know of them."""
 
-    __slots__ = ("data", "format", "mtime_ns", "name", "sha256", "size", "stat_size")
+    __slots__ = ("data", "format", "mtime_ns", "name", "records", "sha256", "size", "stat_size")
 
     def __init__(self, name: str, data: bytearray, *, fmt: str, stat_size: int,
                  mtime_ns: int) -> None:
@@ -39,6 +39,7 @@ class Snapshot:
         self.format = fmt
         self.stat_size = stat_size  # the size and mtime the next scan compares with
         self.mtime_ns = mtime_ns
+        self.records = _count(fmt, data)  # for the shrink alarm (None: bytes, or unknown)
 
     def release(self) -> "Snapshot":
         """Drop the bytes once they are in the clone (size and hash stay)."""
@@ -48,7 +49,18 @@ class Snapshot:
     def record(self, now_ns: int, saved: int) -> FileRecord:
         """The `.last_sync` record; a just-written file is marked to be checked again."""
         mtime = self.mtime_ns if now_ns - self.mtime_ns > RACY_NS else -1
-        return FileRecord(self.stat_size, mtime, self.sha256, saved, self.format)
+        return FileRecord(self.stat_size, mtime, self.sha256, saved, self.format, self.records)
+
+
+def _count(fmt: str, data: bytearray) -> int | None:
+    from memory_vault import records
+
+    try:
+        return records.count(fmt, bytes(data))
+    except (ValueError, RecursionError, LookupError, OSError):
+        return None
+    except Exception:  # sqlite3.Error and kin: a count we cannot make is not a failure
+        return None
 
 
 def take_snapshot(

@@ -10,7 +10,8 @@ whole budget is about 4 ms). One record per line, tab-separated, names escaped:
     run     <epoch> <outcome> <pending pushes>
     error   <message>
     push    <kind> <message>           (the last push failure, until a push succeeds)
-    file    <size> <mtime_ns> <sha256> <saved epoch> <format> <name>
+    file    <size> <mtime_ns> <sha256> <saved epoch> <format> <records or -1> <name>
+    alarm   <name> <records before> <records after> <commit> <previous commit> <epoch>
     skip    <name> <saved epoch> <reason>   (each file the last run could not back up;
                                              saved 0: the vault has never had it)
 
@@ -37,15 +38,16 @@ RECHECK = -1  # mtime_ns of a file written too recently to trust its timestamp
 class FileRecord:
     """A file as it was read and backed up (or found equal to the vault)."""
 
-    __slots__ = ("format", "mtime_ns", "saved", "sha256", "size")
+    __slots__ = ("format", "mtime_ns", "records", "saved", "sha256", "size")
 
     def __init__(self, size: int, mtime_ns: int, sha256: str, saved: int = 0,
-                 fmt: str = "") -> None:
+                 fmt: str = "", records: int | None = None) -> None:
         self.size = size  # size and mtime as the scan sees them (SQLite: with its -wal)
         self.mtime_ns = mtime_ns
         self.sha256 = sha256  # of the bytes stored in the vault
         self.saved = saved  # epoch seconds of the run that put this version in the vault
         self.format = fmt  # a `formats` name
+        self.records = records  # how many records that version holds (None: unknown)
 
     def matches(self, size: int, mtime_ns: int) -> bool:
         return self.mtime_ns != RECHECK and self.size == size and self.mtime_ns == mtime_ns
@@ -62,10 +64,28 @@ class Skipped:
         self.saved = saved
 
 
+class Alarm:
+    """A version that lost many records: still committed, flagged until `ack`."""
+
+    __slots__ = ("after", "before", "commit", "previous", "when")
+
+    def __init__(self, before: int, after: int, commit: str, previous: str, when: int) -> None:
+        self.before = before
+        self.after = after
+        self.commit = commit  # the commit holding the shrunk version
+        self.previous = previous  # the commit holding the version before it
+        self.when = when
+
+    @property
+    def lost_percent(self) -> int:
+        return 100 if not self.before else round(100 * (self.before - self.after) / self.before)
+
+
 class State:
     """Everything we remember between runs."""
 
     __slots__ = (
+        "alarms",
         "condition",
         "damaged",
         "files",
@@ -86,6 +106,7 @@ class State:
         self.vault: tuple[str, str, str] = ("", "", "")  # remote identity, branch, subdir
         self.files: dict[str, FileRecord] = {}
         self.skips: dict[str, Skipped] = {}  # what the last run could not back up
+        self.alarms: dict[str, Alarm] = {}  # open shrink alarms, until `ack`
         self.last_success = 0  # epoch seconds of the last run that ended ok
         self.last_commit = ""
         self.last_run = 0
@@ -111,8 +132,13 @@ class State:
             lines.append(f"push\t{escape(self.push_error_kind)}\t{escape(self.push_error)}")
         for name in sorted(self.files):
             rec = self.files[name]
+            count = -1 if rec.records is None else rec.records
             lines.append(f"file\t{rec.size}\t{rec.mtime_ns}\t{rec.sha256}\t{rec.saved}\t"
-                         f"{rec.format}\t{escape(name)}")
+                         f"{rec.format}\t{count}\t{escape(name)}")
+        for name in sorted(self.alarms):
+            a = self.alarms[name]
+            lines.append(f"alarm\t{escape(name)}\t{a.before}\t{a.after}\t{a.commit}\t"
+                         f"{a.previous}\t{a.when}")
         for name in sorted(self.skips):
             skipped = self.skips[name]
             lines.append(f"skip\t{escape(name)}\t{skipped.saved}\t{escape(skipped.reason)}")
@@ -179,8 +205,12 @@ def _parse_into(state: State, text: str) -> None:
                 fields[3])
             if len(digest) != 64 or size < 0:
                 raise ValueError("record")
-            state.files[unescape(fields[5])] = FileRecord(size, mtime_ns, digest, saved,
-                                                          fields[4])
+            records = int(fields[5])
+            state.files[unescape(fields[6])] = FileRecord(
+                size, mtime_ns, digest, saved, fields[4], None if records < 0 else records)
+        elif kind == "alarm":
+            state.alarms[unescape(fields[0])] = Alarm(int(fields[1]), int(fields[2]),
+                                                      fields[3], fields[4], int(fields[5]))
         elif kind == "skip":
             state.skips[unescape(fields[0])] = Skipped(unescape(fields[2]), int(fields[1]))
         elif kind == "vault":

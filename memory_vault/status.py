@@ -33,6 +33,7 @@ NEVER_BACKED_UP = "never-backed-up"
 NO_FILES = "no-files"
 NOT_ON_REMOTE = "not-on-remote"
 OTHER_VAULT = "other-vault"
+SHRINK = "shrink"
 
 
 @dataclass
@@ -178,11 +179,14 @@ def _run_problems(config: Config, state: State, now: float, pending: int,
 
 
 def _file_problems(config: Config, state: State, files: list[FileStatus]) -> list[Problem]:
+    from memory_vault.alarms import describe
+
+    problems = [Problem(SHRINK, name, describe(name, alarm))
+                for name, alarm in sorted(state.alarms.items())]
     if not any(f.present for f in files):
-        return [Problem(NO_FILES, None, (
+        return [*problems, Problem(NO_FILES, None, (
             f"none of the tracked files exists in {config.source_dir} "
             f"(MEMORY_VAULT_FILES={','.join(config.files)})"))]
-    problems = []
     for name, skipped in sorted(state.skips.items()):
         if skipped.saved:
             problems.append(Problem(SKIPPED, name, (

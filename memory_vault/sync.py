@@ -165,7 +165,12 @@ class _Run:
     def _commit_and_push(self, vault: "Vault", scan: sources.Scan,
                          seen: list["Snapshot"]) -> int:
         commit = vault.commit(self.started)
+        before = {snap.name: self.state.files.get(snap.name) for snap in seen}
         self._remember(seen)
+        if commit is not None and self.config.shrink_alert:
+            from memory_vault.alarms import raise_alarms
+
+            raise_alarms(self.config, self.log, self.state, vault, commit, before, seen)
         self.state.last_commit = vault.head() or ""  # the commit that holds these versions
         if commit is not None:
             self._log_files(commit.files)

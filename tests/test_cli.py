@@ -96,3 +96,18 @@ def test_init_rejects_missing_source_and_writes_nothing(vault: Vault, tmp_path: 
     assert result.returncode == 2
     assert "MEMORY_VAULT_SOURCE_DIR" in result.stderr
     assert not env_file.exists()
+
+
+def test_the_installed_package_holds_every_module() -> None:
+    """`pip install .` (the README's commands) ships every module of the checkout."""
+    from importlib import metadata
+
+    try:
+        shipped = {str(f) for f in metadata.files("memory-vault") or []}
+    except metadata.PackageNotFoundError:
+        import pytest
+
+        pytest.skip("memory-vault is not installed in this environment (pip install .)")
+    package = ROOT / "memory_vault"
+    checkout = {str(p.relative_to(ROOT)) for p in package.rglob("*.py")}
+    assert checkout <= shipped, sorted(checkout - shipped)

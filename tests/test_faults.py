@@ -35,7 +35,7 @@ def _state_records(vault: Vault) -> dict[str, str]:
     lines = vault.state_file.read_text().splitlines()
     if not lines or lines[0] != "memory-vault-state 3":
         return {}
-    return {f.split("\t")[6]: f.split("\t")[3] for f in lines if f.startswith("file\t")}
+    return {f.split("\t")[-1]: f.split("\t")[3] for f in lines if f.startswith("file\t")}
 
 
 def _descendants(pid: int) -> list[int]:

@@ -291,7 +291,8 @@ def test_restore_is_streamed_and_keeps_modes(vault: Vault, tmp_path: Path) -> No
     big.unlink()
     # VmHWM is this process's own peak: ru_maxrss would carry the (large) test process's
     # high-water mark across fork and exec.
-    peak = ("import runpy, sys; sys.argv = sys.argv[1:]\n"
+    peak = ("import os, runpy, sys; sys.argv = sys.argv[1:]\n"
+            "sys.path.insert(0, os.path.dirname(sys.argv[0]))\n"
             "try:\n    runpy.run_path(sys.argv[0], run_name='__main__')\n"
             "except SystemExit as exc:\n    code = exc.code\n"
             "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0]\n"

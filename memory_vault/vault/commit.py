@@ -21,12 +21,14 @@ STAGING = "memory-vault-staging"
 class CommitInfo:
     """One sync commit: its sha, subject and the files it changed as (name, size, sha256)."""
 
-    __slots__ = ("files", "sha", "subject")
+    __slots__ = ("files", "parent", "sha", "subject")
 
-    def __init__(self, sha: str, subject: str, files: list[tuple[str, int, str]]) -> None:
+    def __init__(self, sha: str, subject: str, files: list[tuple[str, int, str]],
+                 parent: str | None = None) -> None:
         self.sha = sha
         self.subject = subject
         self.files = files
+        self.parent = parent  # the commit holding the versions before these
 
 
 def commit_subject(when: float, count: int) -> str:
@@ -123,7 +125,7 @@ class Commits(VaultBase):
         sha = self.git.run("commit-tree", tree, *(["-p", parent] if parent else []), "-F", "-",
                            input_bytes=message, extra_env=identity).text
         self.git.run("update-ref", self.local_ref, sha, parent or "0" * 40)
-        return CommitInfo(sha, commit_subject(when, len(files)), files)
+        return CommitInfo(sha, commit_subject(when, len(files)), files, parent)
 
     def last_saved(self, name: str) -> int | None:
         """When the vault last took a version of `name` (epoch seconds), if ever."""

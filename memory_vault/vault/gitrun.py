@@ -16,6 +16,7 @@ import contextlib
 import os
 import signal
 import subprocess
+from collections.abc import Iterator
 
 from memory_vault.errors import (
     KIND_AUTH,
@@ -251,6 +252,34 @@ class GitRunner:
             pass_fds=self.keep_fds,
             start_new_session=True,
         )
+
+    def blobs(self, shas: list[str]) -> "Iterator[bytes]":
+        """The content of each blob, in order, from one `git cat-file --batch` (a version
+        at a time in memory, whatever the number)."""
+        if not shas:
+            return
+        # Versions of one file are deltas of each other: a cache that holds a whole version
+        # lets git rebuild the next one from it instead of from the start of its chain.
+        proc = self._start(("-c", "core.deltaBaseCacheLimit=256m", "cat-file", "--batch"),
+                           self.env, None, b"", None)
+        if proc.stdin is None or proc.stdout is None:
+            raise ValueError("git must be started with pipes")
+        try:
+            proc.stdin.write("".join(f"{sha}\n" for sha in shas).encode())
+            proc.stdin.close()
+            for sha in shas:
+                header = proc.stdout.readline().split()
+                if len(header) != 3 or header[1] != b"blob":
+                    raise GitFailed(f"git cat-file: {sha} is not a blob in the vault")
+                data = proc.stdout.read(int(header[2]))
+                proc.stdout.read(1)  # the newline after each object
+                yield data
+        finally:
+            if proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+            proc.stdout.close()
+            proc.wait()
 
     def failure(self, result: "GitResult", *, network: bool) -> GitFailed:
         detail = self.redactor.clean(result.error_text())

@@ -4,6 +4,8 @@ Restore and the reports read the vault only through these methods; git's output 
 by the pure functions at the top, unit-tested on literal bytes.
 """
 
+from collections.abc import Iterator
+
 from memory_vault.vault import trees
 from memory_vault.vault.base import VaultBase
 
@@ -87,7 +89,7 @@ class Queries(VaultBase):
     def entry_at(self, commit: str, path: str) -> trees.Entry | None:
         """The entry `path` names in `commit`'s tree (a folder, file or link), or None."""
         raw = self.git.run("ls-tree", "-z", "--full-tree", commit, "--", path).stdout
-        return trees.parse_ls_tree(raw).get(path.rsplit("/", 1)[-1])
+        return trees.parse_ls_tree(raw).get(path)  # listed by its full path
 
     def entries_under(self, commit: str, subdir: str) -> dict[str, trees.Entry]:
         """Every non-folder entry below `subdir`, listed with `git ls-tree` (which, unlike a
@@ -102,6 +104,20 @@ class Queries(VaultBase):
 
     def blob(self, sha: str) -> bytes:
         return self.git.run("cat-file", "blob", sha).stdout
+
+    def blob_ids(self, commits: list[str], path: str) -> list[str | None]:
+        """The blob `path` names in each commit (None where it is absent or not a file)."""
+        if not commits:
+            return []
+        result = self.git.run("rev-parse", *(f"{c}:{path}" for c in commits), check=False)
+        lines = result.text.splitlines()
+        if result.returncode == 0 and len(lines) == len(commits):
+            return list[str | None](lines)
+        return [e.sha if (e := self.entry_at(c, path)) is not None and e.kind == "blob"
+                else None for c in commits]
+
+    def blobs(self, shas: list[str]) -> Iterator[bytes]:
+        return self.git.blobs(shas)
 
     def history(self, tip: str, path: str, limit: int | None = None) -> list[LogEntry]:
         """Commits touching `path`, newest first, each with every path it changed."""
