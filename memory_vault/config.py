@@ -73,6 +73,9 @@ SETTINGS = (
     Setting("MEMORY_VAULT_SHRINK_ALERT", "50",
             "percent of its records a file may lose in one version before it raises a "
             "shrink alarm; `0` turns it off"),
+    Setting("MEMORY_VAULT_PING_URL", "",
+            "heartbeat URL pinged by each sync (healthchecks.io and its peers: `URL/start`, "
+            "`URL`, `URL/fail`)"),
     Setting("MEMORY_VAULT_AUTHOR_NAME", "Memory Vault", "commit author's name"),
     Setting("MEMORY_VAULT_AUTHOR_EMAIL", "", "commit author's email",
             "`memory-vault@<hostname>`"),
@@ -103,6 +106,7 @@ class Config:
         "home",
         "log_file",
         "max_file_bytes",
+        "ping_url",
         "push",
         "remote",
         "shrink_alert",
@@ -152,6 +156,7 @@ class Config:
                                            maximum=1e7)
         self.shrink_alert = _number(get, "MEMORY_VAULT_SHRINK_ALERT", "percent", maximum=100,
                                     zero=True)
+        self.ping_url = _ping_url(get)
         self.author_name = _identity(get, "MEMORY_VAULT_AUTHOR_NAME")
         self.author_email = _identity(get, "MEMORY_VAULT_AUTHOR_EMAIL") or (
             f"memory-vault@{os.uname().nodename or 'localhost'}"
@@ -373,6 +378,15 @@ def _number(get: _Reader, name: str, unit: str, *, maximum: float,
         kind = "a number" if zero else "a positive number"
         get.fail(name, f"expected {kind} of {unit}, at most {maximum:g}")
     return number
+
+
+def _ping_url(get: _Reader) -> str:
+    name = "MEMORY_VAULT_PING_URL"
+    value = get(name)
+    if value and (not value.startswith(("http://", "https://"))
+                  or any(c.isspace() or ord(c) < 32 for c in value)):
+        get.fail(name, "expected an http:// or https:// URL")
+    return value
 
 
 def _identity(get: _Reader, name: str) -> str:

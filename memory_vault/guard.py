@@ -62,7 +62,8 @@ def run_guarded(
         log.close()
         return EXIT_USAGE
     log = RunLog(config.log_file, config.err_file, echo=echo,
-                 redactor=Redactor.for_remote(config.remote), fallback_dir=fallback)
+                 redactor=Redactor.for_remote(config.remote, config.ping_url),
+                 fallback_dir=fallback)
     for name in config.unknown_settings:
         log.warning(f"unknown setting {name} ignored (a typo?)")
     code = EXIT_FAILED

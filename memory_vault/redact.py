@@ -81,8 +81,9 @@ class Redactor:
         self._secrets = sorted(set(secrets or []), key=len, reverse=True)
 
     @classmethod
-    def for_remote(cls, url: str | None) -> "Redactor":
-        return cls(secrets_in_url(url))
+    def for_remote(cls, url: str | None, *others: str | None) -> "Redactor":
+        """Masks the secrets of the remote's URL (and of any other URL given)."""
+        return cls([s for u in (url, *others) for s in secrets_in_url(u)])
 
     def clean(self, text: str) -> str:
         if "://" in text:

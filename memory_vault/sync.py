@@ -9,7 +9,7 @@ import time
 
 from memory_vault import sources
 from memory_vault.config import Config
-from memory_vault.errors import EXIT_OK, EXIT_PARTIAL, GitFailed, VaultError
+from memory_vault.errors import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, GitFailed, VaultError
 from memory_vault.fsutil import plural
 from memory_vault.lock import RunLock
 from memory_vault.logfile import RunLog
@@ -32,6 +32,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+    from memory_vault.heartbeat import Heartbeat
     from memory_vault.snapshot import Snapshot
     from memory_vault.vault import Vault
 
@@ -68,7 +69,14 @@ def _sync_code(config: Config, log: RunLog, request: SyncRequest) -> int:
         log.info("sync: another sync is running; leaving it to finish")
         return EXIT_OK
     try:
-        return _Run(config, log, request, lock.fd).execute()
+        run = _Run(config, log, request, lock.fd)
+        try:
+            code = run.execute()
+        except VaultError as exc:
+            run.ping(EXIT_FAILED, f"sync failed: {exc}")
+            raise
+        run.ping(code, run.summary)
+        return code
     finally:
         lock.release()
 
@@ -87,6 +95,16 @@ class _Run:
         self.skips: list[sources.Skip] = []
         self.push_error: GitFailed | None = None
         self.vault: Vault | None = None
+        self.summary = ""
+        self.heartbeat: Heartbeat | None = None
+        if config.ping_url:  # urllib only when a URL is set
+            from memory_vault import heartbeat
+
+            self.heartbeat = heartbeat.Heartbeat(config.ping_url, log)
+
+    def ping(self, code: int, summary: str) -> None:
+        if self.heartbeat is not None:
+            self.heartbeat.finish(code, summary)
 
     # -- the run -------------------------------------------------------------------------
 
@@ -104,6 +122,8 @@ class _Run:
         push_due = self.push and state.pending_push > 0
         if not scan.candidates and clone_ready and not push_due:
             return self._finish(scan, committed=None, pushed=False, durable=False)
+        if self.heartbeat is not None:
+            self.heartbeat.start()
         try:
             return self._work(scan, full=full, clone_ready=clone_ready, push_due=push_due)
         except VaultError as exc:
@@ -280,7 +300,8 @@ class _Run:
         if not exit_code:
             state.last_success = int(self.started)
         save_state(self.config.state_file, state, durable=durable)
-        self.log.info(self._summary(scan, committed, pushed))
+        self.summary = self._summary(scan, committed, pushed)
+        self.log.info(self.summary)
         return exit_code
 
     def _summary(self, scan: sources.Scan, committed: str | None, pushed: bool) -> str:
