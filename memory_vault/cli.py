@@ -236,36 +236,52 @@ def verify() -> Action:
 @cli.group(context_settings=CONTEXT)
 @global_options
 def schedule() -> None:
-    """Manage the one crontab line that runs Memory Vault."""
+    """Manage the one scheduled job that runs Memory Vault (cron, systemd or launchd)."""
+
+
+def _scheduler_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    func = click.option("--with", "kind", type=click.Choice(["cron", "systemd", "launchd"]),
+                        help="The scheduler (default: cron where crontab exists, else a "
+                             "systemd user timer, launchd on macOS).")(func)
+    return func
+
+
+def _every(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--every", type=int, default=15, show_default=True, metavar="MIN",
+                        help="Minutes between runs: a divisor of 60, or whole hours that "
+                             "divide a day.")(func)
 
 
 @schedule.command("install", context_settings=CONTEXT)
-@click.option("--every", type=int, default=15, show_default=True, metavar="MIN",
-              help="Minutes between runs.")
+@_every
+@_scheduler_options
 @runs()
-def schedule_install(every: int) -> Action:
-    """Add (or replace) the crontab line."""
+def schedule_install(every: int, kind: str | None) -> Action:
+    """Install the job (or replace ours): exactly one, whatever was there."""
     from memory_vault.schedule import run_install
 
-    return lambda config, log: run_install(config, log, every)
+    return lambda config, log: run_install(config, log, every, kind)
 
 
 @schedule.command("remove", context_settings=CONTEXT)
+@_scheduler_options
 @runs()
-def schedule_remove() -> Action:
-    """Remove the crontab line (and nothing else)."""
+def schedule_remove(kind: str | None) -> Action:
+    """Remove the job (and nothing else)."""
     from memory_vault.schedule import run_remove
 
-    return run_remove
+    return lambda config, log: run_remove(config, log, kind)
 
 
 @schedule.command("show", context_settings=CONTEXT)
+@_every
+@_scheduler_options
 @runs()
-def schedule_show() -> Action:
-    """Print the crontab line (exit 1 when it is not installed)."""
+def schedule_show(every: int, kind: str | None) -> Action:
+    """Print the job: the installed one, else the one install writes (exit 1)."""
     from memory_vault.schedule import run_show
 
-    return run_show
+    return lambda config, log: run_show(config, log, every, kind)
 
 
 def run_cli(args: list[str]) -> int:

@@ -37,7 +37,9 @@ def cron(vault: Vault, tmp_path: Path) -> Path:
 
 
 LINE = re.compile(
-    r"^\*/(\d+) \* \* \* \* (?:PATH=\S+ )?(/\S+)( /\S+)? --env-file (/\S+) # memory-vault$"
+    r"^\*/(\d+) \* \* \* \* (?:PATH=\S+ )?(/\S+)"
+    r"( /\S+| -P -c 'from memory_vault\.entry import main; raise SystemExit\(main\(\)\)')?"
+    r" --env-file (/\S+) # memory-vault$"
 )
 
 
@@ -127,3 +129,96 @@ def test_crontab_example_shows_the_same_line() -> None:
              if line and not line.startswith("#")]
     assert len(lines) == 1
     assert LINE.match(lines[0]), lines[0]
+
+
+RECORDER = """#!/bin/sh
+# A stand-in for {name}: records each call, succeeds.
+echo "{name} $*" >> "$SCHEDULER_CALLS"
+"""
+
+
+@pytest.fixture
+def schedulers(vault: Vault, tmp_path: Path) -> Path:
+    """Stand-ins for systemctl and launchctl that record their calls (the real ones must not
+    be changed by a test); a settings file for the job to name."""
+    bindir = tmp_path / "sched-bin"
+    bindir.mkdir()
+    for name in ("systemctl", "launchctl"):
+        tool = bindir / name
+        tool.write_text(RECORDER.format(name=name))
+        tool.chmod(0o755)
+    calls = tmp_path / "calls.txt"
+    vault.env["PATH"] = f"{bindir}:{vault.env['PATH']}"
+    vault.env["SCHEDULER_CALLS"] = str(calls)
+    settings = vault.home / ".config/memory-vault/.env"
+    settings.parent.mkdir(parents=True, exist_ok=True)
+    settings.write_text(f"MEMORY_VAULT_SOURCE_DIR={vault.source}\n")
+    return calls
+
+
+def test_systemd_timer_installed_once_and_verified(vault: Vault, schedulers: Path) -> None:
+    units = vault.home / ".config/systemd/user"
+    units.mkdir(parents=True)
+    (units / "other.service").write_text("[Service]\nExecStart=/bin/true\n")
+    assert vault.run("schedule", "install", "--with", "systemd", "--every", "30").returncode == 0
+    assert vault.run("schedule", "install", "--with", "systemd", "--every", "30").returncode == 0
+    service = (units / "memory-vault.service").read_text()
+    timer = (units / "memory-vault.timer").read_text()
+    assert "Persistent=true" in timer and "OnCalendar=*:0/30" in timer
+    assert "--env-file" in service and str(vault.home / ".config/memory-vault/.env") in service
+    assert schedulers.read_text().count("systemctl --user enable --now memory-vault.timer") == 2
+    assert sorted(p.name for p in units.iterdir()) == [
+        "memory-vault.service", "memory-vault.timer", "other.service"]
+
+    import shutil
+    import subprocess
+
+    if shutil.which("systemd-analyze") is None:
+        pytest.skip("systemd-analyze is not installed (.ci/run installs Debian's systemd)")
+    verify = subprocess.run(["systemd-analyze", "verify", str(units / "memory-vault.service"),
+                             str(units / "memory-vault.timer")], capture_output=True,
+                            text=True, check=False)
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+
+    removed = vault.run("schedule", "remove", "--with", "systemd")
+    assert removed.returncode == 0
+    assert sorted(p.name for p in units.iterdir()) == ["other.service"]
+    assert "systemctl --user disable --now memory-vault.timer" in schedulers.read_text()
+
+
+def test_launchd_plist_round_trips(vault: Vault, schedulers: Path) -> None:
+    import plistlib
+
+    assert vault.run("schedule", "install", "--with", "launchd").returncode == 0
+    path = vault.home / "Library/LaunchAgents/io.github.memory-vault.sync.plist"
+    job = plistlib.loads(path.read_bytes())
+    assert job["Label"] == "io.github.memory-vault.sync"
+    assert job["StartInterval"] == 900
+    assert job["ProgramArguments"][-2:] == ["--env-file",
+                                            str(vault.home / ".config/memory-vault/.env")]
+    assert Path(job["ProgramArguments"][0]).is_absolute()
+    assert f"launchctl load -w {path}" in schedulers.read_text()
+    assert vault.run("schedule", "remove", "--with", "launchd").returncode == 0
+    assert not path.exists()
+
+
+def test_without_the_schedulers_command_the_files_are_written_and_the_command_said(
+        vault: Vault, tmp_path: Path) -> None:
+    settings = vault.home / ".config/memory-vault/.env"
+    settings.parent.mkdir(parents=True)
+    settings.write_text("")
+    bare = tmp_path / "bare-bin"
+    bare.mkdir()
+    shown = vault.run("schedule", "show", "--with", "systemd", env={"PATH": str(bare)})
+    assert shown.returncode == 1 and "OnCalendar=*:0/15" in shown.stdout
+    result = vault.run("schedule", "install", "--with", "systemd", env={"PATH": str(bare)})
+    assert result.returncode == 3
+    assert "systemctl --user enable --now memory-vault.timer" in result.stdout
+    assert (vault.home / ".config/systemd/user/memory-vault.timer").is_file()
+
+
+@pytest.mark.parametrize("every", ["7", "45", "90"])
+def test_intervals_that_leave_gaps_are_refused(vault: Vault, cron: Path, every: str) -> None:
+    result = vault.run("schedule", "install", "--every", every)
+    assert result.returncode == 2 and "divide" in result.stderr
+    assert not cron.exists()
