@@ -134,7 +134,9 @@ def sync(now: bool, dry_run: bool, no_push: bool) -> Job:
     """Back up the memory files that changed (one commit, then push)."""
     from memory_vault.sync import SyncRequest, run_sync
 
-    request = SyncRequest(now=now, dry_run=dry_run, push=not no_push)
+    quiet = _globals(click.get_current_context()).quiet
+    request = SyncRequest(now=now, dry_run=dry_run, push=not no_push,
+                          progress=(now or dry_run) and sys.stderr.isatty() and not quiet)
     return Job(lambda config, log: run_sync(config, log, request), summary=now or dry_run,
                person=now or dry_run)
 

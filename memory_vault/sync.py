@@ -43,12 +43,14 @@ LISTED_FILES = 50  # per-file log lines beyond this are summed up in one line
 class SyncRequest:
     """What the user asked of this run."""
 
-    __slots__ = ("dry_run", "now", "push")
+    __slots__ = ("dry_run", "now", "progress", "push")
 
-    def __init__(self, *, now: bool = False, dry_run: bool = False, push: bool = True) -> None:
+    def __init__(self, *, now: bool = False, dry_run: bool = False, push: bool = True,
+                 progress: bool = False) -> None:
         self.now = now
         self.dry_run = dry_run
         self.push = push
+        self.progress = progress  # git's progress meter: a person at a terminal, never cron
 
 
 def run_sync(config: Config, log: RunLog, request: SyncRequest) -> Done:
@@ -169,6 +171,7 @@ class _Run:
         from memory_vault.vault import Vault  # GitPython: only now that git has work
 
         vault = Vault(self.config, self.log, lock_fd=self.lock_fd)
+        vault.progress = self.request.progress
         vault.prepare()
         self.vault = vault
         return vault

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -299,3 +300,13 @@ def test_first_clone_shows_progress_on_a_terminal_only(vault: Vault) -> None:
     quiet = vault.run("restore", "--to", str(vault.tmp / "cron"))
     assert quiet.returncode == 0
     assert "objects" not in (quiet.stderr + quiet.stdout).lower()
+
+
+def test_a_push_shows_progress_on_a_terminal_and_nothing_under_cron(vault: Vault) -> None:
+    vault.write("memory.json", json.dumps({"pad": os.urandom(1_000_000).hex()}), age=10)
+    code, shown = _run_on_a_terminal(vault, "--now")
+    assert code == 0, shown
+    assert "writing objects" in shown.lower()
+    vault.write("memory.json", json.dumps({"pad": os.urandom(1_000_000).hex()}), age=5)
+    quiet = vault.sync()
+    assert quiet.returncode == 0 and quiet.stdout == "" and quiet.stderr == ""

@@ -58,7 +58,7 @@ class Pushes(VaultBase):
         spec = f"{self.local_ref}:refs/heads/{self.branch}"
         for _attempt in range(PUSH_TRIES):
             result = self.git.run("push", "--porcelain", "--no-verify", "origin", spec,
-                                  network=True, check=False)
+                                  network=True, check=False, progress=self.progress)
             if result.returncode == 0:
                 return
             if not was_rejected(result.stdout + result.stderr):
