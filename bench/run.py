@@ -342,12 +342,47 @@ def case_no_change(tmp: Path, results: Results, repeat: int) -> None:
     git_calls = _git_started(setup)
     imported = _imports(setup)
     peaks = measure_peaks([], setup.env, setup.home)
+    cron, console = installed_commands(setup)
+    cron_ms = console_ms = None
+    if cron is not None:
+        base2 = [run([sys.executable, "-c", "pass"], setup.env, setup.home)
+                 for _ in range(repeat)]
+        cron_s = [run(cron, setup.env, setup.home) for _ in range(repeat)]
+        console_s = [run(console, setup.env, setup.home) for _ in range(repeat)]
+        base2 += [run([sys.executable, "-c", "pass"], setup.env, setup.home)
+                  for _ in range(repeat)]
+        cron_s += [run(cron, setup.env, setup.home) for _ in range(repeat)]
+        console_s += [run(console, setup.env, setup.home) for _ in range(repeat)]
+        cron_ms, console_ms = median(cron_s) * 1000, median(console_s) * 1000
+        base_ms = median(base2) * 1000
     results.add("no_change_8_seed_files",
                 baseline_a_ms=median(baseline) * 1000, ours_ms=median(ours) * 1000,
                 ratio=median(ours) / median(baseline), target_ratio=1.5,
+                cron_line=" ".join(cron) if cron else None,
+                cron_line_ms=cron_ms, cron_line_ratio=cron_ms / base_ms if cron_ms else None,
+                console_script_ms=console_ms,
+                console_script_ratio=console_ms / base_ms if console_ms else None,
                 git_processes=git_calls, gitpython_imported="git" in imported,
                 click_imported="click" in imported, peak_mb=peaks.tree_mb,
                 python_peak_mb=peaks.python_mb, memory_target_mb=2 * 0.02 + 60)
+
+
+def installed_commands(setup: Setup) -> tuple[list[str] | None, list[str]]:
+    """The command of the cron line `schedule install` writes for the installed program
+    (asked of the installed program itself), and its console script, for comparison."""
+    import shlex
+
+    console = Path(sys.executable).parent / "memory-vault"
+    if not console.exists():
+        return None, []
+    out = subprocess.run([str(console), "schedule", "show", "--with", "cron"], env=setup.env,
+                         cwd=setup.home, capture_output=True, text=True, check=False).stdout
+    line = next(x for x in out.splitlines() if x.endswith("# memory-vault"))
+    words = shlex.split(line.split(" ", 5)[5].rsplit(" # memory-vault", 1)[0])
+    words = [w for w in words if not w.startswith("PATH=")] if words[0].startswith("PATH=") \
+        else words
+    env_at = words.index("--env-file")
+    return words[:env_at], [str(console)]
 
 
 def _git_started(setup: Setup) -> int:
@@ -669,7 +704,7 @@ def case_format_syncs(tmp: Path, results: Results, kind: str, syncs: int, *,
 
 # -- the table -------------------------------------------------------------------------------
 
-def print_table(results: Results) -> None:
+def target_rows(results: Results) -> list[tuple[str, str, str, str]]:
     """One row per target: what we measured, what it is held against, whether it holds."""
     rows: list[tuple[str, str, str, str]] = []
 
@@ -681,6 +716,11 @@ def print_table(results: Results) -> None:
         row("no change, 8 seed files", f"{nc['ours_ms']:.1f} ms vs python3 -c pass "
             f"{nc['baseline_a_ms']:.1f} ms = {nc['ratio']:.2f}x", "<= 1.5x",
             float(nc["ratio"]) <= 1.5)
+        if nc.get("cron_line_ratio") is not None:
+            row("no change, the installed cron line", f"{nc['cron_line_ms']:.1f} ms = "
+                f"{nc['cron_line_ratio']:.2f}x (pip's console script: "
+                f"{nc['console_script_ratio']:.2f}x)", "<= 1.5x",
+                float(nc["cron_line_ratio"]) <= 1.5)
         row("no change: git processes, GitPython imported",
             f"{nc['git_processes']}, {nc['gitpython_imported']}", "0, False",
             nc["git_processes"] == 0 and not nc["gitpython_imported"])
@@ -734,6 +774,38 @@ def print_table(results: Results) -> None:
         row("history FILE, 50 versions of 5 MB (first run)",
             f"{dh['history_50_cold_s']:.2f} s (then {dh['history_50_warm_s']:.2f} s, cached)",
             "< 2 s", float(dh["history_50_cold_s"]) < 2.0)
+    if (yr := c.get("a_year_of_history")) is not None:
+        y, sm = yr["year"], yr["small"]
+        row("a year (35,040 syncs): no-change run vs 100 syncs",
+            f"{y['no_change_s'] * 1000:.0f} ms vs {sm['no_change_s'] * 1000:.0f} ms "
+            f"= {yr['no_change_ratio']:.2f}x", "unchanged", float(yr["no_change_ratio"]) <= 1.2)
+        row("a year: change run vs 100 syncs", f"{y['change_s']:.2f} s vs {sm['change_s']:.2f} s"
+            f" = {yr['change_ratio']:.2f}x", "<= 1.2x", float(yr["change_ratio"]) <= 1.2)
+        for key, what, limit in (("status_s", "status", 0.3), ("history_20_s",
+                                 "history --limit 20", 0.5), ("history_file_s",
+                                 "history FILE", 2.0), ("restore_at_middle_s",
+                                 "restore --at the middle", 1.0)):
+            row(f"a year: {what}", f"{y[key]:.2f} s (100 syncs: {sm[key]:.2f} s)",
+                f"< {limit:g} s", float(y[key]) < limit)
+        row("a year: verify", f"{y['verify_s']:.2f} s (100 syncs: {sm['verify_s']:.2f} s)",
+            "(reported)", True)
+        row("a year: new-machine restore", f"{y['new_machine_restore_s']:.1f} s, clone "
+            f"{y['clone_mb']:.1f} MB", "(reported)", True)
+        row("a year: vault vs fully packed", f"{y['remote_mb']:.1f} MB vs "
+            f"{y['fully_packed_mb']:.1f} MB", "<= 2x",
+            float(y["remote_mb"]) <= 2 * float(y["fully_packed_mb"]))
+    if (fl := c.get("fleet_8_machines_50_rounds")) is not None:
+        row(f"fleet: {fl['machines']} machines x {fl['rounds']} rounds, all at once",
+            f"{fl['commits_on_remote']} of {fl['expected_commits']} versions on the remote, "
+            f"{fl['failed_runs']} failed runs, {fl['partial_runs']} waited, "
+            f"{fl['catch_up_runs']} catch-up round(s), {fl['round_median_s']:.1f} s a round",
+            "every version, no failure",
+            fl["commits_on_remote"] == fl["expected_commits"] and fl["failed_runs"] == 0)
+    return rows
+
+
+def print_table(results: Results) -> None:
+    rows = target_rows(results)
     widths = [max(len(r[i]) for r in [("target", "measured", "limit", "ok"), *rows])
               for i in range(4)]
     print()
@@ -763,57 +835,72 @@ def machine() -> dict[str, str]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="fewer repeats, 60 syncs")
-    parser.add_argument("--syncs", type=int, help="successive syncs in the last case")
+    parser.add_argument("--quick", action="store_true", help="fewer repeats and syncs")
+    parser.add_argument("--all", action="store_true",
+                        help="every case at full size, the year and the fleet included, and "
+                             "write bench/RESULTS.md and the README's cost table (about 40 "
+                             "minutes)")
+    parser.add_argument("--year", action="store_true", help="add a year of history (35,040 "
+                                                          "syncs; about 10 minutes)")
+    parser.add_argument("--syncs", type=int, help="successive syncs in the long case")
     parser.add_argument("--no-restic", action="store_true", help="skip restic even if installed")
-    parser.add_argument("--restic-syncs", type=int, default=100,
-                        help="back up the first N versions with restic too (default 100: "
-                             "restic costs ~0.75 s a backup; 1000 adds ~12 minutes)")
     parser.add_argument("--only", help="comma-separated case names (no_change, change, 10k, "
-                                       "100mb, syncs, sqlite, jsonl, diff)")
-    parser.add_argument("--format-syncs", type=int, help="syncs in the sqlite/jsonl cases "
-                        "(default 100; 20 with --quick)")
+                                       "100mb, syncs, sqlite, jsonl, diff, fleet, year)")
     args = parser.parse_args()
     repeat = 5 if args.quick else 15
-    syncs = args.syncs or (60 if args.quick else 1000)
-    only = set((args.only or "no_change,change,10k,100mb,syncs,sqlite,jsonl,diff").split(","))
-    format_syncs = args.format_syncs or (20 if args.quick else 100)
+    syncs = args.syncs or (1000 if args.all else 30 if args.quick else 100)
+    format_syncs = 100 if args.all else 10 if args.quick else 30
+    fleet_rounds = 50 if args.all else 10
+    default = "no_change,change,10k,100mb,syncs,sqlite,jsonl,diff,fleet"
+    only = set((args.only or default).split(","))
+    if args.year or args.all:
+        only.add("year")
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "memory_vault")],
                    check=True, env={k: v for k, v in os.environ.items()
                                     if k != "PYTHONDONTWRITEBYTECODE"})
     results = Results(machine=machine())
     print("machine: " + ", ".join(f"{k} {v}" for k, v in results.machine.items()), flush=True)
     started = time.perf_counter()
+    use_restic = bool(shutil.which("restic")) and not args.no_restic
     with tempfile.TemporaryDirectory(prefix="memory-vault-bench-") as scratch:
         tmp = Path(scratch)
-        if "no_change" in only:
-            case_no_change(tmp, results, repeat * 2)
-        if "change" in only:
-            case_change_8x5(tmp, results, max(3, repeat // 3))
-        if "10k" in only:
-            case_10k(tmp, results, max(3, repeat // 3))
-        if "100mb" in only:
-            case_100mb(tmp, results, 3)
-        if "diff" in only:
-            case_diff_history(tmp, results)
-        use_restic = bool(shutil.which("restic")) and not args.no_restic
-        for kind in ("sqlite", "jsonl"):
-            if kind in only:
-                case_format_syncs(tmp, results, kind, format_syncs,
-                                  restic_syncs=format_syncs if use_restic else 0)
-        if "syncs" in only:
-            case_many_syncs(tmp, results, syncs,
-                            restic_syncs=args.restic_syncs if use_restic else 0)
-    results.machine["benchmark_seconds"] = f"{time.perf_counter() - started:.0f}"
+        cases: list[tuple[str, Callable[[], None]]] = [
+            ("no_change", lambda: case_no_change(tmp, results, repeat * 2)),
+            ("change", lambda: case_change_8x5(tmp, results, max(3, repeat // 3))),
+            ("10k", lambda: case_10k(tmp, results, max(3, repeat // 3))),
+            ("100mb", lambda: case_100mb(tmp, results, 3)),
+            ("diff", lambda: case_diff_history(tmp, results)),
+            ("sqlite", lambda: case_format_syncs(tmp, results, "sqlite", format_syncs,
+                                                 restic_syncs=format_syncs if use_restic else 0)),
+            ("jsonl", lambda: case_format_syncs(tmp, results, "jsonl", format_syncs,
+                                                restic_syncs=format_syncs if use_restic else 0)),
+            ("syncs", lambda: case_many_syncs(tmp, results, syncs,
+                                              restic_syncs=min(100, syncs) if use_restic else 0)),
+            ("fleet", lambda: scale.case_fleet(tmp, results, rounds=fleet_rounds)),
+            ("year", lambda: scale.case_year(tmp, results)),
+        ]
+        for name, case in cases:
+            if name in only:
+                print(f"{name}...", flush=True)
+                case()
+    elapsed = time.perf_counter() - started
+    results.machine["benchmark_seconds"] = f"{elapsed:.0f}"
+    results.machine["date"] = time.strftime("%Y-%m-%d")
     out = ROOT / "bench" / "out"
     out.mkdir(exist_ok=True)
     (out / "results.json").write_text(json.dumps(
         {"machine": results.machine, "cases": results.cases}, indent=1))
     print_table(results)
-    print(f"\nwhole benchmark: {results.machine['benchmark_seconds']} s; "
-          f"details in {out / 'results.json'}")
+    if args.all:
+        import report
+
+        report.write(results, "python bench/run.py --all", elapsed)
+        print("wrote bench/RESULTS.md and the README's cost table")
+    print(f"\nwhole benchmark: {elapsed:.0f} s; details in {out / 'results.json'}")
     return 0
 
 
 if __name__ == "__main__":
+    import scale
+
     sys.exit(main())

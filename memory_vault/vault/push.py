@@ -5,12 +5,16 @@ side wrote. Each of our commits instead sets its files to our exact blobs on top
 so ours becomes the tip and theirs stays in history.
 """
 
+import random
+import time
+
 from memory_vault.errors import GitFailed
 from memory_vault.vault import trees
 from memory_vault.vault.base import VaultBase
 from memory_vault.vault.gitrun import GitRunner
 
-PUSH_TRIES = 3
+PUSH_TRIES = 8  # machines sharing a vault push at once: each try may be beaten by another
+BACKOFF_SECONDS = 0.25
 REJECTED = ("[rejected]", "non-fast-forward", "fetch first", "stale info")
 _IDENTITY_KEYS = ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_AUTHOR_DATE",
                   "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL", "GIT_COMMITTER_DATE")
@@ -63,6 +67,8 @@ class Pushes(VaultBase):
                 return
             if not was_rejected(result.stdout + result.stderr):
                 raise self.git.failure(result, network=True)
+            if _attempt:
+                time.sleep(random.uniform(0, BACKOFF_SECONDS * _attempt))  # noqa: S311
             self.replay_onto_remote()
         raise GitFailed(f"the remote kept moving: push still rejected after {PUSH_TRIES} tries")
 
