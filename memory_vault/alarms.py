@@ -16,7 +16,7 @@ from memory_vault.config import Config
 from memory_vault.errors import EXIT_OK, UsageError
 from memory_vault.lock import RunLock
 from memory_vault.logfile import RunLog
-from memory_vault.results import Done
+from memory_vault.results import Done, command_name
 from memory_vault.state import Alarm, FileRecord, State, load_state, save_state
 
 TYPE_CHECKING = False
@@ -37,14 +37,14 @@ def shrank(before: int, after: int, threshold: float) -> bool:
 
 
 def restore_command(name: str, commit: str) -> str:
-    return f"memory-vault restore {name} --commit {commit[:12]}"
+    return f"{command_name()} restore {name} --commit {commit[:12]}"
 
 
 def describe(name: str, alarm: Alarm) -> str:
     return (f"{name}: shrink alarm: {alarm.before} records -> {alarm.after} "
             f"({alarm.lost_percent}% lost) in commit {alarm.commit[:12]}; the version before "
             f"is in commit {alarm.previous[:12]}: `{restore_command(name, alarm.previous)}` "
-            f"brings it back, `memory-vault ack {name}` closes this alarm")
+            f"brings it back, `{command_name()} ack {name}` closes this alarm")
 
 
 def raise_alarms(config: Config, log: RunLog, state: State, vault: Vault, commit: CommitInfo,

@@ -187,6 +187,14 @@ class RunLog:
     def error(self, message: str) -> None:
         self.emit(ERROR, message)
 
+    def note(self, message: str) -> None:
+        """An INFO line for the log file only (the command prints its own account)."""
+        echo, self.echo = self.echo, ERROR + 1
+        try:
+            self.emit(INFO, message)
+        finally:
+            self.echo = echo
+
     def alarm(self, message: str) -> None:
         """A warning a person must see even under cron: logged, and on stderr this once
         (cron mails what a job writes to stderr)."""

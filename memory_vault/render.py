@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from memory_vault.logfile import write_stdout
+from memory_vault.results import command_name
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # dispatch is by class name: a command never imports another's modules
@@ -64,12 +65,17 @@ def _init(result: "InitResult") -> list[str]:
     head = ("Memory Vault is ready." if result.reachable
             else "Memory Vault is set up, but the remote cannot be reached yet:")
     return [head, *(f"  {label + ':':<{width}}{value}" for label, value in rows),
-            "Next: `memory-vault --now` for a first backup, "
-            "`memory-vault schedule install` to run it every 15 minutes."]
+            f"Next: `{command_name()} --now` for a first backup, "
+            f"`{command_name()} schedule install` to run it every 15 minutes."]
 
 
-@_renders("RestorePlan")
-def _restore(plan: "RestorePlan") -> list[str]:
+def show_plan(plan: "RestorePlan") -> None:
+    """The plan of a restore, before it is carried out."""
+    for line in _plan_lines(plan):
+        write_stdout(line + "\n")
+
+
+def _plan_lines(plan: "RestorePlan") -> list[str]:
     lines = [f"{'Plan: restore' if plan.dry_run else 'Restoring'} from {plan.commit[:12]} "
              f"({plan.date}) into {plan.target}"]
     for item in plan.items:
@@ -80,12 +86,22 @@ def _restore(plan: "RestorePlan") -> list[str]:
         elif item.action.value == "refused":
             note = f"  ({item.reason})"
         lines.append(f"  {item.action.value:<9} {item.name}{note}")
+    return lines
+
+
+@_renders("RestorePlan")
+def _restore(plan: "RestorePlan") -> list[str]:
+    lines = [] if plan.announced else _plan_lines(plan)
     written = len(plan.to_write)
     if plan.dry_run:
         return [*lines, "Dry run: nothing was changed."]
     unchanged = len(plan.items) - written - len(plan.refused)
-    return [*lines, f"Restored {written} file(s); {unchanged} already up to date.",
-            "Restart the agent system so the agents load the restored memory."]
+    lines.append(f"Restored {written} file(s); {unchanged} already up to date.")
+    if plan.into_source and written:
+        lines.append("Restart the agent system so the agents load the restored memory.")
+    if plan.resume_hint:
+        lines.append(plan.resume_hint)
+    return lines
 
 
 @_renders("HistoryResult")

@@ -12,6 +12,7 @@ import os
 import shutil
 import stat
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -32,6 +33,7 @@ from memory_vault.fsutil import (
     utc_stamp,
 )
 from memory_vault.logfile import RunLog
+from memory_vault.results import command_name
 from memory_vault.sources import is_git_name
 from memory_vault.vault import Vault, reading
 from memory_vault.vault.trees import SYMLINK_MODE, Entry
@@ -64,6 +66,9 @@ class RestorePlan:
     target: str
     items: list[RestoreItem] = field(default_factory=list)
     dry_run: bool = False
+    into_source: bool = True  # restored into the agents' own folder (they must restart)
+    resume_hint: str | None = None  # a new machine: how to start backing up again
+    announced: bool = False  # the plan was shown before the work
 
     @property
     def refused(self) -> list[RestoreItem]:
@@ -129,8 +134,7 @@ def plan_restore(vault: Vault, commit: str, names: list[str], target: str) -> Re
     _refuse_unfoldered_subdir(vault, sha, subdir)
     entries = vault.entries_under(sha, subdir)
     if names:
-        wanted = [_vault_name(n, subdir) for n in names]
-        missing = [n for n in wanted if n not in entries]
+        wanted, missing = _select(names, entries, vault.config)
         if missing:
             raise UsageError(
                 f"not in the vault at {sha[:12]} ({plan.date}): {', '.join(missing)}"
@@ -155,9 +159,35 @@ def _refuse_unfoldered_subdir(vault: Vault, commit: str, subdir: str) -> None:
                              "refused whole, nothing restored (a hostile or broken vault)")
 
 
-def _vault_name(name: str, subdir: str) -> str:
-    name = name.strip().removeprefix("./")
-    return name.removeprefix(subdir + "/")
+def _select(names: list[str], entries: dict[str, Entry],
+            config: Config) -> tuple[list[str], list[str]]:
+    """The vault's names the user's names mean: a name in the vault (with or without the
+    subdir), a path to the file in the source dir, or a glob (`*_memories.json`)."""
+    from fnmatch import fnmatchcase
+
+    wanted: dict[str, None] = {}
+    missing = []
+    for name in names:
+        found = []
+        for form in _forms(name, config):
+            if any(c in form for c in "*?["):
+                found += sorted(e for e in entries if fnmatchcase(e, form))
+            elif form in entries:
+                found.append(form)
+        wanted.update(dict.fromkeys(found))
+        if not found:
+            missing.append(name)
+    return list(wanted), missing
+
+
+def _forms(name: str, config: Config) -> list[str]:
+    name = name.strip()
+    forms = [name.removeprefix("./").removeprefix(config.subdir + "/")]
+    path = os.path.abspath(os.path.expanduser(name))
+    source = os.path.abspath(config.source_dir)
+    if path.startswith(source + os.sep):
+        forms.append(os.path.relpath(path, source))
+    return forms
 
 
 def _available(entries: dict[str, Entry]) -> str:
@@ -220,9 +250,11 @@ def run_restore(
     to: str | None,
     dry_run: bool,
     progress: bool,
+    announce: Callable[[RestorePlan], None] | None = None,
 ) -> RestorePlan:
     """The whole `restore` command; a dry run reads a throw-away clone that borrows the
-    real one's objects, so that it changes nothing in the data folder."""
+    real one's objects, so that it changes nothing in the data folder. `announce` shows the
+    plan before anything is written."""
     if at and rev:
         raise UsageError("--at and --commit cannot be used together")
     if at:
@@ -236,10 +268,18 @@ def run_restore(
         commit = choose_commit(vault, tip, at=at, rev=rev)
         plan = plan_restore(vault, commit, names, target)
         plan.dry_run = dry_run
+        plan.into_source = target == os.path.abspath(config.source_dir)
+        if vault.fresh and config.env_file is None and not dry_run:
+            plan.resume_hint = (f"Backups are not set up on this machine yet: `{command_name()} "
+                                f"init --source {config.source_dir} --remote "
+                                f"{log.redactor.clean(config.remote)}` resumes them.")
+        if announce is not None:
+            announce(plan)
+            plan.announced = True
         if not dry_run:
             os.makedirs(target, exist_ok=True)
             apply_restore(vault, plan)
-            log.info(f"restore: {len(plan.to_write)} file(s) from {plan.commit[:12]} "
+            log.note(f"restore: {len(plan.to_write)} file(s) from {plan.commit[:12]} "
                      f"({plan.date}) into {target}")
     return plan
 

@@ -19,6 +19,25 @@ if TYPE_CHECKING:
         def as_dict(self) -> object: ...
 
 
+def command_name() -> str:
+    """How the user can run this program again, for hints: the command as it was typed when
+    it is not simply `memory-vault` on PATH (`.venv/bin/memory-vault`, `./sync_memory_vault.py`)."""
+    import os
+    import sys
+
+    argv0 = sys.argv[0] if sys.argv else ""
+    base = os.path.basename(argv0)
+    if base == "sync_memory_vault.py":
+        return argv0 if os.sep in argv0 else f"./{argv0}"
+    if base == "memory-vault" and os.sep in argv0:
+        import shutil
+
+        found = shutil.which("memory-vault")
+        if found is None or os.path.realpath(found) != os.path.realpath(argv0):
+            return argv0
+    return "memory-vault"
+
+
 class Done:
     """A result that is only an exit code (a sync, whose words went to the log) or a few
     lines of text (a schedule change)."""

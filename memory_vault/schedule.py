@@ -25,7 +25,7 @@ from memory_vault import paths
 from memory_vault.config import Config
 from memory_vault.errors import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, UsageError, VaultError
 from memory_vault.logfile import RunLog
-from memory_vault.results import Done
+from memory_vault.results import Done, command_name
 
 CRON, SYSTEMD, LAUNCHD = "cron", "systemd", "launchd"
 KINDS = (CRON, SYSTEMD, LAUNCHD)
@@ -117,7 +117,7 @@ def _crontab(args: list[str], stdin: str | None = None) -> subprocess.CompletedP
                               check=False, timeout=30)
     except FileNotFoundError:
         raise VaultError("the crontab command is not installed (Debian/Ubuntu: apt install "
-                         "cron); add the line of `memory-vault schedule show` to your "
+                         f"cron); add the line of `{command_name()} schedule show` to your "
                          "scheduler by hand") from None
 
 
@@ -266,7 +266,7 @@ def settings_file(config: Config, *, must_exist: bool = True) -> str:
     """The env file the job names: the one in use, else the one `init` writes."""
     path = config.env_file or paths.config_env_file(dict(os.environ))
     if must_exist and not Path(path).is_file():
-        raise UsageError(f"no settings file at {path}: run `memory-vault init` first "
+        raise UsageError(f"no settings file at {path}: run `{command_name()} init` first "
                          "(a scheduler runs with a bare environment and needs one)")
     return path
 
@@ -324,12 +324,12 @@ def run_show(config: Config, log: RunLog, every: int, kind: str | None) -> Done:
             log.warning(str(exc))
             return Done(EXIT_FAILED, [wanted])
         if line is None:
-            return Done(EXIT_FAILED, ["No memory-vault line in the crontab; `memory-vault "
+            return Done(EXIT_FAILED, [f"No memory-vault line in the crontab; `{command_name()} "
                                       "schedule install` adds this one:", wanted])
         return Done(EXIT_OK, [line])
     files = _files(kind, every, env_file)
     installed_now = all(path.is_file() for path in files)
-    lines = [] if installed_now else [f"Not installed; `memory-vault schedule install --with "
+    lines = [] if installed_now else [f"Not installed; `{command_name()} schedule install --with "
                                       f"{kind}` writes:"]
     for path, text in files.items():
         shown = path.read_text() if installed_now else text

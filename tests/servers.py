@@ -266,3 +266,56 @@ class SshServer:
         if self.proc is not None:
             self.proc.terminate()
             self.proc.wait(timeout=10)
+
+
+class ThrottledProxy:
+    """A TCP proxy on 127.0.0.1 that forwards to `port` at `rate` bytes a second each way:
+    a slow link on which a transfer takes long but keeps moving."""
+
+    def __init__(self, port: int, rate: int) -> None:
+        self.target = port
+        self.rate = rate
+        self.sock = socket.socket()
+        # Small buffers on our side keep the sender's data in flight small, as on a real slow
+        # link, instead of letting loopback buffer the whole transfer at once.
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.port = int(self.sock.getsockname()[1])
+        self.running = True
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+
+    def _accept(self) -> None:
+        self.sock.settimeout(0.2)
+        while self.running:
+            try:
+                client, _ = self.sock.accept()
+            except OSError:
+                continue
+            upstream = socket.create_connection(("127.0.0.1", self.target))
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
+        chunk = max(1, self.rate // 10)
+        try:
+            while data := source.recv(chunk):
+                sink.sendall(data)
+                time.sleep(len(data) / self.rate)
+        except OSError:
+            pass
+        finally:
+            for s in (source, sink):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def __enter__(self) -> ThrottledProxy:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.running = False
+        self.thread.join(timeout=2)
+        self.sock.close()

@@ -111,3 +111,35 @@ def test_the_installed_package_holds_every_module() -> None:
     package = ROOT / "memory_vault"
     checkout = {str(p.relative_to(ROOT)) for p in package.rglob("*.py")}
     assert checkout <= shipped, sorted(checkout - shipped)
+
+
+def _bare_python() -> str:
+    """An interpreter without the project's dependencies (the base of the venv)."""
+    import pytest
+
+    candidate = Path(sys.base_prefix) / "bin" / "python3"
+    probe = subprocess.run([str(candidate), "-c", "import git, click, dotenv"],
+                           capture_output=True, check=False)
+    if not candidate.exists() or probe.returncode == 0:
+        pytest.skip("no interpreter without the dependencies to run the script with")
+    return str(candidate)
+
+
+def test_the_script_run_by_a_python_without_the_dependencies(tmp_path: Path) -> None:
+    """The README installs into .venv; `python3 sync_memory_vault.py` (the system's) then
+    hands over to .venv's Python, or says in one line how to run it: never a traceback."""
+    python = _bare_python()
+    alone = tmp_path / "sync_memory_vault.py"
+    alone.write_text(SCRIPT.read_text())
+    result = subprocess.run([python, str(alone), "--version"], capture_output=True, text=True,
+                            check=False, env={**os.environ, "MEMORY_VAULT_NO_REEXEC": ""})
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr
+    assert ".venv/bin/python" in lines[0] and "activate" in lines[0]
+    if (ROOT / ".venv" / "bin" / "python").exists():
+        handed = subprocess.run([python, str(SCRIPT), "--version"], capture_output=True,
+                                text=True, check=False,
+                                env={k: v for k, v in os.environ.items()
+                                     if k != "MEMORY_VAULT_NO_REEXEC"})
+        assert handed.returncode == 0 and __version__ in handed.stdout

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from conftest import Vault
+from conftest import SCRIPT, Vault
 
 
 def _json(result: Any) -> Any:
@@ -162,7 +162,7 @@ def test_the_shrink_alarm_at_the_threshold_and_not_below(vault: Vault, keep: int
         return
     previous = vault.remote_commits()[1]
     assert "shrink alarm: 10 records -> 5 (50% lost)" in run.stderr
-    assert f"memory-vault restore memory.jsonl --commit {previous[:12]}" in run.stderr
+    assert f"{SCRIPT} restore memory.jsonl --commit {previous[:12]}" in run.stderr
     report = json.loads(status.stdout)
     assert status.returncode == 1
     assert [(p["kind"], p["file"]) for p in report["problems"]] == [("shrink", "memory.jsonl")]
@@ -185,7 +185,7 @@ def test_a_file_that_empties_raises_the_alarm_and_the_restore_brings_it_back(
     run = vault.sync()
     assert run.returncode == 0 and "3 records -> 0 (100% lost)" in run.stderr
     command = run.stderr.split("`")[1]
-    assert command.startswith("memory-vault restore CLAUDE.md --commit ")
+    assert command.startswith(f"{SCRIPT} restore CLAUDE.md --commit ")  # as it was run
     restored = vault.run(*command.split()[1:])
     assert restored.returncode == 0, restored.stderr
     assert (vault.source / "CLAUDE.md").read_text() == "# Memory\n- one\n- two\n"

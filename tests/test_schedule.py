@@ -110,7 +110,7 @@ def test_bad_every_is_a_usage_error(vault: Vault, cron: Path) -> None:
 def test_install_without_settings_file_says_run_init(vault: Vault, cron: Path) -> None:
     (vault.home / ".config/memory-vault/.env").unlink()
     result = vault.run("schedule", "install")
-    assert result.returncode == 2 and "memory-vault init" in result.stderr
+    assert result.returncode == 2 and "sync_memory_vault.py init` first" in result.stderr
 
 
 def test_no_crontab_command_is_a_clear_error(vault: Vault, tmp_path: Path) -> None:

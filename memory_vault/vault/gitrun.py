@@ -82,6 +82,13 @@ _BOILERPLATE = (
     "everything up-to-date",
 )
 REASON_LINES = 4
+PROGRESS_COMMANDS = ("fetch", "push")  # network commands that report progress
+KEPT_STDERR = 65536
+SLOW_LINK_BYTES_PER_SECOND = 32 * 1024  # the slowest upload we wait for without a word
+# Progress meter lines: activity, not reasons.
+_PROGRESS = ("enumerating objects", "counting objects", "compressing objects",
+             "writing objects", "receiving objects", "resolving deltas", "total ",
+             "delta compression", "unpacking objects")
 
 
 def reason_lines(stderr: bytes, stdout: bytes = b"") -> list[str]:
@@ -96,7 +103,8 @@ def reason_lines(stderr: bytes, stdout: bytes = b"") -> list[str]:
         line = raw.strip()
         if line.lower().startswith("remote:"):
             line = line[7:].strip()
-        if not line or line.lower().startswith(_BOILERPLATE) or line in lines:
+        lowered = line.lower()
+        if not line or lowered.startswith(_BOILERPLATE + _PROGRESS) or line in lines:
             continue
         lines.append(line)
     return lines[:REASON_LINES]
@@ -106,6 +114,20 @@ def _rejected_refs(stdout: bytes) -> bytes:
     """`git push --porcelain` puts a refused ref on stdout: `!<TAB>src:dst<TAB>[reason]`."""
     return b"\n".join(line.split(b"\t")[-1] for line in stdout.splitlines()
                       if line.startswith(b"!"))
+
+
+def written_bytes(progress: bytes) -> int:
+    """How much git said it wrote (`Writing objects: 100% (3/3), 223.02 KiB`): the kernel
+    may buffer all of it at once and send it for a long, silent while on a slow link.
+
+    >>> written_bytes(b"Writing objects: 100% (3/3), 223.02 KiB | 8.92 MiB/s, done.")
+    228372
+    """
+    import re
+
+    sizes = re.findall(rb"Writing objects:[^\r\n]*?, ([0-9.]+) (bytes|KiB|MiB|GiB)", progress)
+    units = {b"bytes": 1, b"KiB": 1024, b"MiB": 1024**2, b"GiB": 1024**3}
+    return max((int(float(n) * units[u]) for n, u in sizes), default=0)
 
 
 def classify(text: str) -> str:
@@ -209,10 +231,13 @@ class GitRunner:
         to disk, never held in memory); the result's stdout is then empty.
 
         `progress` (for a terminal only) shows git's progress meter on our stderr while still
-        keeping its messages for the error we may raise.
+        keeping its messages for the error we may raise. A network command is stopped when
+        it makes no progress for the timeout, not after a fixed total: a long first push
+        over a slow link goes on as long as git reports bytes moving.
         """
         env = {**self.env, **extra_env} if extra_env else self.env
-        if progress:
+        watched = network and args[0] in PROGRESS_COMMANDS
+        if watched:
             args = (args[0], "--progress", *args[1:])
         try:
             proc = self._start(args, env, cwd, input_bytes, stdout_fd)
@@ -220,8 +245,8 @@ class GitRunner:
             raise GitFailed("git is not installed or not on PATH (cron's PATH is "
                             "/usr/bin:/bin; `schedule install` names git's folder)") from None
         try:
-            if progress:
-                out, err = _communicate_showing_stderr(proc, self.timeout if network else None)
+            if watched:
+                out, err = _communicate_watching(proc, self.timeout, show=progress)
             else:
                 out, err = proc.communicate(
                     input_bytes, timeout=self.timeout if network else None
@@ -229,7 +254,7 @@ class GitRunner:
         except subprocess.TimeoutExpired:
             _kill_group(proc)
             raise NetworkError(
-                f"git {args[0]} timed out after {self.timeout:g} s "
+                f"git {args[0]} made no progress for {self.timeout:g} s "
                 "(MEMORY_VAULT_GIT_TIMEOUT); is the remote reachable?"
             ) from None
         except BaseException:
@@ -308,33 +333,47 @@ class GitResult:
             f"exit status {self.returncode}")
 
 
-def _communicate_showing_stderr(
-    proc: "subprocess.Popen[bytes]", timeout: float | None
-) -> tuple[bytes, bytes]:
-    """Like communicate(), but git's stderr (its progress meter) is shown as it comes."""
+def _communicate_watching(proc: "subprocess.Popen[bytes]", inactivity: float,
+                          *, show: bool) -> tuple[bytes, bytes]:
+    """Like communicate(), but raising TimeoutExpired only after `inactivity` seconds with
+    no output at all (git's progress meter counts), and showing stderr on ours if `show`."""
     import sys
     import threading
+    import time
 
     kept = bytearray()
     out = bytearray()
+    last = [time.monotonic()]
+    grace = [0.0]  # silence allowed for bytes already handed to the network
     if proc.stderr is None or proc.stdout is None:
         raise ValueError("git must be started with pipes")
-    stderr_fd, stdout = proc.stderr.fileno(), proc.stdout
+    stderr_fd, stdout_fd = proc.stderr.fileno(), proc.stdout.fileno()
 
-    def tee_stderr() -> None:
+    def read_stderr() -> None:
         for chunk in iter(lambda: os.read(stderr_fd, 4096), b""):
-            sys.stderr.buffer.write(chunk)
-            sys.stderr.flush()
+            last[0] = time.monotonic()
+            grace[0] = max(grace[0], written_bytes(chunk) / SLOW_LINK_BYTES_PER_SECOND)
+            if show:
+                sys.stderr.buffer.write(chunk)
+                sys.stderr.flush()
             kept.extend(chunk)
-            del kept[:-8192]
+            del kept[:-KEPT_STDERR]
 
-    def drain_stdout() -> None:
-        out.extend(stdout.read())
+    def read_stdout() -> None:
+        for chunk in iter(lambda: os.read(stdout_fd, 65536), b""):
+            last[0] = time.monotonic()
+            out.extend(chunk)
 
-    threads = [threading.Thread(target=f, daemon=True) for f in (tee_stderr, drain_stdout)]
+    threads = [threading.Thread(target=f, daemon=True) for f in (read_stderr, read_stdout)]
     for thread in threads:
         thread.start()
-    proc.wait(timeout=timeout)
+    while True:
+        try:
+            proc.wait(timeout=0.2)
+            break
+        except subprocess.TimeoutExpired:
+            if time.monotonic() - last[0] > inactivity + grace[0]:
+                raise
     for thread in threads:
         thread.join(timeout=5)
     return bytes(out), bytes(kept)
