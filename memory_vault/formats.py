@@ -25,14 +25,17 @@ _MCP_TYPES = ("entity", "relation")
 
 
 class Verdict:
-    """A version's format and, if it is not whole, why (`retry`: it is being written)."""
+    """A version's format and, if it is not whole, why (`retry`: it is being written);
+    `records` when the check counted them on the way (JSON, JSON Lines)."""
 
-    __slots__ = ("format", "problem", "retry")
+    __slots__ = ("format", "problem", "records", "retry")
 
-    def __init__(self, fmt: str, problem: str | None = None, *, retry: bool = False) -> None:
+    def __init__(self, fmt: str, problem: str | None = None, *, retry: bool = False,
+                 records: int | None = None) -> None:
         self.format = fmt
         self.problem = problem
         self.retry = retry
+        self.records = records
 
 
 def judge(name: str, data: bytes | bytearray) -> Verdict:
@@ -79,7 +82,7 @@ def _json_or_lines(data: bytes | bytearray) -> Verdict:
     import json
 
     try:
-        document = json.loads(data, object_pairs_hook=_keep_mcp_type)
+        document = json.loads(data, object_pairs_hook=_count_object)
     except RecursionError:
         return Verdict(JSON, "not valid JSON: nested too deeply")
     except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
@@ -87,29 +90,57 @@ def _json_or_lines(data: bytes | bytearray) -> Verdict:
         if _line_count(data) > 1 and _first_line_parses(data):
             return lines
         return Verdict(JSON, f"not valid JSON: {exc}")
-    if document in _MCP_TYPES:  # one MCP graph line: the file is JSON Lines, one record long
-        return Verdict(JSONL)
-    return Verdict(JSON)
+    if isinstance(document, _McpLeaves):  # one MCP graph line: JSON Lines, one record
+        return Verdict(JSONL, records=1)
+    return Verdict(JSON, records=leaf_count(document))
 
 
-def _keep_mcp_type(pairs: list[tuple[str, object]]) -> object:
-    """Parse without building objects (memory stays small), except to say whether the top
-    object is one line of an MCP knowledge graph."""
-    for key, value in pairs:
-        if key == "type" and value in _MCP_TYPES:
-            return value
-    return None
+class _Leaves(int):
+    """An object already parsed, standing for its leaf count (memory stays small)."""
+
+    __slots__ = ()
+
+
+class _McpLeaves(_Leaves):
+    """...and it was one line of an MCP knowledge graph (`type` entity or relation)."""
+
+    __slots__ = ()
+
+
+def _count_object(pairs: list[tuple[str, object]]) -> _Leaves:
+    total = sum(leaf_count(value) for _key, value in pairs)
+    if any(key == "type" and value in _MCP_TYPES for key, value in pairs):
+        return _McpLeaves(total)
+    return _Leaves(total)
+
+
+def leaf_count(value: object) -> int:
+    """Records of a value parsed with `_count_object`: its leaves, wherever nested."""
+    if isinstance(value, _Leaves):
+        return int(value)
+    if isinstance(value, list):
+        return sum(leaf_count(item) for item in value)
+    return 1
+
+
+def count_json(data: bytes | bytearray) -> int:
+    """The leaves of one JSON document, counted while parsing (nothing kept)."""
+    import json
+
+    return leaf_count(json.loads(data, object_pairs_hook=_count_object))
 
 
 def json_lines(data: bytes | bytearray) -> Verdict:
     """Every non-empty line parses; a last line that does not is being written."""
     import json
 
-    lines = bytes(data).split(b"\n")
+    lines: list[bytes | bytearray] = list(data.split(b"\n"))
     last = max((i for i, line in enumerate(lines) if line.strip()), default=-1)
+    records = 0
     for number, line in enumerate(lines):
         if not line.strip():
             continue
+        records += 1
         try:
             json.loads(line, object_pairs_hook=_discard)
         except RecursionError:
@@ -118,7 +149,7 @@ def json_lines(data: bytes | bytearray) -> Verdict:
             if number == last:
                 return Verdict(JSONL, BEING_WRITTEN, retry=True)
             return Verdict(JSONL, f"line {number + 1} is not JSON")
-    return Verdict(JSONL)
+    return Verdict(JSONL, records=records)
 
 
 def _line_count(data: bytes | bytearray) -> int:

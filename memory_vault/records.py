@@ -56,14 +56,17 @@ def measure(fmt: str, data: bytes) -> tuple[int | None, Counter[int] | None]:
     return count(fmt, data), None if prints is None else Counter(map(hash, prints.elements()))
 
 
-def count(fmt: str, data: bytes) -> int | None:
-    """The number of records of one version (None for bytes, which have none)."""
+def count(fmt: str, data: bytes | bytearray) -> int | None:
+    """The number of records of one version (None for bytes, which have none), without a
+    copy of it in memory."""
     if fmt == formats.JSON:
-        return _count_leaves(data)
+        return formats.count_json(data)
     if fmt in (formats.JSONL, formats.TEXT):
-        return sum(1 for line in data.split(b"\n") if line.strip())
+        import re
+
+        return sum(1 for _ in re.finditer(rb"(?m)^[ \t\r\f\v]*[^\s]", data))
     if fmt == formats.SQLITE:
-        with _open_image(data) as db:
+        with _open_image(bytes(data)) as db:
             return sum(n for _table, n in _row_counts(db))
     return None
 
@@ -170,26 +173,6 @@ def _bytes_note(old: bytes | None, new: bytes | None) -> str:
 
 
 # -- JSON ----------------------------------------------------------------------------------------
-
-def _count_leaves(data: bytes) -> int:
-    """Leaves counted while parsing, without keeping the document."""
-    def count_object(pairs: list[tuple[str, object]]) -> _Leaves:
-        return _Leaves(sum(_leaf_count(value) for _key, value in pairs))
-
-    return _leaf_count(json.loads(data, object_pairs_hook=count_object))
-
-
-class _Leaves(int):
-    """The leaf count of an object already parsed (it stands in for the object)."""
-
-
-def _leaf_count(value: object) -> int:
-    if isinstance(value, _Leaves):
-        return int(value)
-    if isinstance(value, list):
-        return sum(_leaf_count(item) for item in value)
-    return 1
-
 
 def _leaves(data: bytes) -> list[tuple[str, object]]:
     """(key path, value) of every leaf: `records[41].text`."""

@@ -31,7 +31,7 @@ class Snapshot:
     __slots__ = ("data", "format", "mtime_ns", "name", "records", "sha256", "size", "stat_size")
 
     def __init__(self, name: str, data: bytearray, *, fmt: str, stat_size: int,
-                 mtime_ns: int) -> None:
+                 mtime_ns: int, records: int | None = None) -> None:
         self.name = name
         self.data = data
         self.size = len(data)
@@ -39,7 +39,7 @@ class Snapshot:
         self.format = fmt
         self.stat_size = stat_size  # the size and mtime the next scan compares with
         self.mtime_ns = mtime_ns
-        self.records = _count(fmt, data)  # for the shrink alarm (None: bytes, or unknown)
+        self.records = records if records is not None else _count(fmt, data)
 
     def release(self) -> "Snapshot":
         """Drop the bytes once they are in the clone (size and hash stay)."""
@@ -56,7 +56,7 @@ def _count(fmt: str, data: bytearray) -> int | None:
     from memory_vault import records
 
     try:
-        return records.count(fmt, bytes(data))
+        return records.count(fmt, data)
     except (ValueError, RecursionError, LookupError, OSError):
         return None
     except Exception:  # sqlite3.Error and kin: a count we cannot make is not a failure
@@ -79,7 +79,7 @@ def take_snapshot(
         verdict = formats.judge(name, data)
         if verdict.problem is None or not validate:
             return Snapshot(name, data, fmt=verdict.format, stat_size=st.st_size,
-                            mtime_ns=st.st_mtime_ns)
+                            mtime_ns=st.st_mtime_ns, records=verdict.records)
         checks_left -= 1
         settled = time.time_ns() - st.st_mtime_ns > SETTLE_SECONDS * 1e9
         if checks_left == 0 or (settled and not verdict.retry):
@@ -123,6 +123,7 @@ def _read_stable(name: str, path: str,
             previous = look
         else:
             previous = None
+        del data, outcome  # one copy in memory at a time: the next look reads it again
         time.sleep(QUIET_NS / 1e9 + 0.01 * attempt)
     return Skip(name, f"kept changing while being read ({READ_TRIES} tries)")
 
