@@ -53,11 +53,13 @@ def raise_alarms(config: Config, log: RunLog, state: State, vault: Vault, commit
     counts = {snap.name: snap.records for snap in snapshots}
     for name, _size, _digest in commit.files:
         after = counts.get(name)
+        if after is None or commit.parent is None:
+            continue  # nothing to compare (reading the old version would be wasted)
         previous = before.get(name)
         count = previous.records if previous is not None else None
-        if count is None and commit.parent is not None:
+        if count is None:
             count = _count_in_vault(vault, commit.parent, name)
-        if after is None or count is None or commit.parent is None:
+        if count is None:
             continue
         if shrank(count, after, config.shrink_alert):
             alarm = Alarm(count, after, commit.sha, commit.parent, int(time.time()))

@@ -66,9 +66,14 @@ def count(fmt: str, data: bytes | bytearray) -> int | None:
 
         return sum(1 for _ in re.finditer(rb"(?m)^[ \t\r\f\v]*[^\s]", data))
     if fmt == formats.SQLITE:
-        with _open_image(bytes(data)) as db:
-            return sum(n for _table, n in _row_counts(db))
+        with _open_image(data) as db:
+            return count_rows(db)
     return None
+
+
+def count_rows(db: sqlite3.Connection) -> int:
+    """The rows of all user tables of an open database: its record count."""
+    return sum(n for _table, n in _row_counts(db))
 
 
 def fingerprints(fmt: str, data: bytes) -> Counter[bytes] | None:
@@ -268,11 +273,21 @@ def _keyed_markdown(data: bytes) -> dict[str, object]:
 
 # -- SQLite --------------------------------------------------------------------------------------
 
-class _open_image:  # a context manager used like a function
-    """An in-memory, read-only copy of a database image."""
+WAL_HEADER, ROLLBACK_HEADER = b"\x02\x02", b"\x01\x01"  # file format write/read versions
 
-    def __init__(self, data: bytes) -> None:
+class _open_image:  # a context manager used like a function
+    """An in-memory, read-only copy of a database image.
+
+    An image of a WAL-mode database (as mem0 and LangGraph keep theirs) says so in header
+    bytes 18-19, and SQLite refuses to read such an image from memory, where no `-wal` can
+    exist; the copy handed to SQLite says "rollback journal" instead (the vault's bytes are
+    untouched)."""
+
+    def __init__(self, data: bytes | bytearray) -> None:
         self.db = sqlite3.connect(":memory:")
+        if data[18:20] == WAL_HEADER:
+            data = bytearray(data)
+            data[18:20] = ROLLBACK_HEADER
         self.db.deserialize(data)
 
     def __enter__(self) -> sqlite3.Connection:

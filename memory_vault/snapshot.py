@@ -17,6 +17,10 @@ from memory_vault.fsutil import file_sha256
 from memory_vault.sources import Skip, signature
 from memory_vault.state import FileRecord
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import sqlite3
+
 READ_TRIES = 8
 SETTLE_SECONDS = 2.0  # a file modified this recently may still be being written
 SETTLED_NS = 1_000_000_000  # untouched this long: one read is enough
@@ -215,10 +219,11 @@ def _sqlite_snapshot(name: str, path: str, *, max_bytes: int,
         return Skip(name, f"too large: {size / 2**20:.1f} MB with its -wal is over the "
                           f"{max_bytes / 2**20:g} MB limit (MEMORY_VAULT_MAX_FILE_MB)")
     try:
-        image = sqlite_image(path, check=validate)
+        image, rows = _copy_database(path, check=validate, count=True)
     except SnapshotProblem as exc:
         return Skip(name, f"SQLite: {exc}")
-    return Snapshot(name, image, fmt=formats.SQLITE, stat_size=size, mtime_ns=mtime_ns)
+    return Snapshot(name, image, fmt=formats.SQLITE, stat_size=size, mtime_ns=mtime_ns,
+                    records=rows)
 
 
 class SnapshotProblem(Exception):
@@ -228,6 +233,13 @@ class SnapshotProblem(Exception):
 def sqlite_image(path: str, *, check: bool = True) -> bytearray:
     """A consistent image of the database at `path` (read-only: the agent's files are never
     written), checked with `PRAGMA integrity_check` when `check`."""
+    return _copy_database(path, check=check, count=False)[0]
+
+
+def _copy_database(path: str, *, check: bool, count: bool) -> tuple[bytearray, int | None]:
+    """The image, and its row count when `count`: counted on the copy already open in
+    memory, because a second copy of a large database just to count it costs as much as
+    the snapshot itself."""
     import sqlite3
     from urllib.parse import quote
 
@@ -245,12 +257,22 @@ def sqlite_image(path: str, *, check: bool = True) -> bytearray:
             result = [row[0] for row in copy.execute("PRAGMA integrity_check").fetchall()]
             if result != ["ok"]:
                 raise SnapshotProblem(f"integrity_check failed: {'; '.join(result[:3])}")
-        return bytearray(copy.serialize())
+        rows = _count_rows(copy) if count else None
+        return bytearray(copy.serialize()), rows
     except sqlite3.Error as exc:
         raise SnapshotProblem(f"cannot copy it ({exc})") from None
     finally:
         source.close()
         copy.close()
+
+
+def _count_rows(db: "sqlite3.Connection") -> int | None:
+    from memory_vault import records
+
+    try:
+        return records.count_rows(db)
+    except Exception:  # sqlite3.Error and kin: a count we cannot make is not a failure
+        return None
 
 
 def stored_digest(path: str) -> str:

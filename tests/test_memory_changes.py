@@ -91,10 +91,12 @@ def test_markdown_by_section(vault: Vault) -> None:
     assert [c["key"] for c in report["removed"]] == ["## Style > - short functions"]
 
 
-def test_sqlite_rows_by_primary_key_and_schema(vault: Vault) -> None:
+@pytest.mark.parametrize("journal", ["delete", "wal"])
+def test_sqlite_rows_by_primary_key_and_schema(vault: Vault, journal: str) -> None:
     vault.env["MEMORY_VAULT_FILES"] = "agent.db"
     path = vault.source / "agent.db"
     db = sqlite3.connect(path)
+    db.execute(f"PRAGMA journal_mode={journal}")
     db.execute("CREATE TABLE facts (id INTEGER PRIMARY KEY, text TEXT)")
     db.executemany("INSERT INTO facts VALUES (?, ?)", [(i, f"fact {i}") for i in range(1, 6)])
     db.commit()
@@ -115,6 +117,30 @@ def test_sqlite_rows_by_primary_key_and_schema(vault: Vault) -> None:
     assert [c["key"] for c in report["removed"]] == ["facts[5]"]
     assert [c["key"] for c in report["changed"]] == ["facts[3]"]
     assert report["records"] == {"before": 5, "after": 5}
+    assert vault.remote_file("agent.db")[18:20] == (b"\x02\x02" if journal == "wal"
+                                                    else b"\x01\x01")  # stored as it is
+
+
+def test_a_wal_database_counts_its_rows_and_raises_the_shrink_alarm(vault: Vault) -> None:
+    """mem0 and LangGraph keep WAL databases: their versions must count like any other."""
+    vault.env["MEMORY_VAULT_FILES"] = "mem0.db"
+    path = vault.source / "mem0.db"
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("PRAGMA journal_mode=wal")
+    writer.execute("CREATE TABLE memories (id INTEGER PRIMARY KEY, text TEXT)")
+    writer.executemany("INSERT INTO memories VALUES (?, ?)",
+                       [(i, f"memory {i}") for i in range(10)])
+    assert vault.sync().returncode == 0
+    writer.execute("DELETE FROM memories WHERE id >= 4")  # the writer stays open, in WAL
+
+    run = vault.sync()
+    entries = _json(vault.run("history", "mem0.db", "--json"))
+    writer.close()
+
+    assert run.returncode == 0
+    assert "mem0.db: shrink alarm: 10 records -> 4 (60% lost)" in run.stderr
+    assert [(e["records"], e["added"], e["removed"]) for e in entries] == [
+        (4, 0, 6), (10, 10, 0)]
 
 
 def test_a_binary_file_compares_sizes_and_hashes(vault: Vault) -> None:
