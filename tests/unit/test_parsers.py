@@ -8,6 +8,7 @@ from memory_vault.errors import KIND_AUTH, KIND_GIT, KIND_NETWORK, KIND_REFUSED
 from memory_vault.vault import commit, compact, push, query
 from memory_vault.vault.gitrun import (
     CREDENTIAL_HELPER,
+    allocator_tunables,
     classify,
     credential_environment,
     git_environment,
@@ -54,6 +55,13 @@ def test_credentials_reach_git_through_the_environment_only() -> None:
     full = git_environment({"PATH": "/bin", "GIT_DIR": "/x"}, ("u", "p"))
     assert full["GIT_TERMINAL_PROMPT"] == "0" and "BatchMode=yes" in full["GIT_SSH_COMMAND"]
     assert "GIT_DIR" not in full
+
+
+def test_git_gets_huge_pages_unless_the_user_chose_otherwise() -> None:
+    assert git_environment({})["GLIBC_TUNABLES"] == "glibc.malloc.hugetlb=1"
+    assert allocator_tunables("glibc.malloc.arena_max=2") == (
+        "glibc.malloc.hugetlb=1:glibc.malloc.arena_max=2")
+    assert allocator_tunables("glibc.malloc.hugetlb=0") == "glibc.malloc.hugetlb=0"
 
 
 def test_git_log_parsing() -> None:
