@@ -13,9 +13,11 @@ NEEDED = ("git", "click", "dotenv")  # GitPython, click, python-dotenv
 
 
 def _missing() -> list[str]:
-    from importlib.util import find_spec
-
-    return [name for name in NEEDED if find_spec(name) is None]
+    """The needed packages this Python cannot find, asked of its import system's finders
+    directly: `importlib.util` would import `contextlib` and cost cron a third of a run."""
+    return [name for name in NEEDED
+            if not any(getattr(finder, "find_spec", None) and finder.find_spec(name, None)
+                       for finder in sys.meta_path)]
 
 
 if __name__ == "__main__":
