@@ -882,7 +882,9 @@ def main() -> int:
         for name, case in cases:
             if name in only:
                 print(f"{name}...", flush=True)
+                case_started = time.perf_counter()
                 case()
+                print(f"  ({time.perf_counter() - case_started:.0f} s)", flush=True)
     elapsed = time.perf_counter() - started
     results.machine["benchmark_seconds"] = f"{elapsed:.0f}"
     results.machine["date"] = time.strftime("%Y-%m-%d")
