@@ -102,12 +102,16 @@ def vault_view(config: Config, log: RunLog) -> VaultView:
     from what the last fetch or push saw (a monitoring check never contacts the remote)."""
     if not (Path(config.clone_dir) / ".git").is_dir():
         return VaultView()
-    from memory_vault.vault import Vault
+    from memory_vault.vault import tracking
+    from memory_vault.vault.gitrun import GitRunner
 
     last_commit = load_state(config.state_file, config.vault_identity).last_commit
+    git = GitRunner(config.clone_dir, redactor=Redactor.for_remote(config.remote),
+                    timeout=config.git_timeout)
+    local, remote = tracking.local_ref(config.branch), tracking.remote_ref(config.branch)
     try:
-        vault = Vault(config, log)
-        return VaultView(vault.unpushed(), vault.on_remote(last_commit) if last_commit else None)
+        return VaultView(tracking.ahead(git, local, remote),
+                         tracking.contains(git, remote, last_commit) if last_commit else None)
     except VaultError as exc:
         log.warning(f"cannot read the clone {config.clone_dir}: {exc}")
         return VaultView()

@@ -31,5 +31,5 @@ def test_only_the_runner_starts_processes() -> None:
 
 
 def test_no_module_over_its_budget() -> None:
-    for module in ("cli.py", "vault/__init__.py"):
+    for module in ("cli.py", "vault/facade.py"):
         assert len((PACKAGE / module).read_text().splitlines()) < 300

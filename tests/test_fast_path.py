@@ -55,3 +55,21 @@ def test_the_ruff_exemptions_name_exactly_the_cron_path() -> None:
     listed = set(line.split("{", 1)[1].split("}", 1)[0].split(","))
     assert {f"memory_vault.{m}" if m != "__init__" else "memory_vault" for m in listed} == \
         CRON_PATH
+
+
+STATUS_PROBE = (
+    "import sys; sys.path.insert(0, sys.argv[1]);"
+    "from memory_vault.entry import main; rc = main(['status', '--json']);"
+    "print(rc); print('git' in sys.modules)"
+)
+
+
+def test_status_asks_git_without_importing_gitpython(vault: Vault) -> None:
+    """A monitoring check runs often: GitPython's import alone was 120 ms of 0.3 s."""
+    vault.write("memory.json", "{}", age=10)
+    assert vault.sync().returncode == 0
+    out = subprocess.run([sys.executable, "-c", STATUS_PROBE, str(SCRIPT.parent)],
+                         env=vault.env, cwd=vault.source, capture_output=True, text=True,
+                         check=True).stdout.splitlines()
+    assert out[-2:] == ["0", "False"]
+    assert '"pending_push": 0' in "".join(out[:-2])  # it did ask the clone

@@ -10,7 +10,7 @@ from memory_vault.config import Config
 from memory_vault.errors import VaultError
 from memory_vault.logfile import RunLog
 from memory_vault.redact import Redactor, split_credentials
-from memory_vault.vault import model, trees
+from memory_vault.vault import model, tracking, trees
 from memory_vault.vault.gitrun import GitRunner
 
 
@@ -41,11 +41,11 @@ class VaultBase:
 
     @property
     def local_ref(self) -> str:
-        return f"refs/heads/{self.branch}"
+        return tracking.local_ref(self.branch)
 
     @property
     def remote_ref(self) -> str:
-        return f"refs/remotes/origin/{self.branch}"
+        return tracking.remote_ref(self.branch)
 
     def ref(self, ref: str) -> str | None:
         """The sha a ref of the clone points to (no git process)."""

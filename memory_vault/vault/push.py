@@ -9,7 +9,7 @@ import random
 import time
 
 from memory_vault.errors import GitFailed
-from memory_vault.vault import trees
+from memory_vault.vault import tracking, trees
 from memory_vault.vault.base import VaultBase
 from memory_vault.vault.gitrun import GitRunner
 
@@ -45,17 +45,11 @@ class Pushes(VaultBase):
 
     def unpushed(self) -> int:
         """Commits on our branch the remote does not have (as far as we last heard)."""
-        if self.head() is None:
-            return 0
-        args = ["rev-list", "--count", self.local_ref]
-        if self.ref(self.remote_ref) is not None:
-            args.append(f"^{self.remote_ref}")
-        return int(self.git.run(*args).text or 0)
+        return tracking.ahead(self.git, self.local_ref, self.remote_ref)
 
     def on_remote(self, sha: str) -> bool:
         """Is `sha` on the remote's branch, as the last fetch or push saw it?"""
-        remote = self.ref(self.remote_ref)
-        return remote is not None and self.is_ancestor(sha, remote)
+        return tracking.contains(self.git, self.remote_ref, sha)
 
     def push(self) -> None:
         """Push our branch; when the remote moved on, replay ours on top and try again."""
