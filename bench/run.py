@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Memory Vault benchmark: what a cron run costs, against what a user would run instead.
 
-    python bench/run.py              # the full run (about 8 minutes on 2 cores)
+    python bench/run.py              # the everyday run: every case but the year, smaller
     python bench/run.py --quick      # a smoke run: fewer repeats, 60 syncs
 
 Standard library plus the project's own dependencies. Builds all its data in a temporary
@@ -843,14 +843,15 @@ def main() -> int:
     parser.add_argument("--year", action="store_true", help="add a year of history (35,040 "
                                                           "syncs; about 10 minutes)")
     parser.add_argument("--syncs", type=int, help="successive syncs in the long case")
-    parser.add_argument("--no-restic", action="store_true", help="skip restic even if installed")
+    parser.add_argument("--no-restic", action="store_true",
+                        help="skip restic even with --all (the only mode that runs it)")
     parser.add_argument("--only", help="comma-separated case names (no_change, change, 10k, "
                                        "100mb, syncs, sqlite, jsonl, diff, fleet, year)")
     args = parser.parse_args()
-    repeat = 5 if args.quick else 15
-    syncs = args.syncs or (1000 if args.all else 30 if args.quick else 100)
-    format_syncs = 100 if args.all else 10 if args.quick else 30
-    fleet_rounds = 50 if args.all else 10
+    repeat = 5 if args.quick else 15 if args.all else 9
+    syncs = args.syncs or (1000 if args.all else 30 if args.quick else 50)
+    format_syncs = 100 if args.all else 10
+    fleet_rounds = 50 if args.all else 4
     default = "no_change,change,10k,100mb,syncs,sqlite,jsonl,diff,fleet"
     only = set((args.only or default).split(","))
     if args.year or args.all:
@@ -861,7 +862,7 @@ def main() -> int:
     results = Results(machine=machine())
     print("machine: " + ", ".join(f"{k} {v}" for k, v in results.machine.items()), flush=True)
     started = time.perf_counter()
-    use_restic = bool(shutil.which("restic")) and not args.no_restic
+    use_restic = args.all and bool(shutil.which("restic")) and not args.no_restic
     with tempfile.TemporaryDirectory(prefix="memory-vault-bench-") as scratch:
         tmp = Path(scratch)
         cases: list[tuple[str, Callable[[], None]]] = [
