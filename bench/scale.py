@@ -8,6 +8,7 @@ one or two change at each sync, then used through the real program exactly as a 
 from __future__ import annotations
 
 import json
+import os
 import random
 import shutil
 import statistics
@@ -83,6 +84,9 @@ def measure_history(tmp: Path, commits: int) -> dict[str, object]:
     age(setup.source)
     first = bench.run([sys.executable, str(SCRIPT)], setup.env, setup.home)  # a new machine
     clone_bytes = disk_bytes(setup.data / "clone" / ".git")
+    # The build and the clone leave tens of MB to write back; flushed now, so that the
+    # fsyncs of the runs timed below do not pay for them (a machine a year in is quiet).
+    os.sync()
     no_change = _timed(setup, repeat=9)
     changes = []
     for i in range(3):
