@@ -20,6 +20,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Self
 
 
 def free_port() -> int:
@@ -168,13 +169,16 @@ class GitHttpServer(ThreadingHTTPServer):
         self.server_close()
 
 
-class SilentServer:
-    """Accepts TCP connections on 127.0.0.1 and never says a word."""
+class _Listener:
+    """A TCP listener on 127.0.0.1 whose connections a thread hands to `_serve`; the
+    listener and every connection it kept close on exit."""
 
-    def __init__(self) -> None:
+    def __init__(self, backlog: int, receive_buffer: int | None = None) -> None:
         self.sock = socket.socket()
+        if receive_buffer is not None:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
         self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
+        self.sock.listen(backlog)
         self.port = int(self.sock.getsockname()[1])
         self.held: list[socket.socket] = []
         self.running = True
@@ -185,11 +189,15 @@ class SilentServer:
         while self.running:
             try:
                 conn, _ = self.sock.accept()
-                self.held.append(conn)
             except OSError:
                 continue
+            self.held.append(conn)
+            self._serve(conn)
 
-    def __enter__(self) -> SilentServer:
+    def _serve(self, conn: socket.socket) -> None:
+        """What to do with a new connection (by default: hold it and say nothing)."""
+
+    def __enter__(self) -> Self:
         self.thread.start()
         return self
 
@@ -199,6 +207,13 @@ class SilentServer:
         for conn in self.held:
             conn.close()
         self.sock.close()
+
+
+class SilentServer(_Listener):
+    """Accepts TCP connections on 127.0.0.1 and never says a word."""
+
+    def __init__(self) -> None:
+        super().__init__(backlog=16)
 
 
 class SshServer:
@@ -268,33 +283,22 @@ class SshServer:
             self.proc.wait(timeout=10)
 
 
-class ThrottledProxy:
+class ThrottledProxy(_Listener):
     """A TCP proxy on 127.0.0.1 that forwards to `port` at `rate` bytes a second each way:
     a slow link on which a transfer takes long but keeps moving."""
 
     def __init__(self, port: int, rate: int) -> None:
-        self.target = port
-        self.rate = rate
-        self.sock = socket.socket()
         # Small buffers on our side keep the sender's data in flight small, as on a real slow
         # link, instead of letting loopback buffer the whole transfer at once.
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(8)
-        self.port = int(self.sock.getsockname()[1])
-        self.running = True
-        self.thread = threading.Thread(target=self._accept, daemon=True)
+        super().__init__(backlog=8, receive_buffer=4096)
+        self.target = port
+        self.rate = rate
 
-    def _accept(self) -> None:
-        self.sock.settimeout(0.2)
-        while self.running:
-            try:
-                client, _ = self.sock.accept()
-            except OSError:
-                continue
-            upstream = socket.create_connection(("127.0.0.1", self.target))
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+    def _serve(self, conn: socket.socket) -> None:
+        upstream = socket.create_connection(("127.0.0.1", self.target))
+        self.held.append(upstream)
+        for a, b in ((conn, upstream), (upstream, conn)):
+            threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
 
     def _pump(self, source: socket.socket, sink: socket.socket) -> None:
         chunk = max(1, self.rate // 10)
@@ -310,12 +314,3 @@ class ThrottledProxy:
                     s.shutdown(socket.SHUT_RDWR)
                 except OSError:
                     pass
-
-    def __enter__(self) -> ThrottledProxy:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.running = False
-        self.thread.join(timeout=2)
-        self.sock.close()
