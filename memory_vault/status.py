@@ -111,7 +111,7 @@ def vault_view(config: Config, log: RunLog) -> VaultView:
     local, remote = tracking.local_ref(config.branch), tracking.remote_ref(config.branch)
     try:
         return VaultView(tracking.ahead(git, local, remote),
-                         tracking.contains(git, remote, last_commit) if last_commit else None)
+                         tracking.is_ancestor(git, last_commit, remote) if last_commit else None)
     except VaultError as exc:
         log.warning(f"cannot read the clone {config.clone_dir}: {exc}")
         return VaultView()

@@ -59,8 +59,7 @@ class VaultBase:
         return self.head() is not None
 
     def is_ancestor(self, older: str, newer: str) -> bool:
-        return self.git.run("merge-base", "--is-ancestor", older, newer,
-                            check=False).returncode == 0
+        return tracking.is_ancestor(self.git, older, newer)
 
     def resolve(self, rev: str) -> str | None:
         """The full sha of a commit named any way git understands, or None."""

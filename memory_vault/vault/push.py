@@ -49,7 +49,7 @@ class Pushes(VaultBase):
 
     def on_remote(self, sha: str) -> bool:
         """Is `sha` on the remote's branch, as the last fetch or push saw it?"""
-        return tracking.contains(self.git, self.remote_ref, sha)
+        return self.is_ancestor(sha, self.remote_ref)
 
     def push(self) -> None:
         """Push our branch; when the remote moved on, replay ours on top and try again."""

@@ -24,7 +24,7 @@ def ahead(git: GitRunner, local_ref: str, remote_ref: str) -> int:
     return int(result.text or 0) if result.returncode == 0 else 0
 
 
-def contains(git: GitRunner, remote_ref: str, sha: str) -> bool:
-    """Is commit `sha` on `remote_ref`?"""
-    return git.run("merge-base", "--is-ancestor", sha, remote_ref,
-                   check=False).returncode == 0
+def is_ancestor(git: GitRunner, older: str, newer: str) -> bool:
+    """Is commit `older` in the history of `newer` (`newer` may be a ref that does not
+    exist yet: then no)?"""
+    return git.run("merge-base", "--is-ancestor", older, newer, check=False).returncode == 0
