@@ -18,10 +18,10 @@ def remote_ref(branch: str) -> str:
 
 
 def ahead(git: GitRunner, local_ref: str, remote_ref: str) -> int:
-    """Commits on `local_ref` that `remote_ref` does not have."""
-    result = git.run("rev-list", "--count", "--ignore-missing", local_ref, f"^{remote_ref}",
-                     check=False)
-    return int(result.text or 0) if result.returncode == 0 else 0
+    """Commits on `local_ref` that `remote_ref` does not have (a damaged clone raises: a
+    count it cannot make must not read as "nothing to push")."""
+    result = git.run("rev-list", "--count", "--ignore-missing", local_ref, f"^{remote_ref}")
+    return int(result.text or 0)
 
 
 def is_ancestor(git: GitRunner, older: str, newer: str) -> bool:
