@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 import os
 import time
+import zlib
 from pathlib import Path
+
+import pytest
 
 from conftest import Vault, git
 
@@ -183,3 +186,61 @@ def test_verify_fails_when_state_disagrees_with_vault(vault: Vault) -> None:
     result = vault.run("verify")
     assert result.returncode == 1
     assert "FAIL  restore" in result.stdout and "ghost.json" in result.stdout
+
+
+def _verify_in_process(vault: Vault, monkeypatch: pytest.MonkeyPatch,
+                       capsys: pytest.CaptureFixture[str], *, day: int) -> tuple[int, str]:
+    """`verify` run in this process, so that its reading budget can be made small: a
+    history past the real budget (256 MB of content) is too large to build in a test."""
+    from memory_vault import verify
+    from memory_vault.entry import main
+
+    for name in [n for n in os.environ if n.startswith(("MEMORY_VAULT_", "XDG_"))]:
+        monkeypatch.delenv(name)
+    for name, value in vault.env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(verify, "_today", lambda: day)
+    monkeypatch.chdir(vault.source)
+    capsys.readouterr()
+    code = main(["verify"])
+    return code, capsys.readouterr().out
+
+
+def test_verify_of_a_large_history_reads_one_part_a_day(
+        vault: Vault, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Past its budget, verify checks every object present and linked, and reads one part
+    of the content a day (restic's --read-data-subset): a damaged old version is found on
+    the day its part is read."""
+    from memory_vault import verify
+
+    commits = _three_syncs(vault)
+    old = git("rev-parse", f"{commits[-1]}:rAgentShared/memory.json", cwd=vault.clone).strip()
+    sizes = git("cat-file", "--batch-all-objects", "--batch-check=%(objectsize)",
+                cwd=vault.clone).split()
+    monkeypatch.setattr(verify, "READ_BUDGET_BYTES", sum(map(int, sizes)) // 2 + 1)
+    its_day = int(old[:8], 16) % 2  # two parts: the old version is read on even or odd days
+
+    code, out = _verify_in_process(vault, monkeypatch, capsys, day=its_day)
+    assert code == 0, out
+    assert f"all {len(sizes)} objects present and linked" in out
+    assert f"part of the content, {its_day + 1} of 2" in out
+
+    loose = vault.clone / ".git/objects" / old[:2] / old[2:]
+    os.chmod(loose, 0o600)
+    loose.write_bytes(loose.read_bytes()[:-4])  # a truncated write of an old version
+    code, out = _verify_in_process(vault, monkeypatch, capsys, day=its_day)
+    assert code == 1
+    assert out.startswith("FAIL  fsck") and old in out.splitlines()[0], out
+    code, out = _verify_in_process(vault, monkeypatch, capsys, day=its_day + 1)
+    assert code == 0, out  # the other day's part: the damage waits for its day
+
+    # Damage zlib cannot see: a whole, well-formed object whose bytes are not the version.
+    loose.write_bytes(zlib.compress(b'blob 8\x00{"v": 9}'))
+    code, out = _verify_in_process(vault, monkeypatch, capsys, day=its_day)
+    assert code == 1
+    assert f"object {old}: its content does not hash to its name" in out.splitlines()[0]
+
+    loose.unlink()  # a missing object is found whatever the day
+    code, out = _verify_in_process(vault, monkeypatch, capsys, day=its_day + 1)
+    assert code == 1 and out.startswith("FAIL  fsck")

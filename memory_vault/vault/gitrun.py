@@ -17,6 +17,7 @@ import os
 import signal
 import subprocess
 from collections.abc import Iterator
+from typing import IO
 
 from memory_vault.errors import (
     KIND_AUTH,
@@ -295,32 +296,53 @@ class GitRunner:
         )
 
     def blobs(self, shas: list[str]) -> "Iterator[bytes]":
-        """The content of each blob, in order, from one `git cat-file --batch` (a version
-        at a time in memory, whatever the number)."""
+        """The content of each blob, in order (a version at a time in memory)."""
+        for sha, kind, data in self.objects(shas):
+            if kind != "blob":
+                raise GitFailed(f"git cat-file: {sha} is not a blob in the vault")
+            yield data
+
+    def objects(self, shas: list[str]) -> "Iterator[tuple[str, str, bytes]]":
+        """(sha, type, content) of each object, in order, from one `git cat-file --batch`
+        (an object at a time in memory, whatever the number). An object git cannot read
+        (missing, or corrupt so that git gives up) raises GitFailed naming it."""
         if not shas:
             return
         # Versions of one file are deltas of each other: a cache that holds a whole version
         # lets git rebuild the next one from it instead of from the start of its chain.
         proc = self._start(("-c", "core.deltaBaseCacheLimit=256m", "cat-file", "--batch"),
                            self.env, None, b"", None)
-        if proc.stdin is None or proc.stdout is None:
+        if proc.stdin is None or proc.stdout is None or proc.stderr is None:
             raise ValueError("git must be started with pipes")
+        import threading
+
+        # Fed by a thread: a long list would fill the pipe while git waits for us to read.
+        feeder = threading.Thread(target=_feed, args=(proc.stdin, shas), daemon=True)
+        feeder.start()
         try:
-            proc.stdin.write("".join(f"{sha}\n" for sha in shas).encode())
-            proc.stdin.close()
             for sha in shas:
                 header = proc.stdout.readline().split()
-                if len(header) != 3 or header[1] != b"blob":
-                    raise GitFailed(f"git cat-file: {sha} is not a blob in the vault")
+                if len(header) != 3:
+                    raise self._unreadable(proc, sha, "missing")
                 data = proc.stdout.read(int(header[2]))
+                if len(data) != int(header[2]):  # git gave up halfway through it
+                    raise self._unreadable(proc, sha, "cut short")
                 proc.stdout.read(1)  # the newline after each object
-                yield data
+                yield sha, header[1].decode("ascii", "replace"), data
         finally:
             if proc.poll() is None:
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.killpg(proc.pid, signal.SIGKILL)
             proc.stdout.close()
+            proc.stderr.close()
             proc.wait()
+
+    def _unreadable(self, proc: "subprocess.Popen[bytes]", sha: str, default: str) -> GitFailed:
+        """The error for an object `git cat-file --batch` could not give, in git's words."""
+        if proc.stdout is not None:
+            proc.stdout.close()
+        why = " / ".join(reason_lines(proc.stderr.read() if proc.stderr else b"")) or default
+        return GitFailed(f"git cannot read object {sha}: {self.redactor.clean(why)}")
 
     def failure(self, result: "GitResult", *, network: bool) -> GitFailed:
         detail = self.redactor.clean(result.error_text())
@@ -329,6 +351,13 @@ class GitRunner:
         if kind != KIND_GIT:
             return NetworkError(message, kind)
         return GitFailed(message)
+
+
+def _feed(stdin: "IO[bytes]", shas: list[str]) -> None:
+    with contextlib.suppress(OSError):  # git went away: the reader reports why
+        for start in range(0, len(shas), 1024):
+            stdin.write("".join(f"{sha}\n" for sha in shas[start:start + 1024]).encode())
+        stdin.close()
 
 
 class GitResult:

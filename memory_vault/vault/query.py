@@ -6,10 +6,12 @@ by the pure functions at the top, unit-tested on literal bytes.
 
 from collections.abc import Iterator
 
+from memory_vault.errors import GitFailed
 from memory_vault.vault import trees
 from memory_vault.vault.base import VaultBase
 
 LOG_FORMAT = "--format=%x1e%H%x1f%ct%x1f%s"
+MAX_REPORTED_OBJECTS = 10  # a pack damaged throughout is not listed object by object
 
 
 class LogEntry:
@@ -52,6 +54,16 @@ def parse_ls_tree_recursive(raw: bytes, prefix: str) -> dict[str, trees.Entry]:
         if path.startswith(prefix + "/"):
             found[path[len(prefix) + 1:]] = trees.Entry(mode, kind, sha)
     return found
+
+
+def parse_object_sizes(raw: bytes) -> list[tuple[str, int]]:
+    """`git cat-file --batch-check='%(objectname) %(objectsize)'` output.
+
+    >>> parse_object_sizes(b"a1b2 120\\nc3d4 7\\n")
+    [('a1b2', 120), ('c3d4', 7)]
+    """
+    pairs = (line.split(b" ") for line in raw.splitlines() if line)
+    return [(sha.decode("ascii"), int(size)) for sha, size in pairs]
 
 
 class Queries(VaultBase):
@@ -126,11 +138,47 @@ class Queries(VaultBase):
             args.append(f"--max-count={limit}")
         return parse_log(self.git.run(*args, tip, "--", path).stdout)
 
-    def fsck(self, repo_path: str) -> str | None:
-        """What `git fsck` finds wrong in a repository, or None."""
-        result = self.git.run("fsck", "--no-progress", "--no-dangling", cwd=repo_path,
-                              check=False)
+    def fsck(self, repo_path: str, *, connectivity_only: bool = False) -> str | None:
+        """What `git fsck` finds wrong in a repository, or None. `connectivity_only` checks
+        that every object the history names is there and linked, without reading blobs:
+        its cost grows with the number of commits, not with the bytes they hold."""
+        args = ["fsck", "--no-progress", "--no-dangling"]
+        if connectivity_only:
+            args.append("--connectivity-only")
+        result = self.git.run(*args, cwd=repo_path, check=False)
         return None if result.returncode == 0 else self.redactor.clean(result.error_text())
+
+    def object_sizes(self) -> list[tuple[str, int]]:
+        """(sha, size) of every object the clone can read, its own and those it borrows, in
+        the order they lie in their packs (git reads them fastest that way)."""
+        raw = self.git.run("cat-file", "--batch-all-objects", "--unordered",
+                           "--batch-check=%(objectname) %(objectsize)").stdout
+        return parse_object_sizes(raw)
+
+    def misread_objects(self, shas: list[str]) -> list[str]:
+        """Which of `shas` git cannot read back as the bytes their name is the hash of
+        (a flipped bit in a pack, a truncated loose object), each with what went wrong."""
+        import hashlib
+
+        bad: list[str] = []
+        pending = shas
+        while pending and len(bad) < MAX_REPORTED_OBJECTS:
+            done = 0
+            try:
+                for sha, kind, data in self.git.objects(pending):
+                    done += 1
+                    digest = hashlib.new("sha1" if len(sha) == 40 else "sha256")
+                    digest.update(f"{kind} {len(data)}\0".encode())
+                    digest.update(data)
+                    if digest.hexdigest() != sha:
+                        bad.append(f"object {sha}: its content does not hash to its name")
+            except GitFailed as exc:  # git stops at an object it cannot read: go on after it
+                bad.append(str(exc))
+                done += 1
+            pending = pending[done:]
+        if pending:
+            bad.append(f"{len(pending)} more objects not read after {len(bad)} problems")
+        return bad
 
     def remote_branch(self) -> str | None:
         """The remote's branch tip, asked over the network (raises NetworkError)."""
