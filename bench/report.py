@@ -54,7 +54,8 @@ def results_md(results: Results, command: str, seconds: float) -> str:
         small, big = year["small"], year["year"]
         for key in ("build_s", "first_sync_s", "no_change_s", "change_s", "status_s",
                     "history_20_s", "history_file_s", "restore_at_middle_s", "verify_s",
-                    "new_machine_restore_s", "clone_mb", "remote_mb", "fully_packed_mb"):
+                    "git_fsck_s", "new_machine_restore_s", "clone_mb", "remote_mb",
+                    "fully_packed_mb"):
             unit = "MB" if key.endswith("_mb") else "s"
             lines.append(f"| {key.rsplit('_', 1)[0].replace('_', ' ')} | "
                          f"{small[key]:.3f} {unit} | {big[key]:.3f} {unit} |")
