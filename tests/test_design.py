@@ -33,3 +33,34 @@ def test_only_the_runner_starts_processes() -> None:
 def test_no_module_over_its_budget() -> None:
     for module in ("cli.py", "vault/facade.py"):
         assert len((PACKAGE / module).read_text().splitlines()) < 300
+
+
+def _command_rows(text: str) -> dict[str, str]:
+    """The rows of a commands table, by the command each names first."""
+    rows = re.findall(r"^\| `([a-z]+)([^|]*(?:\\\|[^|]*)*)` \|", text, flags=re.MULTILINE)
+    return {name: name + rest for name, rest in rows}
+
+
+def test_every_command_and_option_is_in_the_readme_and_the_spec() -> None:
+    """As sqlite-utils' test_docs: a command or option the tables do not name cannot ship."""
+    import click
+
+    from memory_vault.cli import cli
+
+    shared = {"--env-file", "--verbose", "--quiet", "--help", "--json"}
+    for document in ("README.md", "../shared/SPEC.md"):
+        path = ROOT / document
+        if not path.exists():  # SPEC.md lies beside the checkout, in CI too
+            continue
+        rows = _command_rows(path.read_text())
+        for name, command in cli.commands.items():
+            assert name in rows, f"{document} has no row for `{name}`"
+            subcommands = getattr(command, "commands", {})
+            params = [p for c in [command, *subcommands.values()] for p in c.params]
+            for sub in subcommands:
+                assert sub in rows[name], f"{document}: `{name} {sub}` is not in its row"
+            for param in params:
+                if isinstance(param, click.Option):
+                    for flag in param.opts:
+                        if flag.startswith("--") and flag not in shared:
+                            assert flag in rows[name], f"{document}: `{name}` lacks {flag}"
