@@ -21,10 +21,11 @@ def _missing() -> list[str]:
 
 
 if __name__ == "__main__":
-    missing = _missing()
+    here = os.path.dirname(os.path.abspath(__file__))
+    venv = os.path.join(here, ".venv")
+    # In the checkout's own .venv (the README's install) the packages are there: not asked.
+    missing = [] if sys.prefix == venv else _missing()
     if missing:
-        here = os.path.dirname(os.path.abspath(__file__))
-        venv = os.path.join(here, ".venv")
         venv_python = os.path.join(venv, "bin", "python")
         if (os.path.exists(venv_python) and os.path.realpath(sys.prefix) != os.path.realpath(venv)
                 and not os.environ.get("MEMORY_VAULT_NO_REEXEC")):
@@ -37,6 +38,6 @@ if __name__ == "__main__":
             f"`.venv/bin/python {sys.argv[0]}` or, with the venv activated "
             "(. .venv/bin/activate), `memory-vault`\n")
         sys.exit(2)
-    from memory_vault.entry import main
+    from memory_vault.entry import run
 
-    sys.exit(main())
+    run()

@@ -19,7 +19,6 @@ BYTES = "bytes"
 SQLITE_HEADER = b"SQLite format 3\x00"
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
 TEXT_SUFFIXES = (".md", ".mdc", ".txt", ".markdown")
-SQLITE_SIDECARS = ("-wal", "-shm", "-journal")
 BEING_WRITTEN = "last line incomplete: being written, read again next run"
 _MCP_TYPES = ("entity", "relation")
 

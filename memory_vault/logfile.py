@@ -9,7 +9,6 @@ the same name in `~/.local/state/memory-vault/`, which says once why it is used:
 must not turn every INFO line into a mail.
 """
 
-import errno
 import os
 import stat
 import sys
@@ -129,6 +128,8 @@ def fallback_path(path: str, fallback_dir: str) -> str:
 
 
 def _describe_open_error(exc: OSError) -> str:
+    import errno  # only when a log cannot be opened
+
     if exc.errno == errno.ELOOP:
         return "it is a symbolic link (not followed)"
     if exc.errno == errno.ENXIO:

@@ -24,7 +24,7 @@ from memory_vault.errors import (
     UsageError,
     VaultError,
 )
-from memory_vault.formats import SQLITE_SIDECARS, is_sqlite_file
+from memory_vault.formats import is_sqlite_file
 from memory_vault.fsutil import (
     compact_utc_stamp,
     fsync_dir,
@@ -34,7 +34,7 @@ from memory_vault.fsutil import (
 )
 from memory_vault.logfile import RunLog
 from memory_vault.results import command_name
-from memory_vault.sources import is_git_name
+from memory_vault.sources import SQLITE_SIDECARS, is_git_name
 from memory_vault.vault import Vault, reading
 from memory_vault.vault.trees import SYMLINK_MODE, Entry
 

@@ -33,7 +33,7 @@ MARK = "# memory-vault"
 EVERY = (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60, 120, 180, 240, 360, 480, 720, 1440)
 UNIT = "memory-vault"
 LABEL = "io.github.memory-vault.sync"
-ENTRY = "from memory_vault.entry import main; raise SystemExit(main())"
+ENTRY = "from memory_vault.entry import run; run()"
 _CRON_PATH = ("/usr/bin", "/bin")
 
 

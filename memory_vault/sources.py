@@ -2,16 +2,19 @@
 
 Only `lstat` and friends: a file whose size and mtime (for SQLite, together with its `-wal`)
 equal its `.last_sync` record is not read. This is the cron no-change path, so it imports
-nothing beyond `os` and `stat` unless a pattern needs the `glob` module.
+nothing beyond `os` and `stat` (not even `formats`) unless a pattern needs `glob`.
 """
 
 import os
 import stat
 
-from memory_vault.formats import SQLITE, SQLITE_SIDECARS
 from memory_vault.state import FileRecord
 
 GLOB_CHARS = "*?["
+SQLITE_SIDECARS = ("-wal", "-shm", "-journal")  # SQLite's own files beside a database
+# `formats.SQLITE`, spelled here so that a no-change run need not load `formats` (a unit test
+# keeps the two equal).
+SQLITE = "sqlite"
 
 
 class Skip:

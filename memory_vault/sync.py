@@ -40,6 +40,14 @@ NOW_LOCK_WAIT = 60.0
 LISTED_FILES = 50  # per-file log lines beyond this are summed up in one line
 
 
+def _resume_collector() -> None:
+    """The run has files to read or git to start: the cyclic garbage collector, paused by
+    `entry.run` while nothing was known to change, works again."""
+    import gc
+
+    gc.enable()
+
+
 class SyncRequest:
     """What the user asked of this run."""
 
@@ -124,6 +132,7 @@ class _Run:
         push_due = self.push and state.pending_push > 0
         if not scan.candidates and clone_ready and not push_due:
             return self._finish(scan, committed=None, pushed=False, durable=False)
+        _resume_collector()
         if self.heartbeat is not None:
             self.heartbeat.start()
         try:
@@ -224,6 +233,7 @@ class _Run:
                              f"safe): {exc}")
 
     def dry_run(self) -> int:
+        _resume_collector()
         full = self.request.now or self.state.condition != GOOD
         scan = self._scan(read_all=full)
         for snap in self._snapshots(scan.candidates):

@@ -19,7 +19,7 @@ CRON_PATH = {
     "memory_vault.results", "memory_vault.config", "memory_vault.paths",
     "memory_vault.envfile", "memory_vault.redact", "memory_vault.logfile",
     "memory_vault.fsutil", "memory_vault.lock", "memory_vault.state",
-    "memory_vault.sources", "memory_vault.formats", "memory_vault.sync",
+    "memory_vault.sources", "memory_vault.sync",
 }
 NEVER = {"click", "git", "dotenv", "json", "re", "dataclasses", "typing", "logging", "enum",
          "hashlib", "subprocess", "pathlib", "contextlib", "sqlite3", "urllib.request"}

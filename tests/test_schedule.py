@@ -38,7 +38,7 @@ def cron(vault: Vault, tmp_path: Path) -> Path:
 
 LINE = re.compile(
     r"^\*/(\d+) \* \* \* \* (?:PATH=\S+ )?(/\S+)"
-    r"( /\S+| -P -c 'from memory_vault\.entry import main; raise SystemExit\(main\(\)\)')?"
+    r"( /\S+| -P -c 'from memory_vault\.entry import run; run\(\)')?"
     r" --env-file (/\S+) # memory-vault$"
 )
 

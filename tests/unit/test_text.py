@@ -142,3 +142,9 @@ def test_the_scheduled_command_skips_the_console_script_wrapper() -> None:
     assert [cron_schedule(n) for n in (1, 15, 60, 180, 1440)] == [
         "* * * * *", "*/15 * * * *", "0 * * * *", "0 */3 * * *", "0 0 * * *"]
     assert [on_calendar(n) for n in (15, 120, 1440)] == ["*:0/15", "0/2:00", "daily"]
+
+
+def test_the_cron_path_spells_sqlite_as_formats_does() -> None:
+    """`sources` names SQLite's format itself, so that a no-change run need not load
+    `formats`; both must agree, or a database's `-wal` would stop counting as a change."""
+    assert sources.SQLITE == formats.SQLITE
