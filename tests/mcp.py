@@ -7,6 +7,7 @@ JSON-RPC 2.0, one per line: `initialize`, `notifications/initialized`, then `too
 
 from __future__ import annotations
 
+import functools
 import json
 import shutil
 import subprocess
@@ -18,16 +19,22 @@ VERSION = "2026.8.31"
 NODE_DIR = Path(__file__).resolve().parent.parent / ".ci" / "node"
 
 
+@functools.cache
 def server_script() -> Path | str:
-    """The server's entry script, or the reason it cannot run here (a string)."""
+    """The server's entry script, or the reason it cannot run here (a string); asked once
+    per test process, since an npm that cannot reach its registry takes a minute to say so."""
     if shutil.which("node") is None:
         return "node is not installed: the MCP memory server cannot run here"
     script = NODE_DIR / "node_modules" / PACKAGE / "dist" / "index.js"
     if not script.exists():
         if shutil.which("npm") is None:
             return "npm is not installed: cannot install the MCP memory server"
-        subprocess.run(["npm", "install", "--silent", "--no-audit", "--no-fund", "--prefix",
-                        str(NODE_DIR), f"{PACKAGE}@{VERSION}"], check=True, timeout=300)
+        installed = subprocess.run(
+            ["npm", "install", "--silent", "--no-audit", "--no-fund", "--prefix", str(NODE_DIR),
+             f"{PACKAGE}@{VERSION}"], capture_output=True, text=True, check=False, timeout=300)
+        if installed.returncode != 0 or not script.exists():  # no registry: skipped here
+            last = (installed.stderr.strip().splitlines() or ["no message"])[-1]
+            return f"npm could not install {PACKAGE}@{VERSION} ({last})"
     return script
 
 
