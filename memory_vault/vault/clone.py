@@ -13,7 +13,7 @@ from memory_vault.errors import NetworkError, VaultError
 from memory_vault.fsutil import compact_utc_stamp, ensure_private_dir, unique_path
 from memory_vault.redact import remote_identity
 from memory_vault.vault import model
-from memory_vault.vault.compact import EMBEDDED_TUNING, tune
+from memory_vault.vault.compact import CLONE_TUNING, EMBEDDED_TUNING, tune
 from memory_vault.vault.gitrun import GitRunner
 from memory_vault.vault.push import Pushes, fetch_branch
 
@@ -90,7 +90,7 @@ class CloneSetup(Pushes):
         if facts.origin_url != self.origin_url:  # an older version stored the token there
             self.git.run("config", "remote.origin.url", self.origin_url)
             self.log.info("took the credentials out of the clone's remote URL")
-        tune(self.git, clone)
+        tune(self.git, clone, CLONE_TUNING)
         return None
 
     def _set_aside(self, problem: str) -> None:
@@ -183,7 +183,7 @@ class CloneSetup(Pushes):
                            (f"branch.{b}.remote", "origin"),
                            (f"branch.{b}.merge", f"refs/heads/{b}")):
             runner.run("config", key, value)
-        tune(self.git, path)
+        tune(self.git, path, CLONE_TUNING)
 
     def _borrow_objects(self, path: str) -> None:
         """Borrow the embedded vault's objects (and a dry run's real clone's) instead of

@@ -43,7 +43,12 @@ EMBEDDED_TUNING: dict[str, str] = {
     "receive.unpackLimit": "1",  # keep each push as a pack: its deltas are reused later
     "receive.autogc": "false",
 }
-TUNING_VERSION = "4"
+# The clone's new versions are loose objects from their commit to the push or the next
+# repack, which read them back at once: stored uncompressed, a sync of a 10 MB database
+# took 0.86 s instead of 1.02 s (median of 30, bench Database). Not the embedded vault's:
+# git completes a pushed thin pack with its base at this level, and would keep it whole.
+CLONE_TUNING: dict[str, str] = {"core.looseCompression": "0"}
+TUNING_VERSION = "5"
 
 
 def tune(runner: GitRunner, repo_path: str, extra: dict[str, str] | None = None) -> None:
