@@ -10,18 +10,21 @@ README_END = "<!-- end of costs -->"
 WHY = """\
 ## Why the misses miss
 
-- **Peak memory of a change run (8 x 5 MB, a 10 MB database).** Our Python process stays
-  within the target; the peak is a git child of the push (`pack-objects`/`index-pack` holding
-  a version and its delta base). `pack.threads=1` changed nothing.
 - **A sync of a 10 MB SQLite database.** Our side (backup API copy, integrity check, row
-  count, hashing) takes about 0.07 s; git storing the 10 MB image as a loose object about
-  0.2 s; the rest is the push: git computes the delta of the new image against the previous
-  one, which it first rebuilds through its delta chain (up to 50 links), twice in the
-  clone's `pack-objects` (the delta is too large for its delta cache, so the write phase
-  computes it again) and once in the vault's `index-pack`. It grows with the chain. Page
-  faults were most of a rebuild: git now runs with glibc huge pages (a depth-50 rebuild
-  0.6-0.8 s -> 0.3 s). Bounding the chain (`pack.depth=20`) was tried: the SQLite median
-  improved a little, but JSON Lines storage went to 2.55x a packed copy, so it was not kept.
+  count, hashing, and GitPython's import) takes about 0.2 s; git storing the image as a
+  loose object 0.08 s (uncompressed since the clone's `core.looseCompression=0`: it was
+  0.155 s); the rest is the push. git computes the delta of the new image against the
+  previous one, which it first rebuilds through its delta chain (up to 50 links), twice in
+  the clone's `pack-objects` (a delta over 64 KB is beyond `pack.deltaCacheLimit`'s
+  maximum, so the write phase computes it again) and once in the vault's `index-pack`;
+  a profile of `index-pack` is half `memmove` and page faults of that rebuild. The newest
+  version, the one every push needs, sits at the end of the chain, because a pushed delta
+  points back to the version before it and compaction reuses deltas rather than searching
+  again. Bounding the chain (`pack.depth=20`) was tried: the SQLite median improved a
+  little, but JSON Lines storage went to 2.55x a packed copy, so it was not kept.
+- **Peak memory of a SQLite sync.** The peak is git `pack-objects` on the push: 74-77 MB
+  for one 10 MB version (the new version, the rebuilt base and the delta index), whatever
+  `pack.window`, `core.deltaBaseCacheLimit`, `pack.deltaCacheSize` or `pack.threads` say.
 - Anything else marked NO above is explained in the commit that recorded it.
 """
 
