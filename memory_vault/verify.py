@@ -18,9 +18,9 @@ from memory_vault.snapshot import SnapshotProblem, stored_digest
 from memory_vault.state import load_state
 from memory_vault.vault import Vault, reading
 
-# Content read and hashed by one `verify`: git fsck reads every version of every file,
-# which grows with the history (7.6 s after a year of 15-minute syncs on the benchmark's
-# machine); past this, a different part is read each day, as restic's --read-data-subset.
+# Content read and hashed by one `verify`: git fsck reads every version of every file, so
+# its cost grows with the history (the benchmark's "a year: verify" row gives both); past
+# this, a different part is read each day, as restic's --read-data-subset.
 READ_BUDGET_BYTES = 256 * 2**20
 
 
