@@ -12,13 +12,13 @@ test-fast:  ## the unit layer alone, in process, no coverage (a few seconds)
 lint:  ## pinned linters, strict types (code and tests), generated docs up to date
 	$(PY) -m ruff check .
 	$(PY) -m mypy
-	$(PY) -m memory_vault.settings_doc --check
+	$(PY) -m memory_vault.settings.docs --check
 
 cov:  ## the whole suite with the lines coverage missed
 	$(PY) -m pytest -q --cov-report=term-missing:skip-covered
 
 docs:  ## regenerate .env.example and the README's settings table from config.SETTINGS
-	$(PY) -m memory_vault.settings_doc
+	$(PY) -m memory_vault.settings.docs
 
 bench-quick:  ## the benchmark's smoke run
 	$(PY) bench/run.py --quick

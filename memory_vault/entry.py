@@ -7,15 +7,15 @@ import alone costs three times a whole no-change run; anything else goes to the 
 
 import sys
 
-from memory_vault.guard import echo_level, run_guarded
+from memory_vault.cli.guard import echo_level, run_guarded
 from memory_vault.logfile import RunLog
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import NoReturn
 
-    from memory_vault.config import Config
     from memory_vault.results import Done
+    from memory_vault.settings.load import Config
 
 
 def run() -> "NoReturn":
@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
 
     gc.enable()  # the commands a person runs: no pause (see `run`)
     try:
-        from memory_vault.cli import run_cli
+        from memory_vault.cli.main import run_cli
     except ModuleNotFoundError as exc:  # a virtual environment the install did not finish
         sys.stderr.write(f"memory-vault: {sys.executable} cannot import {exc.name}: install "
                          "the package again (pip install .)\n")
@@ -74,7 +74,7 @@ def _plain_sync_arguments(args: list[str]) -> tuple[str | None, bool] | None:
 
 
 def plain_sync(*, env_file: str | None, quiet: bool) -> int:
-    from memory_vault.sync import SyncRequest, run_sync
+    from memory_vault.pipeline.sync import SyncRequest, run_sync
 
     def action(config: "Config", log: RunLog) -> "Done":
         return run_sync(config, log, SyncRequest())

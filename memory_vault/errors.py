@@ -1,6 +1,6 @@
 """Our exceptions: each carries a message for the user and the exit code of the spec.
 
-They become exit codes in one place (`memory_vault.guard.run_guarded`).
+They become exit codes in one place (`memory_vault.cli.guard.run_guarded`).
 """
 
 EXIT_OK = 0

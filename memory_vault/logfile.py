@@ -14,7 +14,7 @@ import stat
 import sys
 
 from memory_vault.fsutil import utc_stamp
-from memory_vault.redact import Redactor
+from memory_vault.urls import Redactor
 
 DEBUG, INFO, WARNING, ERROR = 10, 20, 30, 40
 LEVEL_NAMES = {DEBUG: "DEBUG", INFO: "INFO", WARNING: "WARNING", ERROR: "ERROR"}

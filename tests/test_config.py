@@ -206,14 +206,14 @@ def test_settings_docs_are_generated_from_the_settings_table() -> None:
 
     from conftest import ROOT
 
-    check = subprocess.run([sys.executable, "-m", "memory_vault.settings_doc", "--check"],
+    check = subprocess.run([sys.executable, "-m", "memory_vault.settings.docs", "--check"],
                            cwd=ROOT, capture_output=True, text=True, check=False)
     assert check.returncode == 0, check.stderr
 
 
 def test_env_example_lists_every_variable_with_its_default() -> None:
     from conftest import ROOT
-    from memory_vault.config import VARIABLES
+    from memory_vault.settings.load import VARIABLES
 
     example = (ROOT / ".env.example").read_text()
     for name, default in VARIABLES.items():

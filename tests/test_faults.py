@@ -129,7 +129,7 @@ def test_now_gives_up_after_waiting_for_the_lock(vault: Vault) -> None:
 
     vault.write("memory.json", "{}", age=10)
     assert vault.sync().returncode == 0
-    probe = ("import sys; sys.path.insert(0, sys.argv[1]); import memory_vault.sync as s;"
+    probe = ("import sys; sys.path.insert(0, sys.argv[1]); import memory_vault.pipeline.sync as s;"
              "s.NOW_LOCK_WAIT = 1.0; from memory_vault.entry import main;"
              "sys.exit(main(['--now']))")
     with open(vault.data / "sync.lock", "w") as held:

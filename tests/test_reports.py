@@ -192,8 +192,8 @@ def _verify_in_process(vault: Vault, monkeypatch: pytest.MonkeyPatch,
                        capsys: pytest.CaptureFixture[str], *, day: int) -> tuple[int, str]:
     """`verify` run in this process, so that its reading budget can be made small: a
     history past the real budget (256 MB of content) is too large to build in a test."""
-    from memory_vault import verify
     from memory_vault.entry import main
+    from memory_vault.health import verify
 
     for name in [n for n in os.environ if n.startswith(("MEMORY_VAULT_", "XDG_"))]:
         monkeypatch.delenv(name)
@@ -212,7 +212,7 @@ def test_verify_of_a_large_history_reads_one_part_a_day(
     """Past its budget, verify checks every object present and linked, and reads one part
     of the content a day (restic's --read-data-subset): a damaged old version is found on
     the day its part is read."""
-    from memory_vault import verify
+    from memory_vault.health import verify
 
     commits = _three_syncs(vault)
     old = git("rev-parse", f"{commits[-1]}:rAgentShared/memory.json", cwd=vault.clone).strip()

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from memory_vault.cli import cli
+from memory_vault.cli.main import cli
 from memory_vault.results import Done
 
 

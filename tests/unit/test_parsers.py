@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 
 from memory_vault.errors import KIND_AUTH, KIND_GIT, KIND_NETWORK, KIND_REFUSED
-from memory_vault.vault import commit, compact, push, query
-from memory_vault.vault.gitrun import (
+from memory_vault.store import commit, compact
+from memory_vault.store import read as query
+from memory_vault.store import remote as push
+from memory_vault.store.git.runner import (
     CREDENTIAL_HELPER,
     allocator_tunables,
     classify,
@@ -117,7 +119,7 @@ def test_object_sizes_are_parsed_from_batch_check() -> None:
 
 
 def test_verify_reads_everything_within_its_budget_and_one_part_a_day_beyond() -> None:
-    from memory_vault.verify import data_slice
+    from memory_vault.health.verify import data_slice
 
     objects = [(f"{n:08x}" + "0" * 32, 10) for n in range(100)]
     whole = data_slice(objects, budget=1000, day=7)

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from memory_vault import settings_doc
-from memory_vault.config import SETTINGS, VARIABLES, load_config
 from memory_vault.errors import ConfigError
+from memory_vault.settings import docs as settings_doc
+from memory_vault.settings.load import SETTINGS, VARIABLES, load_config
 
 
 def _load(tmp_path: Path, environ: dict[str, str], **kw: object) -> object:

@@ -9,10 +9,13 @@ from pathlib import Path
 import pytest
 from dotenv import dotenv_values
 
-from memory_vault import formats, paths, sources, state
-from memory_vault.envfile import quote, update_env_file
-from memory_vault.redact import Redactor, mask_url_credentials, remote_identity, split_credentials
-from memory_vault.restore import parse_when
+from memory_vault.content import formats
+from memory_vault.journal import cache as state
+from memory_vault.recall.restore import parse_when
+from memory_vault.settings import paths
+from memory_vault.settings.envfile import quote, update_env_file
+from memory_vault.sources import scan as sources
+from memory_vault.urls import Redactor, mask_url_credentials, remote_identity, split_credentials
 
 
 @pytest.mark.parametrize(("pattern", "name", "matches"), [
@@ -131,7 +134,7 @@ def test_xdg_paths_ignore_relative_values() -> None:
 
 
 def test_the_scheduled_command_skips_the_console_script_wrapper() -> None:
-    from memory_vault.schedule import ENTRY, choose_command, cron_schedule, on_calendar
+    from memory_vault.triggers.schedule import ENTRY, choose_command, cron_schedule, on_calendar
 
     assert choose_command("/v/bin/python", "/v/bin/memory-vault", None) == [
         "/v/bin/python", "-P", "-c", ENTRY]

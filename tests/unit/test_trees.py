@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from memory_vault.vault import trees
+from memory_vault.store import trees
 
 A = "a" * 40
 B = "b" * 40

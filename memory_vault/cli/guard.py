@@ -1,0 +1,101 @@
+"""Guard: the one place a command's outcome, or any error, becomes an exit code.
+
+It loads the settings, opens the logs, runs the command's action, renders its result and
+returns the result's exit code; every exception of ours carries its own code, anything else
+is one line (never a traceback under cron) and exit 1. A reader that went away
+(`status | head -1`) ends the output quietly.
+"""
+
+import os
+import sys
+
+from memory_vault.errors import EXIT_FAILED, EXIT_USAGE, ConfigError, VaultError
+from memory_vault.logfile import DEBUG, ERROR, INFO, WARNING, RunLog
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from memory_vault.results import Result
+    from memory_vault.settings.load import Config
+
+
+def echo_level(*, quiet: bool = False, verbose: bool = False, summary: bool = False,
+               person: bool = False) -> int:
+    """What reaches stdout/stderr: errors only under cron; warnings for every command a
+    person runs, terminal or not; a summary with --now, -v or a terminal."""
+    if quiet:
+        return ERROR
+    if verbose:
+        return DEBUG
+    if summary or sys.stdout.isatty():
+        return INFO
+    return WARNING if person else ERROR
+
+
+def run_guarded(
+    action: "Callable[[Config, RunLog], Result]",
+    *,
+    env_file: str | None,
+    echo: int,
+    options: dict[str, str] | None = None,
+    need_source: bool = True,
+    search_env_file: bool = True,
+    render: "Callable[[Result], None] | None" = None,
+) -> int:
+    """Load the configuration, open the logs, run `action` and render its result; map every
+    error to its exit code."""
+    from memory_vault.settings import paths
+    from memory_vault.settings.load import VARIABLES, load_config
+    from memory_vault.urls import Redactor
+
+    fallback = paths.state_dir(dict(os.environ))
+    try:
+        config = load_config(options=options, env_file_option=env_file, need_source=need_source,
+                             search_env_file=search_env_file)
+    except ConfigError as exc:
+        log = RunLog(_env_or(VARIABLES, "MEMORY_VAULT_LOG_FILE"),
+                     _env_or(VARIABLES, "MEMORY_VAULT_ERR_FILE"), echo=echo,
+                     fallback_dir=fallback)
+        log.set_redactor(Redactor.for_remote(os.environ.get("MEMORY_VAULT_REMOTE")))
+        log.error(f"configuration error: {exc}")
+        log.close()
+        return EXIT_USAGE
+    log = RunLog(config.log_file, config.err_file, echo=echo,
+                 redactor=Redactor.for_remote(config.remote, config.ping_url),
+                 fallback_dir=fallback)
+    for name in config.unknown_settings:
+        log.warning(f"unknown setting {name} ignored (a typo?)")
+    code = EXIT_FAILED
+    try:
+        result = action(config, log)
+        code = result.exit_code
+        if render is not None:
+            render(result)
+        return code
+    except VaultError as exc:
+        log.error(str(exc))
+        return exc.exit_code
+    except KeyboardInterrupt:
+        log.error("interrupted")
+        return EXIT_FAILED
+    except BrokenPipeError:  # the reader of our output went away: end quietly
+        from memory_vault.logfile import write_stdout
+
+        write_stdout("")
+        return code
+    except Exception as exc:  # the last net: one clear line, never a traceback under cron
+        log.error(f"unexpected error: {exc!r}")
+        if echo <= DEBUG:
+            import traceback
+
+            traceback.print_exc()
+        return EXIT_FAILED
+    finally:
+        log.close()
+
+
+def _env_or(defaults: dict[str, str], name: str) -> str:
+    """Where to log when the configuration itself is bad: the environment's, else default."""
+    value = os.environ.get(name, "").strip()
+    return value if value and "\n" not in value else defaults[name]

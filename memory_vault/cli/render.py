@@ -1,0 +1,190 @@
+"""Render: each command's result as text for a person, or as JSON for a script.
+
+The text is the command's output on stdout (warnings and errors go to stderr through the
+log); nothing here decides an exit code or touches the vault.
+"""
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from memory_vault.logfile import write_stdout
+from memory_vault.results import command_name
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # dispatch is by class name: a command never imports another's modules
+    from memory_vault.health.status import FileStatus, StatusReport
+    from memory_vault.health.verify import VerifyResult
+    from memory_vault.pipeline.setup import InitResult
+    from memory_vault.recall.diff import DiffResult
+    from memory_vault.recall.history import HistoryResult
+    from memory_vault.recall.restore import RestorePlan
+    from memory_vault.results import Done
+
+_TEXT: dict[str, Callable[[Any], list[str]]] = {}
+
+
+def _renders(name: str) -> Callable[[Callable[[Any], list[str]]], Callable[[Any], list[str]]]:
+    def register(func: Callable[[Any], list[str]]) -> Callable[[Any], list[str]]:
+        _TEXT[name] = func
+        return func
+
+    return register
+
+
+def show(result: object, *, as_json: bool = False) -> None:
+    """Print `result`: its JSON object, or its lines of text."""
+    if as_json:
+        as_dict = getattr(result, "as_dict", None)
+        payload = as_dict() if as_dict is not None else None
+        write_stdout(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
+        return
+    for line in text(result):
+        write_stdout(line + "\n")
+
+
+def text(result: object) -> list[str]:
+    render = _TEXT.get(type(result).__name__)
+    return render(result) if render is not None else []
+
+
+@_renders("Done")
+def _done(result: "Done") -> list[str]:
+    return result.lines
+
+
+@_renders("InitResult")
+def _init(result: "InitResult") -> list[str]:
+    rows = [("source", result.source),
+            ("embedded vault" if result.embedded else "remote", result.remote),
+            ("clone", result.clone), ("settings", result.env_path),
+            ("saved", ", ".join(sorted(result.written)))]
+    width = max(len(label) for label, _ in rows) + 2
+    head = ("Memory Vault is ready." if result.reachable
+            else "Memory Vault is set up, but the remote cannot be reached yet:")
+    return [head, *(f"  {label + ':':<{width}}{value}" for label, value in rows),
+            f"Next: `{command_name()} --now` for a first backup, "
+            f"`{command_name()} schedule install` to run it every 15 minutes."]
+
+
+def show_plan(plan: "RestorePlan") -> None:
+    """The plan of a restore, before it is carried out."""
+    for line in _plan_lines(plan):
+        write_stdout(line + "\n")
+
+
+def _plan_lines(plan: "RestorePlan") -> list[str]:
+    lines = [f"{'Plan: restore' if plan.dry_run else 'Restoring'} from {plan.commit[:12]} "
+             f"({plan.date}) into {plan.target}"]
+    for item in plan.items:
+        note = ""
+        if item.action.value == "replace":
+            kept = item.kept_as or f"{item.name}.pre-restore-<time>"
+            note = f"  (current copy kept as {Path(kept).name})"
+        elif item.action.value == "refused":
+            note = f"  ({item.reason})"
+        lines.append(f"  {item.action.value:<9} {item.name}{note}")
+    return lines
+
+
+@_renders("RestorePlan")
+def _restore(plan: "RestorePlan") -> list[str]:
+    lines = [] if plan.announced else _plan_lines(plan)
+    written = len(plan.to_write)
+    if plan.dry_run:
+        return [*lines, "Dry run: nothing was changed."]
+    unchanged = len(plan.items) - written - len(plan.refused)
+    lines.append(f"Restored {written} file(s); {unchanged} already up to date.")
+    if plan.into_source and written:
+        lines.append("Restart the agent system so the agents load the restored memory.")
+    if plan.resume_hint:
+        lines.append(plan.resume_hint)
+    return lines
+
+
+@_renders("HistoryResult")
+def _history(result: "HistoryResult") -> list[str]:
+    if not result.entries:
+        return ["The vault has no backups yet."]
+    if result.file is None:
+        return [f"{e.date}  {e.commit[:12]}  {', '.join(e.files)}" for e in result.entries]
+    lines = [f"{e.date}  {e.commit[:12]}  {_count(e.records):>9} records  "
+             f"+{_count(e.added)} -{_count(e.removed)}" for e in result.entries]
+    if result.more:
+        lines.append(f"(the {len(result.entries)} newest shown; --limit N for more)")
+    return lines
+
+
+def _count(value: int | None) -> str:
+    return "?" if value is None else f"{value:,}"
+
+
+@_renders("DiffResult")
+def _diff(result: "DiffResult") -> list[str]:
+    c = result.comparison
+    paint = _painter()
+    lines = [result.summary, f"  from {result.old.label}", f"  to   {result.new.label}"]
+    lines += [paint("32", f"+ {x.key}" + (f": {x.new}" if x.new else "")) for x in c.added]
+    lines += [paint("31", f"- {x.key}" + (f": {x.old}" if x.old else "")) for x in c.removed]
+    for x in c.changed:
+        if x.details:
+            lines.append(paint("33", f"~ {x.key}"))
+            lines += [paint("32" if d.startswith("+") else "31", f"    {d}") for d in x.details]
+        else:
+            lines.append(paint("33", f"~ {x.key}: {x.old} -> {x.new}"))
+    return lines
+
+
+def _painter() -> Callable[[str, str], str]:
+    """ANSI colour on a terminal only (and never with NO_COLOR set)."""
+    import sys
+
+    if sys.stdout.isatty() and not os.environ.get("NO_COLOR"):
+        return lambda code, line: f"\x1b[{code}m{line}\x1b[0m"
+    return lambda _code, line: line
+
+
+@_renders("VerifyResult")
+def _verify(result: "VerifyResult") -> list[str]:
+    return [f"{'ok' if c.ok else 'FAIL':<5} {c.name:<8} {c.detail}" for c in result.checks]
+
+
+@_renders("StatusReport")
+def _status(report: "StatusReport") -> list[str]:
+    logs = report.log_file + ("" if report.err_file == report.log_file
+                              else f" (errors: {report.err_file})")
+    last = f"{report.last_success or 'never'}" + (
+        f" (commit {report.last_commit[:12]})" if report.last_commit else "")
+    rows = [
+        ("remote", report.remote + (" (embedded)" if report.embedded else "")),
+        ("clone", report.clone),
+        ("logs", logs),
+        ("last success", last),
+        ("last run", f"{report.last_run or 'never'} {report.last_outcome or ''}".strip()),
+        ("pending push", str(report.pending_push)
+         + ("" if report.push_enabled else " (push disabled)")),
+        ("last error", report.last_error or "-"),
+    ]
+    lines = [f"Memory Vault: {'healthy' if report.healthy else 'UNHEALTHY'}"]
+    lines += [f"  {label + ':':<14}{value}" for label, value in rows]
+    lines.append("  files:")
+    width = max((len(f.name) for f in report.files), default=0)
+    lines += [f"    {f.name:<{width}}  {f.format or '':<6} {file_line(f)}" for f in report.files]
+    lines += [f"  set aside:    {path} (a damaged clone, kept; delete it when you no longer "
+              "need it)" for path in report.set_aside]
+    lines += [f"  note: {note}" for note in report.notes]
+    lines += [f"  problem: {problem.message}" for problem in report.problems]
+    return lines
+
+
+def file_line(f: "FileStatus") -> str:
+    kept = f" (the vault has its version of {f.saved})" if f.saved else ""
+    return {
+        "absent": f"absent{kept}",
+        "skipped": f"skipped: {f.reason}" + (kept or " (never backed up)"),
+        "new": "new since the last sync: not backed up yet",
+        "changed": f"changed since the last sync{kept}",
+        "unchanged": f"unchanged since the last sync{kept}",
+    }[f.state]

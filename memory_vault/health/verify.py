@@ -1,0 +1,208 @@
+"""verify: the seed's backup validation as one command, a line per check."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from memory_vault.capture.snapshot import SnapshotProblem, stored_digest
+from memory_vault.errors import EXIT_FAILED, EXIT_OK, VaultError
+from memory_vault.fsutil import file_sha256
+from memory_vault.journal.cache import load_state
+from memory_vault.logfile import RunLog
+from memory_vault.recall.restore import apply_restore, git_blob_id, plan_restore
+from memory_vault.settings.load import Config
+from memory_vault.sources import scan as sources
+from memory_vault.store.vault import Vault, reading
+
+# Content read and hashed by one `verify`: git fsck reads every version of every file, so
+# its cost grows with the history (the benchmark's "a year: verify" row gives both); past
+# this, a different part is read each day, as restic's --read-data-subset.
+READ_BUDGET_BYTES = 256 * 2**20
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+
+@dataclass
+class VerifyResult:
+    checks: list[Check]
+
+    @property
+    def failed(self) -> list[str]:
+        return [c.name for c in self.checks if not c.ok]
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_FAILED if self.failed else EXIT_OK
+
+    def as_dict(self) -> dict[str, object]:
+        return {"ok": not self.failed, "checks": [asdict(c) for c in self.checks]}
+
+
+def run_verify(config: Config, log: RunLog) -> VerifyResult:
+    """The whole `verify` command, under the run lock."""
+    with reading(config, log, fetch=False) as (vault, tip):
+        result = VerifyResult(verify(vault, tip))
+    log.info("verify: " + ("all checks passed" if not result.failed
+                           else "failed: " + ", ".join(result.failed)))
+    return result
+
+
+def verify(vault: Vault, tip: str | None) -> list[Check]:
+    """fsck, remote equal to local, a test restore of the tip, and the sources vs the tip.
+
+    Each check runs whatever the others found: a damaged vault fails a check, it does not
+    stop the report.
+    """
+    checks = [_guarded("fsck", _fsck, vault), _guarded("remote", _remote_matches, vault)]
+    restored: dict[str, str] = {}
+    try:
+        restored = _test_restore(vault, tip, checks)
+    except Exception as exc:  # a damaged vault: report it as the failed check it is
+        checks.append(Check("restore", False, vault.redactor.clean(f"cannot restore: {exc}")))
+    checks.append(_guarded("sources", lambda v: _sources_match(v, restored), vault))
+    return checks
+
+
+def _guarded(name: str, check: Callable[[Vault], Check], vault: Vault) -> Check:
+    try:
+        return check(vault)
+    except Exception as exc:
+        return Check(name, False, vault.redactor.clean(f"error: {exc}"))
+
+
+def _fsck(vault: Vault) -> Check:
+    """`git fsck` while the history is small enough to read whole in one run; past that,
+    bounded as restic's `check --read-data-subset` is: every object checked present and
+    linked, and one slice of the content read and hashed, another slice each day."""
+    repos = [vault.config.clone_dir]
+    if vault.config.embedded:
+        repos.append(vault.config.remote)
+    where = "the clone" + (" and the embedded vault" if len(repos) > 1 else "")
+    part = data_slice(vault.object_sizes(), READ_BUDGET_BYTES, _today())
+    whole = part.count == 1
+    problems = [f"{repo}: {problem}" for repo in repos
+                if (problem := vault.fsck(repo, connectivity_only=not whole)) is not None]
+    if not whole:
+        problems += vault.misread_objects(part.shas)
+    if problems:
+        return Check("fsck", False, "; ".join(problems))
+    if whole:
+        return Check("fsck", True, f"{where}: every object read and consistent (git fsck)")
+    return Check("fsck", True, (
+        f"{where}: all {part.total_objects:,} objects present and linked; today's part of "
+        f"the content, {part.index + 1} of {part.count} ({len(part.shas):,} objects, "
+        f"{part.bytes / 2**20:.0f} MB), read and consistent: the whole history is read over "
+        f"{part.count} days"))
+
+
+@dataclass
+class DataSlice:
+    """The objects one `verify` reads in full: part `index` of `count` (by object name, so
+    that the parts are about equal and together hold every object)."""
+
+    index: int
+    count: int
+    shas: list[str]
+    bytes: int
+    total_objects: int
+
+
+def data_slice(objects: list[tuple[str, int]], budget: int, day: int) -> DataSlice:
+    """The part of `objects` ((sha, size) pairs) to read on `day`: all of them while their
+    content fits `budget` bytes, else one of as many parts as it takes to fit, in turn."""
+    total = sum(size for _sha, size in objects)
+    count = max(1, -(-total // budget))
+    index = day % count
+    chosen = [(sha, size) for sha, size in objects if int(sha[:8], 16) % count == index]
+    return DataSlice(index, count, [sha for sha, _size in chosen],
+                     sum(size for _sha, size in chosen), len(objects))
+
+
+def _today() -> int:
+    """Days since the epoch (UTC): which part of a large history `verify` reads today."""
+    return int(time.time() // 86400)
+
+
+def _remote_matches(vault: Vault) -> Check:
+    branch = vault.config.branch
+    local = vault.head()
+    try:
+        remote = vault.remote_branch()
+    except VaultError as exc:
+        return Check("remote", False, f"cannot read the remote: {exc}")
+    if local == remote:
+        return Check("remote", True, f"the remote's {branch} equals the clone's "
+                                     f"({(local or 'empty')[:12]})")
+    if local and (remote is None or vault.is_ancestor(remote, local)):
+        count = vault.count_commits(local, remote)
+        return Check("remote", False, f"{count} local commit(s) not pushed yet")
+    return Check("remote", False, f"the remote's {branch} is {(remote or 'empty')[:12]}, the "
+                                  f"clone's is {(local or 'empty')[:12]} (the next sync "
+                                  "reconciles them)")
+
+
+def _test_restore(vault: Vault, tip: str | None, checks: list[Check]) -> dict[str, str]:
+    """Restore the tip into a temporary folder the way `restore` does; compare by sha256
+    with git's own copy of each file and with `.last_sync`. Returns name -> sha256."""
+    if tip is None:
+        checks.append(Check("restore", False, "the vault has no commits yet"))
+        return {}
+    with tempfile.TemporaryDirectory(prefix="memory-vault-verify-") as scratch:
+        plan = plan_restore(vault, tip, [], scratch)
+        apply_restore(vault, plan)
+        restored = {}
+        mismatches = [f"{i.name}: refused ({i.reason})" for i in plan.refused]
+        for item in plan.to_write:
+            path = str(Path(scratch) / item.name)
+            restored[item.name] = file_sha256(path)
+            if item.entry is None or git_blob_id(path) != item.entry.sha:
+                mismatches.append(f"{item.name}: restored bytes differ from the vault")
+    records = load_state(vault.config.state_file).files
+    for name, record in records.items():
+        if name not in restored:
+            mismatches.append(f"{name}: in .last_sync but not in the vault")
+        elif restored[name] != record.sha256:
+            mismatches.append(f"{name}: the vault's copy differs from .last_sync")
+    if mismatches:
+        checks.append(Check("restore", False, "; ".join(mismatches)))
+    else:
+        checks.append(Check("restore", True, f"{len(restored)} files restored from "
+                                             f"{tip[:12]} match the vault and .last_sync"))
+    return restored
+
+
+def _sources_match(vault: Vault, restored: dict[str, str]) -> Check:
+    config = vault.config
+    if not Path(config.source_dir).is_dir():
+        return Check("sources", False, f"the source dir {config.source_dir} does not exist")
+    state = load_state(config.state_file)
+    scan = sources.scan(config.files, config.source_dir, {}, read_all=True)
+    behind = []
+    newer = 0
+    for name in scan.present:
+        path = str(Path(config.source_dir) / name)
+        try:
+            digest = stored_digest(path)
+            mtime = Path(path).stat().st_mtime
+        except (OSError, SnapshotProblem) as exc:
+            behind.append(f"{name}: unreadable ({getattr(exc, 'strerror', None) or exc})")
+            continue
+        if restored.get(name) == digest:
+            continue
+        if mtime >= state.last_run:
+            newer += 1
+        else:
+            behind.append(f"{name}: differs from the vault and is not newer than the last sync")
+    if behind:
+        return Check("sources", False, "; ".join(behind))
+    extra = f" ({newer} changed since the last sync)" if newer else ""
+    return Check("sources", True, f"{len(scan.present)} source files equal the vault{extra}")

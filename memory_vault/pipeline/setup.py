@@ -1,0 +1,134 @@
+"""`init`: pin the settings cron needs in the env file, then create the clone (and the
+embedded remote).
+
+Cron runs with a bare environment and HOME from the password database, so whatever the
+person's shell decided (the source dir, a remote, a data folder, XDG variables) must be
+written down, as absolute paths: otherwise cron backs up something else into a second vault.
+"""
+
+import os
+from pathlib import Path
+
+from memory_vault.errors import EXIT_OK, EXIT_PARTIAL, NetworkError
+from memory_vault.logfile import RunLog
+from memory_vault.pipeline.lock import RunLock
+from memory_vault.settings import paths
+from memory_vault.settings.envfile import update_env_file
+from memory_vault.settings.load import VARIABLES, Config
+
+INIT_LOCK_WAIT = 60.0
+# Settings that are paths, and the Config attribute holding each one made absolute.
+PATH_SETTINGS = {
+    "MEMORY_VAULT_SOURCE_DIR": "source_dir",
+    "MEMORY_VAULT_HOME": "home",
+    "MEMORY_VAULT_CLONE_DIR": "clone_dir",
+    "MEMORY_VAULT_STATE_FILE": "state_file",
+    "MEMORY_VAULT_LOG_FILE": "log_file",
+    "MEMORY_VAULT_ERR_FILE": "err_file",
+}
+ALWAYS_PINNED = ("MEMORY_VAULT_SOURCE_DIR", "MEMORY_VAULT_HOME")
+
+
+class InitResult:
+    """What `init` saved where, and whether the remote answered (exit 3 when it did not)."""
+
+    __slots__ = ("clone", "embedded", "env_path", "problem", "remote", "source", "written")
+
+    def __init__(self, config: Config, env_path: str, written: dict[str, str],
+                 problem: str | None, remote_shown: str) -> None:
+        self.source = config.source_dir
+        self.remote = remote_shown  # credentials masked
+        self.embedded = config.embedded
+        self.clone = config.clone_dir
+        self.env_path = env_path
+        self.written = written
+        self.problem = problem  # why the remote could not be reached, if it could not
+
+    @property
+    def reachable(self) -> bool:
+        return self.problem is None
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_OK if self.reachable else EXIT_PARTIAL
+
+    def as_dict(self) -> dict[str, object]:
+        return {"source": self.source, "remote": self.remote, "embedded": self.embedded,
+                "clone": self.clone, "settings": self.env_path,
+                "saved": sorted(self.written), "remote_problem": self.problem}
+
+
+def init_target(env_file_option: str | None, environ: dict[str, str]) -> str:
+    """Where `init` writes: --env-file, else $MEMORY_VAULT_ENV_FILE, else the XDG file cron
+    finds from $HOME."""
+    chosen = env_file_option or environ.get("MEMORY_VAULT_ENV_FILE")
+    if chosen:
+        return str(Path(chosen).expanduser().absolute())
+    return paths.config_env_file(environ)
+
+
+def init_options(env_path: str, *, remote: str | None, source: str | None) -> dict[str, str]:
+    """The settings `init`'s options give: --remote, and --source (else the current folder,
+    unless the environment or the env file already names one)."""
+    options: dict[str, str] = {}
+    if source is not None or not _configured("MEMORY_VAULT_SOURCE_DIR", env_path):
+        options["MEMORY_VAULT_SOURCE_DIR"] = str(Path(source or ".").expanduser().absolute())
+    if remote is not None:
+        options["MEMORY_VAULT_REMOTE"] = remote
+    return options
+
+
+def _configured(name: str, env_path: str) -> bool:
+    if os.environ.get(name):
+        return True
+    if not Path(env_path).is_file():
+        return False
+    from memory_vault.settings.envfile import read_env_file
+
+    return bool(read_env_file(env_path, dict(os.environ)).get(name))
+
+
+def settings_to_write(config: Config, options: dict[str, str],
+                      environ: dict[str, str]) -> dict[str, str]:
+    """Every setting this `init` used (its options, the environment) as validated, paths
+    absolute; the source dir and the data folder always."""
+    used = {n for n in VARIABLES if options.get(n) or environ.get(n, "").strip()}
+    used.update(ALWAYS_PINNED)
+    values: dict[str, str] = {}
+    for name in sorted(used):
+        if name in PATH_SETTINGS:
+            values[name] = str(getattr(config, PATH_SETTINGS[name]))
+        elif name == "MEMORY_VAULT_REMOTE":
+            if not config.embedded:
+                values[name] = config.remote
+        else:
+            values[name] = (options.get(name) or environ[name]).strip()
+    return values
+
+
+def initialize(config: Config, log: RunLog, *, env_path: str,
+               options: dict[str, str]) -> InitResult:
+    """Record the settings in `env_path`, then make the vault usable (clone, embedded
+    remote) and check that the remote answers."""
+    from memory_vault.store.vault import Vault
+
+    written = settings_to_write(config, options, dict(os.environ))
+    update_env_file(env_path, written)
+    lock = RunLock(config.lock_file)
+    lock.acquire(wait=INIT_LOCK_WAIT)
+    try:
+        vault = Vault(config, log, lock_fd=lock.fd)
+        vault.prepare()
+        problem = vault.unreachable
+        if problem is None and not config.embedded:
+            try:
+                vault.probe_remote()
+            except NetworkError as exc:
+                problem = str(exc)
+                log.warning(f"the remote cannot be reached yet: {exc}; backups wait in the "
+                            "clone and are pushed once it answers")
+        vault.done()
+    finally:
+        lock.release()
+    log.info(f"init: settings in {env_path}")
+    return InitResult(config, env_path, written, problem, log.redactor.clean(config.remote))

@@ -1,0 +1,191 @@
+"""Reading the vault (restore, history, verify, status): commits, trees, blobs, history.
+
+Restore and the reports read the vault only through these methods; git's output is parsed
+by the pure functions at the top, unit-tested on literal bytes.
+"""
+
+from collections.abc import Iterator
+
+from memory_vault.errors import GitFailed
+from memory_vault.store import trees
+from memory_vault.store.repo import VaultBase
+
+LOG_FORMAT = "--format=%x1e%H%x1f%ct%x1f%s"
+MAX_REPORTED_OBJECTS = 10  # a pack damaged throughout is not listed object by object
+
+
+class LogEntry:
+    """One commit of `git log`: sha, commit time, subject, and the paths it changed."""
+
+    __slots__ = ("paths", "sha", "subject", "when")
+
+    def __init__(self, sha: str, when: int, subject: str, paths: list[str]) -> None:
+        self.sha = sha
+        self.when = when
+        self.subject = subject
+        self.paths = paths
+
+
+def parse_log(raw: bytes) -> list[LogEntry]:
+    """`git log -z --name-only LOG_FORMAT` output, newest first.
+
+    >>> [e.paths for e in parse_log(b"\\x1eabc\\x1f1700000000\\x1fsync\\0\\na/b.json\\0")]
+    [['a/b.json']]
+    """
+    entries = []
+    for record in raw.decode("utf-8", "surrogateescape").split("\x1e")[1:]:
+        header, _, names = record.partition("\0")
+        sha, stamp, subject = header.split("\x1f", 2)
+        paths = [n for n in names.lstrip("\n").split("\0") if n.strip("\n")]
+        entries.append(LogEntry(sha, int(stamp), subject, [p.lstrip("\n") for p in paths]))
+    return entries
+
+
+def parse_ls_tree_recursive(raw: bytes, prefix: str) -> dict[str, trees.Entry]:
+    """`git ls-tree -r -z` output below `prefix/`, by path relative to it (raw: nothing in
+    these names is trusted yet)."""
+    found: dict[str, trees.Entry] = {}
+    for record in raw.split(b"\0"):
+        if not record:
+            continue
+        meta, _, path_bytes = record.partition(b"\t")
+        mode, kind, sha = meta.decode("ascii").split(" ")
+        path = path_bytes.decode("utf-8", "surrogateescape")
+        if path.startswith(prefix + "/"):
+            found[path[len(prefix) + 1:]] = trees.Entry(mode, kind, sha)
+    return found
+
+
+def parse_object_sizes(raw: bytes) -> list[tuple[str, int]]:
+    """`git cat-file --batch-check='%(objectname) %(objectsize)'` output.
+
+    >>> parse_object_sizes(b"a1b2 120\\nc3d4 7\\n")
+    [('a1b2', 120), ('c3d4', 7)]
+    """
+    pairs = (line.split(b" ") for line in raw.splitlines() if line)
+    return [(sha.decode("ascii"), int(size)) for sha, size in pairs]
+
+
+class Queries(VaultBase):
+    """What the vault holds, read without changing anything."""
+
+    def tip(self) -> str | None:
+        """The newest state of the vault we know: our branch or the remote's, whichever
+        contains the other (the newer commit if they diverged)."""
+        local, remote = self.head(), self.ref(self.remote_ref)
+        if local is None or remote is None or local == remote:
+            return local or remote
+        if self.is_ancestor(remote, local):
+            return local
+        if self.is_ancestor(local, remote):
+            return remote
+        dates = self.git.run("log", "--no-walk=unsorted", "--format=%ct", local, remote).text
+        local_date, remote_date = (int(d) for d in dates.split())
+        return local if local_date >= remote_date else remote
+
+    def commit_time(self, rev: str) -> tuple[str, int]:
+        """(full sha, commit time in epoch seconds) of a commit."""
+        sha, _, when = self.git.run("log", "-1", "--format=%H %ct", rev, "--").text.partition(" ")
+        return sha, int(when)
+
+    def newest_at_or_before(self, tip: str, when: float) -> str | None:
+        if when < 0:
+            return None
+        return self.git.run("rev-list", "-1", f"--before={int(when)}", tip).text or None
+
+    def first_commit_time(self, tip: str) -> int | None:
+        roots = self.git.run("rev-list", "--max-parents=0", tip).text.split()
+        times = [self.commit_time(root)[1] for root in roots]
+        return min(times) if times else None
+
+    def entry_at(self, commit: str, path: str) -> trees.Entry | None:
+        """The entry `path` names in `commit`'s tree (a folder, file or link), or None."""
+        raw = self.git.run("ls-tree", "-z", "--full-tree", commit, "--", path).stdout
+        return trees.parse_ls_tree(raw).get(path)  # listed by its full path
+
+    def entries_under(self, commit: str, subdir: str) -> dict[str, trees.Entry]:
+        """Every non-folder entry below `subdir`, listed with `git ls-tree` (which, unlike a
+        checkout, stops at no hostile name: each entry is judged on its own later)."""
+        raw = self.git.run("ls-tree", "-r", "-z", "--full-tree", commit, "--",
+                           f"{subdir}/").stdout
+        return parse_ls_tree_recursive(raw, subdir)
+
+    def write_blob(self, sha: str, fd: int) -> None:
+        """Stream a blob into an open file: git writes it, our memory stays small."""
+        self.git.run("cat-file", "blob", sha, stdout_fd=fd)
+
+    def blob(self, sha: str) -> bytes:
+        return self.git.run("cat-file", "blob", sha).stdout
+
+    def blob_ids(self, commits: list[str], path: str) -> list[str | None]:
+        """The blob `path` names in each commit (None where it is absent or not a file)."""
+        if not commits:
+            return []
+        result = self.git.run("rev-parse", *(f"{c}:{path}" for c in commits), check=False)
+        lines = result.text.splitlines()
+        if result.returncode == 0 and len(lines) == len(commits):
+            return list[str | None](lines)
+        return [e.sha if (e := self.entry_at(c, path)) is not None and e.kind == "blob"
+                else None for c in commits]
+
+    def blobs(self, shas: list[str]) -> Iterator[bytes]:
+        return self.git.blobs(shas)
+
+    def history(self, tip: str, path: str, limit: int | None = None) -> list[LogEntry]:
+        """Commits touching `path`, newest first, each with every path it changed."""
+        args = ["log", "-z", "--name-only", "--no-renames", "--full-diff", LOG_FORMAT]
+        if limit:
+            args.append(f"--max-count={limit}")
+        return parse_log(self.git.run(*args, tip, "--", path).stdout)
+
+    def fsck(self, repo_path: str, *, connectivity_only: bool = False) -> str | None:
+        """What `git fsck` finds wrong in a repository, or None. `connectivity_only` checks
+        that every object the history names is there and linked, without reading blobs:
+        its cost grows with the number of commits, not with the bytes they hold."""
+        args = ["fsck", "--no-progress", "--no-dangling"]
+        if connectivity_only:
+            args.append("--connectivity-only")
+        result = self.git.run(*args, cwd=repo_path, check=False)
+        return None if result.returncode == 0 else self.redactor.clean(result.error_text())
+
+    def object_sizes(self) -> list[tuple[str, int]]:
+        """(sha, size) of every object the clone can read, its own and those it borrows, in
+        the order they lie in their packs (git reads them fastest that way)."""
+        raw = self.git.run("cat-file", "--batch-all-objects", "--unordered",
+                           "--batch-check=%(objectname) %(objectsize)").stdout
+        return parse_object_sizes(raw)
+
+    def misread_objects(self, shas: list[str]) -> list[str]:
+        """Which of `shas` git cannot read back as the bytes their name is the hash of
+        (a flipped bit in a pack, a truncated loose object), each with what went wrong."""
+        import hashlib
+
+        bad: list[str] = []
+        pending = shas
+        while pending and len(bad) < MAX_REPORTED_OBJECTS:
+            done = 0
+            try:
+                for sha, kind, data in self.git.objects(pending):
+                    done += 1
+                    digest = hashlib.new("sha1" if len(sha) == 40 else "sha256")
+                    digest.update(f"{kind} {len(data)}\0".encode())
+                    digest.update(data)
+                    if digest.hexdigest() != sha:
+                        bad.append(f"object {sha}: its content does not hash to its name")
+            except GitFailed as exc:  # git stops at an object it cannot read: go on after it
+                bad.append(str(exc))
+                done += 1
+            pending = pending[done:]
+        if pending:
+            bad.append(f"{len(pending)} more objects not read after {len(bad)} problems")
+        return bad
+
+    def remote_branch(self) -> str | None:
+        """The remote's branch tip, asked over the network (raises NetworkError)."""
+        listed = self.git.run("ls-remote", "origin", f"refs/heads/{self.branch}",
+                              network=True).text
+        return listed.split()[0] if listed else None
+
+    def count_commits(self, tip: str, exclude: str | None = None) -> int:
+        args = ["rev-list", "--count", tip, *([f"^{exclude}"] if exclude else [])]
+        return int(self.git.run(*args).text or 0)

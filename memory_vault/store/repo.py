@@ -1,0 +1,99 @@
+"""The vault's shared state: one clone, its git runner, and the reads every part needs.
+
+The parts of the vault (clone, commit, push, compact, query) are mixins of this base, each in
+its own module; `memory_vault.store.vault.Vault` puts them together.
+"""
+
+import os
+
+from memory_vault.errors import VaultError
+from memory_vault.logfile import RunLog
+from memory_vault.settings.load import Config
+from memory_vault.store import tracking, trees
+from memory_vault.store.git import model
+from memory_vault.store.git.runner import GitRunner
+from memory_vault.urls import Redactor, split_credentials
+
+
+class VaultBase:
+    """The clone of the backup repository and the git that runs in it."""
+
+    def __init__(self, config: Config, log: RunLog, *, lock_fd: int | None = None) -> None:
+        self.config = config
+        self.log = log
+        self.branch = config.branch
+        self.redactor = Redactor.for_remote(config.remote)
+        self.origin_url, user, password = split_credentials(config.remote)
+        self.git = GitRunner(
+            config.clone_dir,
+            redactor=self.redactor,
+            timeout=config.git_timeout,
+            keep_fds=(lock_fd,) if lock_fd is not None else (),
+            credentials=(user, password),
+        )
+        self.fresh = False  # True when this run (re)created or retargeted the clone
+        self.seed_from: str | None = None  # a clone whose objects and refs a new one borrows
+        self.unreachable: str | None = None  # why the remote could not be fetched, if so
+        self.progress = False  # show git's progress meter (a person at a terminal)
+
+    @property
+    def git_dir(self) -> str:
+        return os.path.join(self.config.clone_dir, ".git")
+
+    @property
+    def local_ref(self) -> str:
+        return tracking.local_ref(self.branch)
+
+    @property
+    def remote_ref(self) -> str:
+        return tracking.remote_ref(self.branch)
+
+    def ref(self, ref: str) -> str | None:
+        """The sha a ref of the clone points to (no git process)."""
+        return model.read_ref(self.config.clone_dir, ref)
+
+    def head(self) -> str | None:
+        """The tip of our branch in the clone."""
+        return self.ref(self.local_ref)
+
+    def has_commits(self) -> bool:
+        return self.head() is not None
+
+    def is_ancestor(self, older: str, newer: str) -> bool:
+        return tracking.is_ancestor(self.git, older, newer)
+
+    def resolve(self, rev: str) -> str | None:
+        """The full sha of a commit named any way git understands, or None."""
+        if rev.startswith("-"):
+            return None
+        result = self.git.run("rev-parse", "-q", "--verify", f"{rev}^{{commit}}", check=False)
+        return result.text if result.returncode == 0 else None
+
+    def tree_of(self, commit: str) -> str:
+        return self.git.run("rev-parse", f"{commit}^{{tree}}").text
+
+    def paths_between(self, base: str | None, tip: str) -> set[str]:
+        """Paths that differ between two trees or commits (every path of `tip` without a
+        base)."""
+        if base:
+            out = self.git.run("diff", "--name-only", "-z", "--no-renames", base, tip).stdout
+        else:
+            out = self.git.run("ls-tree", "-r", "-z", "--name-only", tip).stdout
+        return {p for p in out.decode("utf-8", "surrogateescape").split("\0") if p}
+
+    def splice(self, tree: str | None, changes: trees.Changes) -> str:
+        """`trees.splice` with this clone's git; a folder on our path that is not a folder
+        in the vault (a planted symlink) refuses the whole commit, the history kept."""
+        try:
+            return trees.splice(self._read_tree, self._make_tree, tree, changes)
+        except trees.NotAFolder as exc:
+            raise VaultError(
+                f"refused to write into the vault: {exc} (a hostile or broken vault: someone "
+                "pushed it; nothing was written through it and the history is kept; fix the "
+                "remote's tip)") from None
+
+    def _read_tree(self, tree: str) -> dict[str, trees.Entry]:
+        return trees.parse_ls_tree(self.git.run("ls-tree", "-z", tree).stdout)
+
+    def _make_tree(self, entries: dict[str, trees.Entry]) -> str:
+        return self.git.run("mktree", "-z", input_bytes=trees.mktree_input(entries)).text
