@@ -40,7 +40,7 @@ SCRIPT = ROOT / "sync_memory_vault.py"
 PEER = ROOT / "bench" / "peer_sync.sh"
 MB = 1024 * 1024
 sys.path.insert(0, str(ROOT))
-from memory_vault.settings.load import SEED_FILES  # noqa: E402  (the one list of the seed's files)
+from memory_vault.settings.schema import SEED_FILES  # noqa: E402  (the seed files)
 
 WORDS = ("alpha", "beta", "gamma", "delta", "memory", "vault", "agent", "context", "fact", "user",
          "prefers", "python", "git", "backup", "tool", "likes", "remembers", "project",

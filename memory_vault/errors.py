@@ -16,9 +16,13 @@ class VaultError(Exception):
 
 
 class ConfigError(VaultError):
-    """A bad setting: nothing has been touched yet."""
+    """A bad setting: nothing has been touched yet. `variable` names it, when one does."""
 
     exit_code = EXIT_USAGE
+
+    def __init__(self, message: str, variable: str | None = None) -> None:
+        super().__init__(message)
+        self.variable = variable
 
 
 class UsageError(VaultError):

@@ -213,7 +213,7 @@ def test_settings_docs_are_generated_from_the_settings_table() -> None:
 
 def test_env_example_lists_every_variable_with_its_default() -> None:
     from conftest import ROOT
-    from memory_vault.settings.load import VARIABLES
+    from memory_vault.settings.schema import VARIABLES
 
     example = (ROOT / ".env.example").read_text()
     for name, default in VARIABLES.items():

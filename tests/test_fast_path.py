@@ -22,7 +22,9 @@ CRON_PATH = {
     "memory_vault.sources.scan", "memory_vault.pipeline.sync",
     # the packages of the stages above (each `__init__` is empty of imports)
     "memory_vault.cli", "memory_vault.settings", "memory_vault.sources", "memory_vault.journal",
-    "memory_vault.pipeline",
+    "memory_vault.pipeline", "memory_vault.capture", "memory_vault.capture.version",
+    "memory_vault.sources.names", "memory_vault.pipeline.record",
+    "memory_vault.settings.schema", "memory_vault.settings.validate",
 }
 NEVER = {"click", "git", "dotenv", "json", "re", "dataclasses", "typing", "logging", "enum",
          "hashlib", "subprocess", "pathlib", "contextlib", "sqlite3", "urllib.request"}

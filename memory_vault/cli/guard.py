@@ -42,11 +42,13 @@ def run_guarded(
     need_source: bool = True,
     search_env_file: bool = True,
     render: "Callable[[Result], None] | None" = None,
+    render_error: "Callable[[int, str, str | None], None] | None" = None,
 ) -> int:
     """Load the configuration, open the logs, run `action` and render its result; map every
-    error to its exit code."""
+    error to its exit code (and, with `render_error`, to the `--json` error envelope)."""
     from memory_vault.settings import paths
-    from memory_vault.settings.load import VARIABLES, load_config
+    from memory_vault.settings.load import load_config
+    from memory_vault.settings.schema import VARIABLES
     from memory_vault.urls import Redactor
 
     fallback = paths.state_dir(dict(os.environ))
@@ -60,6 +62,9 @@ def run_guarded(
         log.set_redactor(Redactor.for_remote(os.environ.get("MEMORY_VAULT_REMOTE")))
         log.error(f"configuration error: {exc}")
         log.close()
+        if render_error is not None:
+            render_error(EXIT_USAGE, log.redactor.clean(f"configuration error: {exc}"),
+                         exc.variable)
         return EXIT_USAGE
     log = RunLog(config.log_file, config.err_file, echo=echo,
                  redactor=Redactor.for_remote(config.remote, config.ping_url),
@@ -75,9 +80,14 @@ def run_guarded(
         return code
     except VaultError as exc:
         log.error(str(exc))
+        if render_error is not None:
+            render_error(exc.exit_code, log.redactor.clean(str(exc)),
+                         getattr(exc, "variable", None))
         return exc.exit_code
     except KeyboardInterrupt:
         log.error("interrupted")
+        if render_error is not None:
+            render_error(EXIT_FAILED, "interrupted", None)
         return EXIT_FAILED
     except BrokenPipeError:  # the reader of our output went away: end quietly
         from memory_vault.logfile import write_stdout
@@ -86,6 +96,8 @@ def run_guarded(
         return code
     except Exception as exc:  # the last net: one clear line, never a traceback under cron
         log.error(f"unexpected error: {exc!r}")
+        if render_error is not None:
+            render_error(EXIT_FAILED, log.redactor.clean(f"unexpected error: {exc!r}"), None)
         if echo <= DEBUG:
             import traceback
 

@@ -15,9 +15,9 @@ import click
 from memory_vault import __version__
 from memory_vault.cli.help import SUMMARY, WHEN, epilog
 from memory_vault.cli.options import (
-    Action,
     Count,
     Job,
+    Work,
     global_options,
     globals_of,
     json_option,
@@ -86,7 +86,7 @@ def init(remote: str | None, source: str | None) -> Job:
 @click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")
 @runs()
 def restore(files: tuple[str, ...], at: str | None, rev: str | None, to: str | None,
-            dry_run: bool) -> Action:
+            dry_run: bool) -> Work:
     """Bring files back from the vault (all of them unless FILEs are named)."""
     from memory_vault.cli.render import show_plan
     from memory_vault.recall.restore import run_restore
@@ -104,7 +104,7 @@ def restore(files: tuple[str, ...], at: str | None, rev: str | None, to: str | N
 @click.option("--limit", type=Count(), metavar="N", help="At most N commits.")
 @json_option
 @runs()
-def history(file: str | None, limit: int | None) -> Action:
+def history(file: str | None, limit: int | None) -> Work:
     """The vault's commits (touching FILE), newest first."""
     from memory_vault.recall.history import run_history
 
@@ -120,7 +120,7 @@ def history(file: str | None, limit: int | None) -> Action:
               help="The newer version (default: the file in the source dir now).")
 @json_option
 @runs()
-def diff(file: str, since: str | None, until: str | None) -> Action:
+def diff(file: str, since: str | None, until: str | None) -> Work:
     """What changed in one memory file, record by record: learned, forgotten, changed."""
     from memory_vault.recall.diff import run_diff
 
@@ -130,9 +130,9 @@ def diff(file: str, since: str | None, until: str | None) -> Action:
 @cli.command(short_help=SUMMARY["ack"], epilog=epilog("ack"), context_settings=CONTEXT)
 @click.argument("files", nargs=-1, metavar="[FILE...]")
 @runs()
-def ack(files: tuple[str, ...]) -> Action:
+def ack(files: tuple[str, ...]) -> Work:
     """Close the shrink alarms of FILEs (all of them without FILE)."""
-    from memory_vault.journal.alarms import run_ack
+    from memory_vault.health.ack import run_ack
 
     return lambda config, log: run_ack(config, log, list(files))
 
@@ -140,7 +140,7 @@ def ack(files: tuple[str, ...]) -> Action:
 @cli.command(short_help=SUMMARY["status"], epilog=epilog("status"), context_settings=CONTEXT)
 @json_option
 @runs()
-def status() -> Action:
+def status() -> Work:
     """Last success, pending pushes, each file; exit 1 when unhealthy (a monitoring check)."""
     from memory_vault.health.status import run_status
 
@@ -149,7 +149,7 @@ def status() -> Action:
 
 @cli.command(short_help=SUMMARY["verify"], epilog=epilog("verify"), context_settings=CONTEXT)
 @runs()
-def verify() -> Action:
+def verify() -> Work:
     """Check the backup: fsck, remote equals local, a test restore, sources vs the vault."""
     from memory_vault.health.verify import run_verify
 
@@ -180,7 +180,7 @@ def _every(func: Callable[..., Any]) -> Callable[..., Any]:
 @_every
 @_scheduler_options
 @runs()
-def schedule_install(every: int, kind: str | None) -> Action:
+def schedule_install(every: int, kind: str | None) -> Work:
     """Install the job (or replace ours): exactly one, whatever was there."""
     from memory_vault.triggers.schedule import run_install
 
@@ -191,7 +191,7 @@ def schedule_install(every: int, kind: str | None) -> Action:
                   context_settings=CONTEXT)
 @_scheduler_options
 @runs()
-def schedule_remove(kind: str | None) -> Action:
+def schedule_remove(kind: str | None) -> Work:
     """Remove the job (and nothing else)."""
     from memory_vault.triggers.schedule import run_remove
 
@@ -203,7 +203,7 @@ def schedule_remove(kind: str | None) -> Action:
 @_every
 @_scheduler_options
 @runs()
-def schedule_show(every: int, kind: str | None) -> Action:
+def schedule_show(every: int, kind: str | None) -> Work:
     """Print the job: the installed one, else the one install writes (exit 1)."""
     from memory_vault.triggers.schedule import run_show
 

@@ -19,7 +19,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from memory_vault.results import Result
 
-Action = Callable[[Config, RunLog], "Result"]
+Work = Callable[[Config, RunLog], "Result"]
 
 
 class Globals:
@@ -35,7 +35,7 @@ class Globals:
 class Job:
     """An action with what its command needs around it (when the defaults do not do)."""
 
-    def __init__(self, action: Action, *, summary: bool = False, person: bool = True,
+    def __init__(self, action: Work, *, summary: bool = False, person: bool = True,
                  options: dict[str, str] | None = None, search_env_file: bool = True) -> None:
         self.action = action
         self.summary = summary
@@ -79,7 +79,7 @@ def json_option(func: Callable[..., Any]) -> Callable[..., Any]:
 def runs(*, need_source: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """The body every command shares: run the action the command returns, under the guard,
     render its result, exit with its code."""
-    def wrap(func: Callable[..., "Action | Job"]) -> Callable[..., Any]:
+    def wrap(func: Callable[..., "Work | Job"]) -> Callable[..., Any]:
         @functools.wraps(func)
         @click.pass_context
         def command(ctx: click.Context, /, **kwargs: Any) -> None:
@@ -95,7 +95,8 @@ def runs(*, need_source: bool = False) -> Callable[[Callable[..., Any]], Callabl
                 show = _nothing
             ctx.exit(run_guarded(job.action, env_file=opts.env_file, echo=echo,
                                  options=job.options, need_source=need_source,
-                                 search_env_file=job.search_env_file, render=show))
+                                 search_env_file=job.search_env_file, render=show,
+                                 render_error=render.show_error if opts.as_json else None))
 
         return global_options(command)
 

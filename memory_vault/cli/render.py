@@ -4,12 +4,12 @@ The text is the command's output on stdout (warnings and errors go to stderr thr
 log); nothing here decides an exit code or touches the vault.
 """
 
-import json
 import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from memory_vault.cli import envelope
 from memory_vault.logfile import write_stdout
 from memory_vault.results import command_name
 
@@ -20,7 +20,7 @@ if TYPE_CHECKING:  # dispatch is by class name: a command never imports another'
     from memory_vault.pipeline.setup import InitResult
     from memory_vault.recall.diff import DiffResult
     from memory_vault.recall.history import HistoryResult
-    from memory_vault.recall.restore import RestorePlan
+    from memory_vault.recall.plan import RestorePlan
     from memory_vault.results import Done
 
 _TEXT: dict[str, Callable[[Any], list[str]]] = {}
@@ -35,14 +35,18 @@ def _renders(name: str) -> Callable[[Callable[[Any], list[str]]], Callable[[Any]
 
 
 def show(result: object, *, as_json: bool = False) -> None:
-    """Print `result`: its JSON object, or its lines of text."""
+    """Print `result`: its JSON envelope, or its lines of text."""
     if as_json:
         as_dict = getattr(result, "as_dict", None)
-        payload = as_dict() if as_dict is not None else None
-        write_stdout(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
+        write_stdout(envelope.dumps(envelope.of_result(as_dict() if as_dict else None)))
         return
     for line in text(result):
         write_stdout(line + "\n")
+
+
+def show_error(exit_code: int, message: str, variable: str | None) -> None:
+    """With `--json`, a command that failed still prints its one document."""
+    write_stdout(envelope.dumps(envelope.of_error(exit_code, message, variable)))
 
 
 def text(result: object) -> list[str]:

@@ -10,13 +10,14 @@ Its names are needed on the cron path (the state records each file's format), so
 imported only by the functions that parse.
 """
 
+from memory_vault.capture.sqlite import SQLITE_HEADER
+
 JSON = "json"
 JSONL = "jsonl"
 SQLITE = "sqlite"
 TEXT = "text"
 BYTES = "bytes"
 
-SQLITE_HEADER = b"SQLite format 3\x00"
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
 TEXT_SUFFIXES = (".md", ".mdc", ".txt", ".markdown")
 BEING_WRITTEN = "last line incomplete: being written, read again next run"
@@ -178,21 +179,3 @@ def _text(data: bytes | bytearray, *, required: bool) -> Verdict:
             return Verdict(TEXT, f"not valid UTF-8 text (byte {exc.start})")
         return Verdict(BYTES)
     return Verdict(TEXT)
-
-
-def is_sqlite_file(path: str) -> bool:
-    """Does the file start with SQLite's header? (16 bytes read, nothing else)"""
-    import os
-
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError:
-        return False
-    try:
-        import stat
-
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return False
-        return os.read(fd, 16) == SQLITE_HEADER
-    finally:
-        os.close(fd)

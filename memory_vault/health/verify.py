@@ -8,15 +8,17 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from memory_vault.capture.snapshot import SnapshotProblem, stored_digest
+from memory_vault.capture.sqlite import CopyProblem, stored_digest
 from memory_vault.errors import EXIT_FAILED, EXIT_OK, VaultError
 from memory_vault.fsutil import file_sha256
-from memory_vault.journal.cache import load_state
+from memory_vault.journal.cache import load_journal
 from memory_vault.logfile import RunLog
-from memory_vault.recall.restore import apply_restore, git_blob_id, plan_restore
+from memory_vault.pipeline.reading import reading
+from memory_vault.recall.plan import git_blob_id, plan_restore
+from memory_vault.recall.writer import apply_restore
 from memory_vault.settings.load import Config
 from memory_vault.sources import scan as sources
-from memory_vault.store.vault import Vault, reading
+from memory_vault.store.vault import Vault
 
 # Content read and hashed by one `verify`: git fsck reads every version of every file, so
 # its cost grows with the history (the benchmark's "a year: verify" row gives both); past
@@ -67,7 +69,7 @@ def verify(vault: Vault, tip: str | None) -> list[Check]:
     try:
         restored = _test_restore(vault, tip, checks)
     except Exception as exc:  # a damaged vault: report it as the failed check it is
-        checks.append(Check("restore", False, vault.redactor.clean(f"cannot restore: {exc}")))
+        checks.append(Check("restore", False, vault.repo.redactor.clean(f"cannot restore: {exc}")))
     checks.append(_guarded("sources", lambda v: _sources_match(v, restored), vault))
     return checks
 
@@ -76,7 +78,7 @@ def _guarded(name: str, check: Callable[[Vault], Check], vault: Vault) -> Check:
     try:
         return check(vault)
     except Exception as exc:
-        return Check(name, False, vault.redactor.clean(f"error: {exc}"))
+        return Check(name, False, vault.repo.redactor.clean(f"error: {exc}"))
 
 
 def _fsck(vault: Vault) -> Check:
@@ -87,12 +89,12 @@ def _fsck(vault: Vault) -> Check:
     if vault.config.embedded:
         repos.append(vault.config.remote)
     where = "the clone" + (" and the embedded vault" if len(repos) > 1 else "")
-    part = data_slice(vault.object_sizes(), READ_BUDGET_BYTES, _today())
+    part = data_slice(vault.reader.object_sizes(), READ_BUDGET_BYTES, _today())
     whole = part.count == 1
     problems = [f"{repo}: {problem}" for repo in repos
-                if (problem := vault.fsck(repo, connectivity_only=not whole)) is not None]
+                if (problem := vault.reader.fsck(repo, connectivity_only=not whole)) is not None]
     if not whole:
-        problems += vault.misread_objects(part.shas)
+        problems += vault.reader.misread_objects(part.shas)
     if problems:
         return Check("fsck", False, "; ".join(problems))
     if whole:
@@ -134,16 +136,16 @@ def _today() -> int:
 
 def _remote_matches(vault: Vault) -> Check:
     branch = vault.config.branch
-    local = vault.head()
+    local = vault.repo.head()
     try:
-        remote = vault.remote_branch()
+        remote = vault.reader.remote_branch()
     except VaultError as exc:
         return Check("remote", False, f"cannot read the remote: {exc}")
     if local == remote:
         return Check("remote", True, f"the remote's {branch} equals the clone's "
                                      f"({(local or 'empty')[:12]})")
-    if local and (remote is None or vault.is_ancestor(remote, local)):
-        count = vault.count_commits(local, remote)
+    if local and (remote is None or vault.repo.is_ancestor(remote, local)):
+        count = vault.reader.count_commits(local, remote)
         return Check("remote", False, f"{count} local commit(s) not pushed yet")
     return Check("remote", False, f"the remote's {branch} is {(remote or 'empty')[:12]}, the "
                                   f"clone's is {(local or 'empty')[:12]} (the next sync "
@@ -166,7 +168,7 @@ def _test_restore(vault: Vault, tip: str | None, checks: list[Check]) -> dict[st
             restored[item.name] = file_sha256(path)
             if item.entry is None or git_blob_id(path) != item.entry.sha:
                 mismatches.append(f"{item.name}: restored bytes differ from the vault")
-    records = load_state(vault.config.state_file).files
+    records = load_journal(vault.config.state_file).files
     for name, record in records.items():
         if name not in restored:
             mismatches.append(f"{name}: in .last_sync but not in the vault")
@@ -184,7 +186,7 @@ def _sources_match(vault: Vault, restored: dict[str, str]) -> Check:
     config = vault.config
     if not Path(config.source_dir).is_dir():
         return Check("sources", False, f"the source dir {config.source_dir} does not exist")
-    state = load_state(config.state_file)
+    state = load_journal(config.state_file)
     scan = sources.scan(config.files, config.source_dir, {}, read_all=True)
     behind = []
     newer = 0
@@ -193,7 +195,7 @@ def _sources_match(vault: Vault, restored: dict[str, str]) -> Check:
         try:
             digest = stored_digest(path)
             mtime = Path(path).stat().st_mtime
-        except (OSError, SnapshotProblem) as exc:
+        except (OSError, CopyProblem) as exc:
             behind.append(f"{name}: unreadable ({getattr(exc, 'strerror', None) or exc})")
             continue
         if restored.get(name) == digest:

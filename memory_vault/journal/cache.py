@@ -1,59 +1,54 @@
-"""The `.last_sync` state: what each file looked like when it was last backed up, and how the
-last run went.
+"""Journal cache: `.last_sync`, what each file looked like when backed up and how runs went.
 
-A small line-based text format (not JSON: importing `json` costs 5 ms on the cron path, whose
-whole budget is about 4 ms). One record per line, tab-separated, names escaped:
+Only a cache: every record can be rebuilt from the files and the vault, and a lost or damaged
+file costs one run that reads everything. It carries a format version; an older format is
+migrated (`journal.migrations`), never read as empty, so an upgrade keeps its open alarms; a
+newer one (a downgrade) is left alone with a clear error. A small line-based text format (not
+JSON: importing `json` costs more than a whole no-change cron run). One record a line,
+tab-separated, names escaped:
 
-    memory-vault-state 3
+    memory-vault-state 4
+    written <epoch> <program version>
     vault   <remote without credentials> <branch> <subdir>
     success <epoch> <commit>
     run     <epoch> <outcome> <pending pushes>
     error   <message>
     push    <kind> <message>           (the last push failure, until a push succeeds)
-    file    <size> <mtime_ns> <sha256> <saved epoch> <format> <records or -1> <name>
-    alarm   <name> <records before> <records after> <commit> <previous commit> <epoch>
-    skip    <name> <saved epoch> <reason>   (each file the last run could not back up;
+    file    <stat size> <mtime_ns> <size> <sha256> <saved epoch> <format> <records or -1> <path>
+    alarm   <path> <records before> <records after> <commit> <previous commit> <epoch>
+    skip    <path> <saved epoch> <reason>   (each file the last run could not back up;
                                              saved 0: the vault has never had it)
 
-A file that cannot be read as this format (missing, empty, garbage, an older format) is never
-fatal: it loads as an empty state whose `condition` says which case and `damaged` why, and
-the next run rebuilds it by hashing every file and committing only what differs from the
-vault. So does the state of another vault (the user moved to another remote, branch or
-subdir): its records say nothing about what the configured vault holds.
+The state of another vault (the user moved to another remote, branch or subdir) is set aside
+the same way as a damaged one: its records say nothing about what this vault holds.
 """
 
 import os
 
+from memory_vault import __version__
+from memory_vault.capture.version import Version
+from memory_vault.errors import ConfigError
 from memory_vault.fsutil import write_atomic
 
-HEADER = "memory-vault-state 3"
-# What a loaded state file was (module constants: `enum` costs import time on the cron path).
-GOOD = 0
+FORMAT = 4
+HEADER_PREFIX = "memory-vault-state "
+# What a loaded journal was (module constants: `enum` costs import time on the cron path).
+FOUND = 0
 MISSING = 1  # no file yet: a first run
-DAMAGED = 2  # unreadable, garbage, truncated, an older format
-OTHER_VAULT = 3  # the state of another remote, branch or subdir
-RECHECK = -1  # mtime_ns of a file written too recently to trust its timestamp
+DAMAGED = 2  # unreadable, garbage, truncated
+FOREIGN = 3  # the journal of another remote, branch or subdir
+OUTCOME_OK = "ok"
+OUTCOME_PARTIAL = "partial"
+OUTCOME_FAILED = "failed"
+
+Vault = tuple[str, str, str]  # remote identity, branch, subdir
 
 
-class FileRecord:
-    """A file as it was read and backed up (or found equal to the vault)."""
-
-    __slots__ = ("format", "mtime_ns", "records", "saved", "sha256", "size")
-
-    def __init__(self, size: int, mtime_ns: int, sha256: str, saved: int = 0,
-                 fmt: str = "", records: int | None = None) -> None:
-        self.size = size  # size and mtime as the scan sees them (SQLite: with its -wal)
-        self.mtime_ns = mtime_ns
-        self.sha256 = sha256  # of the bytes stored in the vault
-        self.saved = saved  # epoch seconds of the run that put this version in the vault
-        self.format = fmt  # a `formats` name
-        self.records = records  # how many records that version holds (None: unknown)
-
-    def matches(self, size: int, mtime_ns: int) -> bool:
-        return self.mtime_ns != RECHECK and self.size == size and self.mtime_ns == mtime_ns
+class JournalTooNew(ConfigError):
+    """`.last_sync` was written by a newer Memory Vault: left alone, exit 2."""
 
 
-class Skipped:
+class SkipNote:
     """A file the last run could not back up: why, and when the vault last took a version
     of it (0: never)."""
 
@@ -81,31 +76,17 @@ class Alarm:
         return 100 if not self.before else round(100 * (self.before - self.after) / self.before)
 
 
-class State:
-    """Everything we remember between runs."""
+class Journal:
+    """Everything remembered between runs."""
 
-    __slots__ = (
-        "alarms",
-        "condition",
-        "damaged",
-        "files",
-        "last_commit",
-        "last_error",
-        "last_outcome",
-        "last_run",
-        "last_success",
-        "other_vault",
-        "pending_push",
-        "push_error",
-        "push_error_kind",
-        "skips",
-        "vault",
-    )
+    __slots__ = ("alarms", "condition", "damaged", "files", "last_commit", "last_error",
+                 "last_outcome", "last_run", "last_success", "migrated_from", "other_vault",
+                 "pending_push", "push_error", "push_error_kind", "skips", "vault")
 
     def __init__(self) -> None:
-        self.vault: tuple[str, str, str] = ("", "", "")  # remote identity, branch, subdir
-        self.files: dict[str, FileRecord] = {}
-        self.skips: dict[str, Skipped] = {}  # what the last run could not back up
+        self.vault: Vault = ("", "", "")
+        self.files: dict[str, Version] = {}  # by vault path
+        self.skips: dict[str, SkipNote] = {}  # what the last run could not back up
         self.alarms: dict[str, Alarm] = {}  # open shrink alarms, until `ack`
         self.last_success = 0  # epoch seconds of the last run that ended ok
         self.last_commit = ""
@@ -115,66 +96,60 @@ class State:
         self.last_error = ""
         self.push_error_kind = ""
         self.push_error = ""
-        self.condition = GOOD
-        self.damaged: str | None = None  # why the condition is not GOOD, for a person
-        self.other_vault: tuple[str, str, str] | None = None  # what a foreign state described
+        self.condition = FOUND
+        self.damaged: str | None = None  # why the condition is not FOUND, for a person
+        self.other_vault: Vault | None = None  # what a foreign journal described
+        self.migrated_from = 0  # the format it was read from, when older than FORMAT
 
-    def dumps(self) -> str:
-        lines = [
-            HEADER,
-            "vault\t" + "\t".join(escape(part) for part in self.vault),
-            f"success\t{self.last_success}\t{self.last_commit}",
-            f"run\t{self.last_run}\t{self.last_outcome}\t{self.pending_push}",
-        ]
+    def dumps(self, now: int) -> str:
+        lines = [f"{HEADER_PREFIX}{FORMAT}", f"written\t{now}\t{__version__}",
+                 "vault\t" + "\t".join(escape(part) for part in self.vault),
+                 f"success\t{self.last_success}\t{self.last_commit}",
+                 f"run\t{self.last_run}\t{self.last_outcome}\t{self.pending_push}"]
         if self.last_error:
             lines.append(f"error\t{escape(self.last_error)}")
         if self.push_error:
             lines.append(f"push\t{escape(self.push_error_kind)}\t{escape(self.push_error)}")
-        for name in sorted(self.files):
-            rec = self.files[name]
-            count = -1 if rec.records is None else rec.records
-            lines.append(f"file\t{rec.size}\t{rec.mtime_ns}\t{rec.sha256}\t{rec.saved}\t"
-                         f"{rec.format}\t{count}\t{escape(name)}")
-        for name in sorted(self.alarms):
-            a = self.alarms[name]
-            lines.append(f"alarm\t{escape(name)}\t{a.before}\t{a.after}\t{a.commit}\t"
+        for path in sorted(self.files):
+            v = self.files[path]
+            count = -1 if v.records is None else v.records
+            lines.append(f"file\t{v.stat_size}\t{v.mtime_ns}\t{v.size}\t{v.sha256}\t{v.saved}\t"
+                         f"{v.format}\t{count}\t{escape(path)}")
+        for path in sorted(self.alarms):
+            a = self.alarms[path]
+            lines.append(f"alarm\t{escape(path)}\t{a.before}\t{a.after}\t{a.commit}\t"
                          f"{a.previous}\t{a.when}")
-        for name in sorted(self.skips):
-            skipped = self.skips[name]
-            lines.append(f"skip\t{escape(name)}\t{skipped.saved}\t{escape(skipped.reason)}")
+        for path in sorted(self.skips):
+            note = self.skips[path]
+            lines.append(f"skip\t{escape(path)}\t{note.saved}\t{escape(note.reason)}")
         return "\n".join(lines) + "\n"
 
 
-OUTCOME_OK = "ok"
-OUTCOME_PARTIAL = "partial"
-OUTCOME_FAILED = "failed"
-
-
-def load_state(path: str, vault: tuple[str, str, str] | None = None) -> State:
-    """The state at `path`; when it describes another vault than `vault`, an empty state
-    whose `damaged` says so (its records do not tell what this vault holds)."""
-    state = State()
+def load_journal(path: str, vault: Vault | None = None) -> Journal:
+    """The journal at `path`, migrated to this format; when it describes another vault than
+    `vault`, an empty journal whose `damaged` says so. Raises JournalTooNew."""
+    journal = Journal()
     try:
         with open(path, encoding="utf-8", errors="surrogateescape") as handle:
             text = handle.read()
     except FileNotFoundError:
-        state.condition, state.damaged = MISSING, "missing"
-        return state
+        journal.condition, journal.damaged = MISSING, "missing"
+        return journal
     except OSError as exc:
-        state.condition, state.damaged = DAMAGED, f"unreadable ({exc.strerror})"
-        return state
+        journal.condition, journal.damaged = DAMAGED, f"unreadable ({exc.strerror})"
+        return journal
     try:
-        _parse_into(state, text)
+        _parse_into(journal, text, path, vault)
     except (ValueError, IndexError, KeyError, StopIteration):
-        state = State()
-        state.condition, state.damaged = DAMAGED, "damaged or from an older format"
-    if vault is not None and state.damaged is None and state.vault != vault:
-        other = state.vault
-        state = State()
-        state.condition = OTHER_VAULT
-        state.damaged = f"the state of another vault ({describe_vault(other)})"
-        state.other_vault = other
-    return state
+        journal = Journal()
+        journal.condition, journal.damaged = DAMAGED, "damaged"
+    if vault is not None and journal.damaged is None and journal.vault != vault:
+        other = journal.vault
+        journal = Journal()
+        journal.condition = FOREIGN
+        journal.damaged = f"the state of another vault ({describe_vault(other)})"
+        journal.other_vault = other
+    return journal
 
 
 def describe_last_good(saved: int) -> str:
@@ -186,53 +161,70 @@ def describe_last_good(saved: int) -> str:
     return "it has never been backed up"
 
 
-def describe_vault(vault: tuple[str, str, str]) -> str:
+def describe_vault(vault: Vault) -> str:
     remote, branch, subdir = vault
     return f"{remote or '?'}, branch {branch or '?'}, folder {subdir or '?'}"
 
 
-def _parse_into(state: State, text: str) -> None:
-    lines = text.split("\n")
-    if lines[0] != HEADER:
-        raise ValueError("header")
-    for line in lines[1:]:
-        if not line:
-            continue
-        kind, _, rest = line.partition("\t")
-        fields = rest.split("\t")
-        if kind == "file":
-            size, mtime_ns, digest, saved = int(fields[0]), int(fields[1]), fields[2], int(
-                fields[3])
-            if len(digest) != 64 or size < 0:
-                raise ValueError("record")
-            records = int(fields[5])
-            state.files[unescape(fields[6])] = FileRecord(
-                size, mtime_ns, digest, saved, fields[4], None if records < 0 else records)
-        elif kind == "alarm":
-            state.alarms[unescape(fields[0])] = Alarm(int(fields[1]), int(fields[2]),
-                                                      fields[3], fields[4], int(fields[5]))
-        elif kind == "skip":
-            state.skips[unescape(fields[0])] = Skipped(unescape(fields[2]), int(fields[1]))
-        elif kind == "vault":
-            remote, branch, subdir = (unescape(f) for f in fields)
-            state.vault = (remote, branch, subdir)
-        elif kind == "push":
-            state.push_error_kind, state.push_error = unescape(fields[0]), unescape(fields[1])
-        elif kind == "success":
-            state.last_success, state.last_commit = int(fields[0]), fields[1]
-        elif kind == "run":
-            state.last_run, state.last_outcome = int(fields[0]), fields[1]
-            state.pending_push = int(fields[2])
-        elif kind == "error":
-            state.last_error = unescape(rest)
+def _parse_into(journal: Journal, text: str, path: str, vault: Vault | None) -> None:
     if not text.endswith("\n"):
         raise ValueError("truncated")
+    lines = text.split("\n")[:-1]
+    if not lines[0].startswith(HEADER_PREFIX):
+        raise ValueError("header")
+    found = int(lines[0][len(HEADER_PREFIX):])
+    if found > FORMAT:
+        raise JournalTooNew(
+            f"MEMORY_VAULT_STATE_FILE={path!r}: written by a newer Memory Vault (format "
+            f"{found}; this one reads up to {FORMAT}): left as it is; upgrade Memory Vault, or "
+            "move the file away to start a new one (its open shrink alarms would be lost)")
+    body = lines[1:]
+    if found < FORMAT:
+        from memory_vault.journal.migrations import migrate
+
+        body = migrate(found, body, vault)
+        journal.migrated_from = found
+    for line in body:
+        if line:
+            _parse_line(journal, line)
 
 
-def save_state(path: str, state: State, *, durable: bool = True) -> None:
+def _parse_line(journal: Journal, line: str) -> None:
+    kind, _, rest = line.partition("\t")
+    fields = rest.split("\t")
+    if kind == "file":
+        stat_size, mtime_ns, size, digest, saved = (int(fields[0]), int(fields[1]),
+                                                    int(fields[2]), fields[3], int(fields[4]))
+        if len(digest) != 64 or stat_size < 0 or size < 0:
+            raise ValueError("record")
+        records = int(fields[6])
+        name = unescape(fields[7])
+        journal.files[name] = Version(name, size=size, sha256=digest, stat_size=stat_size,
+                                      mtime_ns=mtime_ns, fmt=fields[5], saved=saved,
+                                      records=None if records < 0 else records)
+    elif kind == "alarm":
+        journal.alarms[unescape(fields[0])] = Alarm(int(fields[1]), int(fields[2]),
+                                                    fields[3], fields[4], int(fields[5]))
+    elif kind == "skip":
+        journal.skips[unescape(fields[0])] = SkipNote(unescape(fields[2]), int(fields[1]))
+    elif kind == "vault":
+        remote, branch, subdir = (unescape(f) for f in fields)
+        journal.vault = (remote, branch, subdir)
+    elif kind == "push":
+        journal.push_error_kind, journal.push_error = unescape(fields[0]), unescape(fields[1])
+    elif kind == "success":
+        journal.last_success, journal.last_commit = int(fields[0]), fields[1]
+    elif kind == "run":
+        journal.last_run, journal.last_outcome = int(fields[0]), fields[1]
+        journal.pending_push = int(fields[2])
+    elif kind == "error":
+        journal.last_error = unescape(rest)
+
+
+def save_journal(path: str, journal: Journal, *, now: int, durable: bool = True) -> None:
     """Atomic replace; `durable` (fsync) whenever the file records changed. Its folder is
     made only when it is missing (96 runs a day find it there)."""
-    data = state.dumps().encode("utf-8", "surrogateescape")
+    data = journal.dumps(now).encode("utf-8", "surrogateescape")
     try:
         write_atomic(path, data, durable=durable)
     except FileNotFoundError:

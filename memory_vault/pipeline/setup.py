@@ -14,7 +14,8 @@ from memory_vault.logfile import RunLog
 from memory_vault.pipeline.lock import RunLock
 from memory_vault.settings import paths
 from memory_vault.settings.envfile import update_env_file
-from memory_vault.settings.load import VARIABLES, Config
+from memory_vault.settings.load import Config
+from memory_vault.settings.schema import VARIABLES
 
 INIT_LOCK_WAIT = 60.0
 # Settings that are paths, and the Config attribute holding each one made absolute.
@@ -119,10 +120,10 @@ def initialize(config: Config, log: RunLog, *, env_path: str,
     try:
         vault = Vault(config, log, lock_fd=lock.fd)
         vault.prepare()
-        problem = vault.unreachable
+        problem = vault.repo.unreachable
         if problem is None and not config.embedded:
             try:
-                vault.probe_remote()
+                vault.remote.probe_remote()
             except NetworkError as exc:
                 problem = str(exc)
                 log.warning(f"the remote cannot be reached yet: {exc}; backups wait in the "

@@ -10,12 +10,14 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from memory_vault.content import formats, records
+from memory_vault.content import compare, formats
 from memory_vault.errors import EXIT_OK, UsageError, VaultError
 from memory_vault.fsutil import utc_stamp
 from memory_vault.logfile import RunLog
+from memory_vault.pipeline.reading import reading
+from memory_vault.recall.moments import rev_or_when
 from memory_vault.settings.load import Config
-from memory_vault.store.vault import Vault, reading
+from memory_vault.store.vault import Vault
 
 SOURCE = "the source file now"
 
@@ -33,7 +35,7 @@ class DiffResult:
     file: str
     old: Side
     new: Side
-    comparison: records.Comparison
+    comparison: compare.Comparison
     exit_code: int = EXIT_OK
 
     @property
@@ -65,12 +67,12 @@ def run_diff(config: Config, log: RunLog, name: str, *, since: str | None,
     with reading(config, log, fetch=False) as (vault, tip):
         if tip is None:
             raise VaultError("the vault is empty: there is nothing to compare with")
-        sides = [_vault_version(vault, since or tip, vault_name, "--from")]
+        sides = [_vault_version(vault, tip, since or tip, vault_name, "--from")]
         if until:
-            sides.append(_vault_version(vault, until, vault_name, "--to"))
+            sides.append(_vault_version(vault, tip, until, vault_name, "--to"))
         blobs = [blob for _label, blob in sides if blob]
         # One batch: the newer version is a delta of the older, rebuilt from it once.
-        contents = dict(zip(blobs, vault.blobs(blobs), strict=True))
+        contents = dict(zip(blobs, vault.blobs.iterate(blobs), strict=True))
         found = [Side(label, contents.get(blob) if blob else None) for label, blob in sides]
         old = found[0]
         new = found[1] if until else Side(SOURCE, _source_bytes(config, vault_name))
@@ -78,48 +80,29 @@ def run_diff(config: Config, log: RunLog, name: str, *, since: str | None,
         raise UsageError(f"{vault_name}: in neither version ({old.label}, {new.label})")
     either = new.data if new.data is not None else old.data or b""
     fmt = formats.sniff(vault_name, either)
-    return DiffResult(vault_name, old, new, records.compare(fmt, old.data, new.data))
+    return DiffResult(vault_name, old, new, compare.compare(fmt, old.data, new.data))
 
 
-def _vault_version(vault: Vault, when_or_rev: str, name: str,
+def _vault_version(vault: Vault, tip: str, rev_or_moment: str, name: str,
                    option: str) -> tuple[str, str | None]:
     """(label, blob id or None) of the file in the commit a --from/--to names."""
-    commit = resolve_moment(vault, when_or_rev, option)
-    sha, when = vault.commit_time(commit)
-    entry = vault.entry_at(sha, f"{vault.config.subdir}/{name}")
+    commit = rev_or_when(vault, tip, rev_or_moment, option)
+    sha, when = vault.reader.commit_time(commit)
+    entry = vault.reader.entry_at(sha, f"{vault.config.subdir}/{name}")
     blob = entry.sha if entry is not None and entry.kind == "blob" else None
     return f"{sha[:12]} ({utc_stamp(when)})", blob
 
 
-def resolve_moment(vault: Vault, text: str, option: str) -> str:
-    """A commit named by a revision, or the newest at or before an ISO 8601 moment."""
-    from memory_vault.recall.restore import parse_when
-
-    sha = vault.resolve(text)
-    if sha is not None:
-        return sha
-    try:
-        when = parse_when(text)
-    except UsageError:
-        raise UsageError(f"{option} {text!r}: neither a commit of the vault nor an ISO 8601 "
-                         "date or time (e.g. 2026-11-24T09:00Z)") from None
-    tip = vault.tip()
-    found = vault.newest_at_or_before(tip, when) if tip else None
-    if found is None:
-        raise UsageError(f"{option} {text}: there is no backup at or before that time")
-    return found
-
-
 def _source_bytes(config: Config, name: str) -> bytes | None:
     """The file as it is now (a database as its backup API image)."""
-    from memory_vault.capture.snapshot import SnapshotProblem, sqlite_image
+    from memory_vault.capture.sqlite import CopyProblem, is_sqlite_file, sqlite_image
 
     path = Path(config.source_dir) / name
     if not path.is_file():
         return None
-    if formats.is_sqlite_file(str(path)):
+    if is_sqlite_file(str(path)):
         try:
             return bytes(sqlite_image(str(path), check=False))
-        except SnapshotProblem as exc:
+        except CopyProblem as exc:
             raise VaultError(f"{name}: {exc}") from None
     return path.read_bytes()

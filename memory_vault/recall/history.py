@@ -8,22 +8,18 @@ each version at most once, ever.
 
 from __future__ import annotations
 
-import marshal
-import os
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from memory_vault.content import formats, records
 from memory_vault.errors import EXIT_OK, UsageError
-from memory_vault.fsutil import ensure_private_dir, utc_stamp, write_atomic
+from memory_vault.fsutil import utc_stamp
+from memory_vault.journal.record_cache import RecordCache
 from memory_vault.logfile import RunLog
-from memory_vault.settings import paths
+from memory_vault.pipeline.reading import reading
 from memory_vault.settings.load import Config
-from memory_vault.store.vault import Vault, reading
+from memory_vault.store.vault import Vault
 
 FILE_PAGE = 50  # `history FILE` without --limit: the default page
-CACHE_FORMAT = 1
-CACHE_LIMIT = 20_000
 
 
 @dataclass
@@ -73,12 +69,12 @@ def _entries(vault: Vault, tip: str, path: str, limit: int | None) -> list[Histo
     subdir = vault.config.subdir
     return [HistoryEntry(e.sha, utc_stamp(e.when), e.subject,
                          [p.removeprefix(subdir + "/") for p in e.paths])
-            for e in vault.history(tip, path, limit)]
+            for e in vault.reader.history(tip, path, limit)]
 
 
 def _count_records(vault: Vault, name: str, entries: list[HistoryEntry]) -> None:
     """Fill in each version's record count and its changes against the next older one."""
-    blobs = vault.blob_ids([e.commit for e in entries], f"{vault.config.subdir}/{name}")
+    blobs = vault.reader.blob_ids([e.commit for e in entries], f"{vault.config.subdir}/{name}")
     cache = RecordCache.load()
     needed = [b for b in dict.fromkeys(blobs) if b and not cache.has(b)]
     pairs = list(zip(blobs, [*blobs[1:], None], strict=True))
@@ -86,7 +82,7 @@ def _count_records(vault: Vault, name: str, entries: list[HistoryEntry]) -> None
                     for b in (new, old)}
     wanted = [b for b in dict.fromkeys(blobs) if b and (b in needed or b in needed_pairs)]
     prints: dict[str, object] = {}
-    for sha, data in zip(wanted, vault.blobs(wanted), strict=True):
+    for sha, data in zip(wanted, vault.blobs.iterate(wanted), strict=True):
         fmt = formats.sniff(name, data)
         try:
             counted, prints[sha] = records.measure(fmt, data)
@@ -110,54 +106,3 @@ def _pair(prints: dict[str, object], old: str, new: str,
     pair = records.added_removed(a, b)  # type: ignore[arg-type]
     cache.put_pair(old, new, pair)
     return pair
-
-
-class RecordCache:
-    """Record counts by blob id, and added/removed by pair of blob ids, kept between runs
-    (marshal, in the user's cache folder; a cache we cannot write only costs time)."""
-
-    def __init__(self, path: str, data: dict[str, object]) -> None:
-        self.path = path
-        self.data = data
-        self.dirty = False
-
-    @classmethod
-    def load(cls) -> RecordCache:
-        path = str(Path(paths.cache_dir(dict(os.environ))) / "records.cache")
-        try:
-            fmt, data = marshal.loads(Path(path).read_bytes())  # noqa: S302 (our private file)
-            if fmt == CACHE_FORMAT and isinstance(data, dict):
-                return cls(path, data)
-        except (OSError, ValueError, EOFError, TypeError):
-            pass
-        return cls(path, {})
-
-    def has(self, blob: str) -> bool:
-        return blob in self.data
-
-    def count(self, blob: str) -> int | None:
-        value = self.data.get(blob)
-        return value[1] if isinstance(value, tuple) else None
-
-    def put(self, blob: str, fmt: str, count: object) -> None:
-        self.data[blob] = (fmt, count if isinstance(count, int) else None)
-        self.dirty = True
-
-    def pair(self, old: str, new: str) -> tuple[int, int] | None:
-        value = self.data.get(f"{old}:{new}")
-        return value if isinstance(value, tuple) else None
-
-    def put_pair(self, old: str, new: str, pair: tuple[int, int]) -> None:
-        self.data[f"{old}:{new}"] = pair
-        self.dirty = True
-
-    def save(self) -> None:
-        if not self.dirty:
-            return
-        if len(self.data) > CACHE_LIMIT:
-            self.data = dict(list(self.data.items())[-CACHE_LIMIT // 2:])
-        try:
-            ensure_private_dir(str(Path(self.path).parent))
-            write_atomic(self.path, marshal.dumps((CACHE_FORMAT, self.data)), durable=False)
-        except OSError:
-            pass

@@ -35,7 +35,8 @@ def find_env_file(
             path = os.path.join(cwd, os.path.expanduser(given))
             if not os.path.isfile(path):
                 label = name or "MEMORY_VAULT_ENV_FILE"
-                raise ConfigError(f"{label}={given}: no such file (expected an env file)")
+                raise ConfigError(f"{label}={given}: no such file (expected an env file)",
+                                  label)
             return os.path.abspath(path)
     candidate = paths.config_env_file(environ)
     return os.path.abspath(candidate) if os.path.isfile(candidate) else None

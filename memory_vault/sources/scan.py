@@ -1,4 +1,4 @@
-"""Sources: which memory files exist in the source dir, and which may have changed.
+"""Scan: which memory files exist in the source dir, and which may have changed.
 
 Only `lstat` and friends: a file whose size and mtime (for SQLite, together with its `-wal`)
 equal its `.last_sync` record is not read. This is the cron no-change path, so it imports
@@ -8,7 +8,19 @@ nothing beyond `os` and `stat` (not even `formats`) unless a pattern needs `glob
 import os
 import stat
 
-from memory_vault.journal.cache import FileRecord
+from memory_vault.sources.names import unholdable
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Protocol
+
+    class Known(Protocol):
+        """What the journal remembers of a file: enough to tell it has not changed."""
+
+        format: str
+
+        def matches(self, size: int, mtime_ns: int, /) -> bool: ...
 
 GLOB_CHARS = "*?["
 SQLITE_SIDECARS = ("-wal", "-shm", "-journal")  # SQLite's own files beside a database
@@ -109,23 +121,6 @@ def wildcard_match(pattern: str, name: str) -> bool:
     return p == len(pattern)
 
 
-def is_git_name(part: str) -> bool:
-    """A path component git treats as its own folder: `.git` in any case, with the
-    trailing dots or spaces and the 8.3 short name (`git~1`) that some file systems fold
-    into it. Git refuses such entries, and a vault must never write one."""
-    folded = part.rstrip(". ").lower()
-    return folded in (".git", "git~1")
-
-
-def unholdable(name: str) -> str | None:
-    """Why git or a vault cannot hold this file name, or None."""
-    if any(is_git_name(part) for part in name.split("/")):
-        return "git cannot hold a path with a '.git' folder in it"
-    if any(len(part.encode("utf-8", "surrogateescape")) > 255 for part in name.split("/")):
-        return "a name over 255 bytes"
-    return None
-
-
 def signature(path: str, st: os.stat_result, fmt: str) -> tuple[int, int]:
     """(size, mtime_ns) that changes whenever the content may have: a SQLite database's
     committed data may live only in its `-wal`, so that file counts too."""
@@ -141,7 +136,7 @@ def signature(path: str, st: os.stat_result, fmt: str) -> tuple[int, int]:
 def scan(
     patterns: tuple[str, ...],
     source_dir: str,
-    records: dict[str, FileRecord],
+    records: "Mapping[str, Known]",
     *,
     read_all: bool,
 ) -> Scan:

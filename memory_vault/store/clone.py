@@ -14,7 +14,8 @@ from memory_vault.fsutil import compact_utc_stamp, ensure_private_dir, unique_pa
 from memory_vault.store.compact import CLONE_TUNING, EMBEDDED_TUNING, tune
 from memory_vault.store.git import model
 from memory_vault.store.git.runner import GitRunner
-from memory_vault.store.remote import Pushes, fetch_branch
+from memory_vault.store.remote import Remote, fetch_branch
+from memory_vault.store.repo import Repo
 from memory_vault.urls import remote_identity
 
 STALE_LOCKS = ("index.lock", "HEAD.lock", "ORIG_HEAD.lock", "config.lock", "packed-refs.lock",
@@ -39,36 +40,41 @@ def stale_git_files(git_dir: str) -> list[str]:
     return [path for path in found if os.path.lexists(path)]
 
 
-class CloneSetup(Pushes):
+class Clone:
     """Making sure there is a usable clone of the configured remote."""
+
+    def __init__(self, repo: Repo, remote: Remote) -> None:
+        self.repo = repo
+        self.remote = remote
 
     def ensure_clone(self) -> None:
         """(Re)create, retarget or repair the clone as needed (`fresh` tells if it was)."""
         self._sweep_half_made_clones()
-        self.clear_stale_locks(self.git_dir)
+        self.clear_stale_locks(self.repo.git_dir)
         problem = self._clone_problem()
         if problem == OTHER_REMOTE:
             self._retarget()
-            self.fresh = True
+            self.repo.fresh = True
         elif problem is not None:
             if problem != MISSING:
                 self._set_aside(problem)
             self._create_clone()
-            self.fresh = True
+            self.repo.fresh = True
 
     def ensure_embedded_remote(self) -> None:
         """The bare repository under $MEMORY_VAULT_HOME used when no remote is configured."""
-        path = self.config.remote
+        path = self.repo.config.remote
         if not os.path.isfile(os.path.join(path, "HEAD")):
             ensure_private_dir(path)
-            self.git.at(path).run("init", "-q", "--bare", f"--initial-branch={self.branch}")
-            self.log.info(f"created the embedded vault {path}")
+            self.repo.git.at(path).run("init", "-q", "--bare",
+                                       f"--initial-branch={self.repo.branch}")
+            self.repo.log.info(f"created the embedded vault {path}")
         else:
             self.clear_stale_locks(path)
-        tune(self.git, path, EMBEDDED_TUNING)
+        tune(self.repo.git, path, EMBEDDED_TUNING)
 
     def _clone_problem(self) -> str | None:
-        clone = self.config.clone_dir
+        clone = self.repo.config.clone_dir
         if not os.path.isdir(clone) or not os.listdir(clone):
             return MISSING
         facts = model.inspect_clone(clone)
@@ -78,31 +84,31 @@ class CloneSetup(Pushes):
             return "it is a bare repository"
         if facts.origin_url is None:
             return "it has no origin remote"
-        if remote_identity(facts.origin_url) != remote_identity(self.config.remote):
+        if remote_identity(facts.origin_url) != remote_identity(self.repo.config.remote):
             return OTHER_REMOTE
-        if facts.head_ref != self.local_ref:
+        if facts.head_ref != self.repo.local_ref:
             return "its HEAD is detached" if facts.head_ref is None else (
-                f"it is on {facts.head_ref}, not {self.local_ref}")
-        head = self.head()
-        if head is not None and self.git.run("cat-file", "-e", f"{head}^{{commit}}",
+                f"it is on {facts.head_ref}, not {self.repo.local_ref}")
+        head = self.repo.head()
+        if head is not None and self.repo.git.run("cat-file", "-e", f"{head}^{{commit}}",
                                              check=False).returncode != 0:
             return f"its branch tip {head[:12]} is missing from its objects"
-        if facts.origin_url != self.origin_url:  # an older version stored the token there
-            self.git.run("config", "remote.origin.url", self.origin_url)
-            self.log.info("took the credentials out of the clone's remote URL")
-        tune(self.git, clone, CLONE_TUNING)
+        if facts.origin_url != self.repo.origin_url:  # an older version stored the token there
+            self.repo.git.run("config", "remote.origin.url", self.repo.origin_url)
+            self.repo.log.info("took the credentials out of the clone's remote URL")
+        tune(self.repo.git, clone, CLONE_TUNING)
         return None
 
     def _set_aside(self, problem: str) -> None:
         clone = self._ours_or_raise(problem)
         aside = unique_path(f"{clone}.set-aside-{compact_utc_stamp()}")
         os.rename(clone, aside)
-        self.log.warning(f"the clone {clone} was damaged ({problem}); kept it as {aside} "
+        self.repo.log.warning(f"the clone {clone} was damaged ({problem}); kept it as {aside} "
                          "and cloned the vault afresh")
 
     def _ours_or_raise(self, problem: str) -> str:
-        clone = self.config.clone_dir
-        home = os.path.realpath(self.config.home)
+        clone = self.repo.config.clone_dir
+        home = os.path.realpath(self.repo.config.home)
         ours = os.path.realpath(clone).startswith(home + os.sep)
         if not ours:
             try:
@@ -121,27 +127,27 @@ class CloneSetup(Pushes):
         it at the new remote, and bring its branch there (pushed whole to an empty remote,
         our commits replayed on top of a non-empty one). Its borrowed objects (the embedded
         vault's) are copied in first, so the clone stands on its own."""
-        old = model.inspect_clone(self.config.clone_dir).origin_url or "?"
-        self._ours_or_raise(f"its origin is {self.redactor.clean(old)}")
-        alternates = os.path.join(self.git_dir, "objects", "info", "alternates")
-        if os.path.exists(alternates) and not self.config.embedded:
-            self.git.run("repack", "-a", "-d", "-q")
+        old = model.inspect_clone(self.repo.config.clone_dir).origin_url or "?"
+        self._ours_or_raise(f"its origin is {self.repo.redactor.clean(old)}")
+        alternates = os.path.join(self.repo.git_dir, "objects", "info", "alternates")
+        if os.path.exists(alternates) and not self.repo.config.embedded:
+            self.repo.git.run("repack", "-a", "-d", "-q")
             os.unlink(alternates)
-        self.git.run("config", "remote.origin.url", self.origin_url)
-        for ref in self.git.run("for-each-ref", "--format=%(refname)",
+        self.repo.git.run("config", "remote.origin.url", self.repo.origin_url)
+        for ref in self.repo.git.run("for-each-ref", "--format=%(refname)",
                                 "refs/remotes/origin/").text.split():
-            self.git.run("update-ref", "-d", ref)
-        self.log.warning(f"the remote changed from {self.redactor.clean(old)} to "
-                         f"{self.redactor.clean(self.config.remote)}: the vault's history "
+            self.repo.git.run("update-ref", "-d", ref)
+        self.repo.log.warning(f"the remote changed from {self.repo.redactor.clean(old)} to "
+                         f"{self.repo.shown_remote}: the vault's history "
                          "moves there and every file is compared again")
         try:
-            self.replay_onto_remote()
+            self.remote.replay_onto_remote()
         except NetworkError as exc:
-            self.unreachable = str(exc)
-            self.log.warning(f"{exc}; the history moves to the new remote when it is back")
+            self.repo.unreachable = str(exc)
+            self.repo.log.warning(f"{exc}; the history moves to the new remote when it is back")
 
     def _sweep_half_made_clones(self) -> None:
-        parent, name = os.path.split(self.config.clone_dir)
+        parent, name = os.path.split(self.repo.config.clone_dir)
         if os.path.isdir(parent):
             for entry in os.listdir(parent):
                 if entry.startswith(f"{name}.tmp-"):
@@ -150,49 +156,49 @@ class CloneSetup(Pushes):
     def _create_clone(self) -> None:
         """Build the clone beside its final place, then rename: a kill leaves no half clone.
         Nothing is checked out (commits are made from trees): only the refs are set."""
-        clone = self.config.clone_dir
+        clone = self.repo.config.clone_dir
         tmp = f"{clone}.tmp-{os.getpid()}"
         ensure_private_dir(os.path.dirname(clone))
         shutil.rmtree(tmp, ignore_errors=True)
         ensure_private_dir(tmp)
-        runner = self.git.at(tmp)
-        runner.run("init", "-q", f"--initial-branch={self.branch}")
+        runner = self.repo.git.at(tmp)
+        runner.run("init", "-q", f"--initial-branch={self.repo.branch}")
         self._configure(runner, tmp)
         self._borrow_objects(tmp)
-        if self.seed_from:
-            self._copy_refs(self.git.at(self.seed_from), runner)
+        if self.repo.seed_from:
+            self._copy_refs(self.repo.git.at(self.repo.seed_from), runner)
         try:
-            fetch_branch(runner, progress=self.progress)
+            fetch_branch(runner, progress=self.repo.progress)
         except NetworkError as exc:
-            self.unreachable = str(exc)
-            self.log.warning(f"cannot reach the remote {self.redactor.clean(self.config.remote)} "
+            self.repo.unreachable = str(exc)
+            self.repo.log.warning(f"cannot reach the remote {self.repo.shown_remote} "
                              f"({exc}); backing up into a new local clone, pushed when the "
                              "remote is back")
-        theirs = runner.run("rev-parse", "-q", "--verify", f"{self.remote_ref}^{{commit}}",
+        theirs = runner.run("rev-parse", "-q", "--verify", f"{self.repo.remote_ref}^{{commit}}",
                             check=False)
         if theirs.returncode == 0:
-            runner.run("update-ref", self.local_ref, theirs.text)
+            runner.run("update-ref", self.repo.local_ref, theirs.text)
         os.rename(tmp, clone)
-        self.log.info(f"created the clone {clone} of {self.redactor.clean(self.config.remote)}")
+        self.repo.log.info(f"created the clone {clone} of {self.repo.shown_remote}")
 
     def _configure(self, runner: GitRunner, path: str) -> None:
-        b = self.branch
+        b = self.repo.branch
         for key, value in (("memory-vault.clone", "true"), ("core.hooksPath", "/dev/null"),
-                           ("commit.gpgSign", "false"), ("remote.origin.url", self.origin_url),
-                           ("remote.origin.fetch", f"+refs/heads/{b}:{self.remote_ref}"),
+                           ("commit.gpgSign", "false"), ("remote.origin.url", self.repo.origin_url),
+                           ("remote.origin.fetch", f"+refs/heads/{b}:{self.repo.remote_ref}"),
                            (f"branch.{b}.remote", "origin"),
                            (f"branch.{b}.merge", f"refs/heads/{b}")):
             runner.run("config", key, value)
-        tune(self.git, path, CLONE_TUNING)
+        tune(self.repo.git, path, CLONE_TUNING)
 
     def _borrow_objects(self, path: str) -> None:
         """Borrow the embedded vault's objects (and a dry run's real clone's) instead of
         copying them: one copy on disk."""
         borrowed = []
-        if self.config.embedded:
-            borrowed.append(os.path.join(os.path.abspath(self.config.remote), "objects"))
-        if self.seed_from:
-            borrowed.append(os.path.join(self.seed_from, ".git", "objects"))
+        if self.repo.config.embedded:
+            borrowed.append(os.path.join(os.path.abspath(self.repo.config.remote), "objects"))
+        if self.repo.seed_from:
+            borrowed.append(os.path.join(self.repo.seed_from, ".git", "objects"))
         if borrowed:
             alternates = os.path.join(path, ".git", "objects", "info", "alternates")
             with open(alternates, "w", encoding="utf-8") as handle:
@@ -201,7 +207,7 @@ class CloneSetup(Pushes):
     def _copy_refs(self, source: GitRunner, target: GitRunner) -> None:
         """Start from what another clone knew (a dry run works on a scratch clone, which
         must see what the real one holds even when the remote cannot be reached)."""
-        for ref in (self.local_ref, self.remote_ref):
+        for ref in (self.repo.local_ref, self.repo.remote_ref):
             sha = source.run("rev-parse", "-q", "--verify", f"{ref}^{{commit}}",
                              check=False).text
             if sha:
@@ -218,4 +224,4 @@ class CloneSetup(Pushes):
                 shutil.rmtree(path, ignore_errors=True)
             else:
                 os.unlink(path)
-            self.log.warning(f"removed {path}, left behind by an interrupted run")
+            self.repo.log.warning(f"removed {path}, left behind by an interrupted run")

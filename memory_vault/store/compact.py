@@ -13,7 +13,7 @@ import shutil
 
 from memory_vault.store.git import model
 from memory_vault.store.git.runner import GitRunner
-from memory_vault.store.repo import VaultBase
+from memory_vault.store.repo import Repo
 
 # Repack when what sits outside the main pack (loose objects, small packs from pushes)
 # exceeds this share of it, or the floor, or these counts.
@@ -102,23 +102,26 @@ def object_usage(git_dir: str) -> ObjectUsage:
     return usage
 
 
-class Compaction(VaultBase):
+class Compactor:
     """Keeping the clone and the embedded vault packed."""
+
+    def __init__(self, repo: Repo) -> None:
+        self.repo = repo
 
     def maintain(self) -> None:
         """Keep the vault small on disk, at a cost bounded by what the run itself wrote."""
-        if self.config.embedded:
-            self._compact(self.config.remote)
-            self.git.run("prune-packed", "-q")
-        self._compact(self.git_dir)
+        if self.repo.config.embedded:
+            self._compact(self.repo.config.remote)
+            self.repo.git.run("prune-packed", "-q")
+        self._compact(self.repo.git_dir)
 
     def _compact(self, git_dir: str) -> None:
         if not object_usage(git_dir).needs_repack():
             return
         # The embedded vault keeps what a rewrite made unreachable (no version is lost, and
         # the clone may still borrow it); the clone drops only its own leftovers.
-        keep = ["--keep-unreachable"] if git_dir == self.config.remote else []
-        self.git.run("repack", "-a", "-d", "-l", "-q", "--no-write-bitmap-index", *keep,
+        keep = ["--keep-unreachable"] if git_dir == self.repo.config.remote else []
+        self.repo.git.run("repack", "-a", "-d", "-l", "-q", "--no-write-bitmap-index", *keep,
                      cwd=git_dir)
-        if git_dir == self.config.remote:
-            self.git.run("prune-packed", "-q", cwd=git_dir)
+        if git_dir == self.repo.config.remote:
+            self.repo.git.run("prune-packed", "-q", cwd=git_dir)

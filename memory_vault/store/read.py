@@ -1,14 +1,15 @@
-"""Reading the vault (restore, history, verify, status): commits, trees, blobs, history.
+"""Reader: what the vault holds (restore, history, diff, verify): commits, trees, history.
 
-Restore and the reports read the vault only through these methods; git's output is parsed
-by the pure functions at the top, unit-tested on literal bytes.
+Restore and the reports read the vault only through these methods and the blob seam; git's
+output is parsed by the pure functions at the top, unit-tested on literal bytes.
 """
 
-from collections.abc import Iterator
 
 from memory_vault.errors import GitFailed
 from memory_vault.store import trees
-from memory_vault.store.repo import VaultBase
+from memory_vault.store.blobs import Blobs
+from memory_vault.store.git.batch import read_objects
+from memory_vault.store.repo import Repo
 
 LOG_FORMAT = "--format=%x1e%H%x1f%ct%x1f%s"
 MAX_REPORTED_OBJECTS = 10  # a pack damaged throughout is not listed object by object
@@ -66,77 +67,72 @@ def parse_object_sizes(raw: bytes) -> list[tuple[str, int]]:
     return [(sha.decode("ascii"), int(size)) for sha, size in pairs]
 
 
-class Queries(VaultBase):
+class Reader:
     """What the vault holds, read without changing anything."""
+
+    def __init__(self, repo: Repo, blobs: Blobs) -> None:
+        self.repo = repo
+        self.blobs = blobs
 
     def tip(self) -> str | None:
         """The newest state of the vault we know: our branch or the remote's, whichever
         contains the other (the newer commit if they diverged)."""
-        local, remote = self.head(), self.ref(self.remote_ref)
+        local, remote = self.repo.head(), self.repo.ref(self.repo.remote_ref)
         if local is None or remote is None or local == remote:
             return local or remote
-        if self.is_ancestor(remote, local):
+        if self.repo.is_ancestor(remote, local):
             return local
-        if self.is_ancestor(local, remote):
+        if self.repo.is_ancestor(local, remote):
             return remote
-        dates = self.git.run("log", "--no-walk=unsorted", "--format=%ct", local, remote).text
+        dates = self.repo.git.run("log", "--no-walk=unsorted", "--format=%ct", local, remote).text
         local_date, remote_date = (int(d) for d in dates.split())
         return local if local_date >= remote_date else remote
 
     def commit_time(self, rev: str) -> tuple[str, int]:
         """(full sha, commit time in epoch seconds) of a commit."""
-        sha, _, when = self.git.run("log", "-1", "--format=%H %ct", rev, "--").text.partition(" ")
+        found = self.repo.git.run("log", "-1", "--format=%H %ct", rev, "--").text
+        sha, _, when = found.partition(" ")
         return sha, int(when)
 
     def newest_at_or_before(self, tip: str, when: float) -> str | None:
         if when < 0:
             return None
-        return self.git.run("rev-list", "-1", f"--before={int(when)}", tip).text or None
+        return self.repo.git.run("rev-list", "-1", f"--before={int(when)}", tip).text or None
 
     def first_commit_time(self, tip: str) -> int | None:
-        roots = self.git.run("rev-list", "--max-parents=0", tip).text.split()
+        roots = self.repo.git.run("rev-list", "--max-parents=0", tip).text.split()
         times = [self.commit_time(root)[1] for root in roots]
         return min(times) if times else None
 
     def entry_at(self, commit: str, path: str) -> trees.Entry | None:
         """The entry `path` names in `commit`'s tree (a folder, file or link), or None."""
-        raw = self.git.run("ls-tree", "-z", "--full-tree", commit, "--", path).stdout
+        raw = self.repo.git.run("ls-tree", "-z", "--full-tree", commit, "--", path).stdout
         return trees.parse_ls_tree(raw).get(path)  # listed by its full path
 
     def entries_under(self, commit: str, subdir: str) -> dict[str, trees.Entry]:
         """Every non-folder entry below `subdir`, listed with `git ls-tree` (which, unlike a
         checkout, stops at no hostile name: each entry is judged on its own later)."""
-        raw = self.git.run("ls-tree", "-r", "-z", "--full-tree", commit, "--",
+        raw = self.repo.git.run("ls-tree", "-r", "-z", "--full-tree", commit, "--",
                            f"{subdir}/").stdout
         return parse_ls_tree_recursive(raw, subdir)
-
-    def write_blob(self, sha: str, fd: int) -> None:
-        """Stream a blob into an open file: git writes it, our memory stays small."""
-        self.git.run("cat-file", "blob", sha, stdout_fd=fd)
-
-    def blob(self, sha: str) -> bytes:
-        return self.git.run("cat-file", "blob", sha).stdout
 
     def blob_ids(self, commits: list[str], path: str) -> list[str | None]:
         """The blob `path` names in each commit (None where it is absent or not a file)."""
         if not commits:
             return []
-        result = self.git.run("rev-parse", *(f"{c}:{path}" for c in commits), check=False)
+        result = self.repo.git.run("rev-parse", *(f"{c}:{path}" for c in commits), check=False)
         lines = result.text.splitlines()
         if result.returncode == 0 and len(lines) == len(commits):
             return list[str | None](lines)
         return [e.sha if (e := self.entry_at(c, path)) is not None and e.kind == "blob"
                 else None for c in commits]
 
-    def blobs(self, shas: list[str]) -> Iterator[bytes]:
-        return self.git.blobs(shas)
-
     def history(self, tip: str, path: str, limit: int | None = None) -> list[LogEntry]:
         """Commits touching `path`, newest first, each with every path it changed."""
         args = ["log", "-z", "--name-only", "--no-renames", "--full-diff", LOG_FORMAT]
         if limit:
             args.append(f"--max-count={limit}")
-        return parse_log(self.git.run(*args, tip, "--", path).stdout)
+        return parse_log(self.repo.git.run(*args, tip, "--", path).stdout)
 
     def fsck(self, repo_path: str, *, connectivity_only: bool = False) -> str | None:
         """What `git fsck` finds wrong in a repository, or None. `connectivity_only` checks
@@ -145,13 +141,13 @@ class Queries(VaultBase):
         args = ["fsck", "--no-progress", "--no-dangling"]
         if connectivity_only:
             args.append("--connectivity-only")
-        result = self.git.run(*args, cwd=repo_path, check=False)
-        return None if result.returncode == 0 else self.redactor.clean(result.error_text())
+        result = self.repo.git.run(*args, cwd=repo_path, check=False)
+        return None if result.returncode == 0 else self.repo.redactor.clean(result.error_text())
 
     def object_sizes(self) -> list[tuple[str, int]]:
         """(sha, size) of every object the clone can read, its own and those it borrows, in
         the order they lie in their packs (git reads them fastest that way)."""
-        raw = self.git.run("cat-file", "--batch-all-objects", "--unordered",
+        raw = self.repo.git.run("cat-file", "--batch-all-objects", "--unordered",
                            "--batch-check=%(objectname) %(objectsize)").stdout
         return parse_object_sizes(raw)
 
@@ -165,7 +161,7 @@ class Queries(VaultBase):
         while pending and len(bad) < MAX_REPORTED_OBJECTS:
             done = 0
             try:
-                for sha, kind, data in self.git.objects(pending):
+                for sha, kind, data in read_objects(self.repo.git, pending):
                     done += 1
                     digest = hashlib.new("sha1" if len(sha) == 40 else "sha256")
                     digest.update(f"{kind} {len(data)}\0".encode())
@@ -182,10 +178,10 @@ class Queries(VaultBase):
 
     def remote_branch(self) -> str | None:
         """The remote's branch tip, asked over the network (raises NetworkError)."""
-        listed = self.git.run("ls-remote", "origin", f"refs/heads/{self.branch}",
+        listed = self.repo.git.run("ls-remote", "origin", f"refs/heads/{self.repo.branch}",
                               network=True).text
         return listed.split()[0] if listed else None
 
     def count_commits(self, tip: str, exclude: str | None = None) -> int:
         args = ["rev-list", "--count", tip, *([f"^{exclude}"] if exclude else [])]
-        return int(self.git.run(*args).text or 0)
+        return int(self.repo.git.run(*args).text or 0)

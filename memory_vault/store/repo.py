@@ -1,7 +1,7 @@
-"""The vault's shared state: one clone, its git runner, and the reads every part needs.
+"""Repo: the clone of the backup repository, its git runner, and the reads every part needs.
 
-The parts of the vault (clone, commit, push, compact, query) are mixins of this base, each in
-its own module; `memory_vault.store.vault.Vault` puts them together.
+Each part of the vault (`clone`, `commit`, `remote`, `compact`, `read`) holds a reference to
+the one `Repo` of a run and asks it for refs and trees; `store.vault.Vault` composes them.
 """
 
 import os
@@ -15,7 +15,7 @@ from memory_vault.store.git.runner import GitRunner
 from memory_vault.urls import Redactor, split_credentials
 
 
-class VaultBase:
+class Repo:
     """The clone of the backup repository and the git that runs in it."""
 
     def __init__(self, config: Config, log: RunLog, *, lock_fd: int | None = None) -> None:
@@ -35,6 +35,11 @@ class VaultBase:
         self.seed_from: str | None = None  # a clone whose objects and refs a new one borrows
         self.unreachable: str | None = None  # why the remote could not be fetched, if so
         self.progress = False  # show git's progress meter (a person at a terminal)
+
+    @property
+    def shown_remote(self) -> str:
+        """The remote's URL as we may print it (credentials masked)."""
+        return self.redactor.clean(self.config.remote)
 
     @property
     def git_dir(self) -> str:

@@ -4,18 +4,14 @@ from __future__ import annotations
 
 import pytest
 
+from memory_vault.capture.version import Version
 from memory_vault.errors import KIND_AUTH, KIND_GIT, KIND_NETWORK, KIND_REFUSED
 from memory_vault.store import commit, compact
 from memory_vault.store import read as query
 from memory_vault.store import remote as push
-from memory_vault.store.git.runner import (
-    CREDENTIAL_HELPER,
-    allocator_tunables,
-    classify,
-    credential_environment,
-    git_environment,
-    reason_lines,
-)
+from memory_vault.store.git.credentials import CREDENTIAL_HELPER, credential_environment
+from memory_vault.store.git.environment import allocator_tunables, git_environment
+from memory_vault.store.git.errors import classify, reason_lines
 
 
 @pytest.mark.parametrize(("stderr", "stdout", "reason", "kind"), [
@@ -85,7 +81,9 @@ def test_recursive_listing_below_the_subdir() -> None:
 
 
 def test_commit_message_has_one_line_per_file_and_no_forged_lines() -> None:
-    message = commit.commit_message(0, [("a\nb.json", 3, "f" * 64), ("m.json", 1, "e" * 64)])
+    files = [Version("a\nb.json", size=3, sha256="f" * 64, stat_size=3, mtime_ns=0),
+             Version("m.json", size=1, sha256="e" * 64, stat_size=1, mtime_ns=0)]
+    message = commit.commit_message(0, files)
     lines = message.decode().splitlines()
     assert lines[0] == "Memory vault sync 1970-01-01T00:00:00Z (2 files)"
     assert lines[2:] == ["a\\x0ab.json: 3 bytes, sha256 " + "f" * 64,

@@ -8,7 +8,8 @@ import pytest
 
 from memory_vault.errors import ConfigError
 from memory_vault.settings import docs as settings_doc
-from memory_vault.settings.load import SETTINGS, VARIABLES, load_config
+from memory_vault.settings.load import load_config
+from memory_vault.settings.schema import SETTINGS, VARIABLES
 
 
 def _load(tmp_path: Path, environ: dict[str, str], **kw: object) -> object:

@@ -9,11 +9,14 @@ from pathlib import Path
 import pytest
 from dotenv import dotenv_values
 
+from memory_vault.capture.sqlite import SQLITE_HEADER
+from memory_vault.capture.version import Version
 from memory_vault.content import formats
 from memory_vault.journal import cache as state
-from memory_vault.recall.restore import parse_when
+from memory_vault.recall.moments import parse_when
 from memory_vault.settings import paths
 from memory_vault.settings.envfile import quote, update_env_file
+from memory_vault.sources import names
 from memory_vault.sources import scan as sources
 from memory_vault.urls import Redactor, mask_url_credentials, remote_identity, split_credentials
 
@@ -44,9 +47,9 @@ def test_expand_globs_subfolders_and_sidecars(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("part", [".git", ".GIT", ".git.", "git~1", ".Git "])
 def test_git_names(part: str) -> None:
-    assert sources.is_git_name(part)
-    assert sources.unholdable(f"a/{part}/b") is not None
-    assert sources.unholdable("a/.github/b") is None
+    assert names.is_git_name(part)
+    assert names.unholdable(f"a/{part}/b") is not None
+    assert names.unholdable("a/.github/b") is None
 
 
 def test_url_credentials() -> None:
@@ -77,25 +80,28 @@ def test_env_file_update_keeps_other_lines(tmp_path: Path) -> None:
 
 
 def test_state_round_trip(tmp_path: Path) -> None:
-    original = state.State()
+    original = state.Journal()
     original.vault = ("https://h/x.git", "main", "rAgentShared")
-    original.files["we\tird\nname.json"] = state.FileRecord(12, 34, "a" * 64, 56, "jsonl")
-    original.skips["bad.json"] = state.Skipped("not valid JSON", 0)
+    original.files["we\tird\nname.json"] = Version("we\tird\nname.json", size=11,
+                                                    sha256="a" * 64, stat_size=12,
+                                                    mtime_ns=34, saved=56, fmt="jsonl")
+    original.skips["bad.json"] = state.SkipNote("not valid JSON", 0)
     original.push_error_kind, original.push_error = "network", "down"
     original.last_success, original.last_commit = 99, "c" * 40
     path = tmp_path / ".last_sync"
-    state.save_state(str(path), original)
-    loaded = state.load_state(str(path), original.vault)
-    assert loaded.condition == state.GOOD
+    state.save_journal(str(path), original, now=1)
+    loaded = state.load_journal(str(path), original.vault)
+    assert loaded.condition == state.FOUND
     record = loaded.files["we\tird\nname.json"]
-    assert (record.size, record.mtime_ns, record.saved, record.format) == (12, 34, 56, "jsonl")
+    assert (record.stat_size, record.size, record.mtime_ns, record.saved, record.format) == (
+        12, 11, 34, 56, "jsonl")
     assert loaded.skips["bad.json"].reason == "not valid JSON"
     assert (loaded.push_error, loaded.last_commit) == ("down", "c" * 40)
-    other = state.load_state(str(path), ("https://h/y.git", "main", "rAgentShared"))
-    assert other.condition == state.OTHER_VAULT and other.other_vault == original.vault
-    path.write_text("memory-vault-state 2\nsuccess\t1\t\n")
-    assert state.load_state(str(path)).condition == state.DAMAGED
-    assert state.load_state(str(tmp_path / "none")).condition == state.MISSING
+    other = state.load_journal(str(path), ("https://h/y.git", "main", "rAgentShared"))
+    assert other.condition == state.FOREIGN and other.other_vault == original.vault
+    path.write_text("memory-vault-state 4\nsuccess\tx\t\n")
+    assert state.load_journal(str(path)).condition == state.DAMAGED
+    assert state.load_journal(str(tmp_path / "none")).condition == state.MISSING
 
 
 @pytest.mark.parametrize(("name", "data", "fmt", "problem"), [
@@ -109,7 +115,7 @@ def test_state_round_trip(tmp_path: Path) -> None:
     ("CLAUDE.md", b"# hi\n", formats.TEXT, None),
     ("CLAUDE.md", b"\xff", formats.TEXT, "not valid UTF-8"),
     ("blob.bin", b"\xff\x00", formats.BYTES, None),
-    ("x.db", formats.SQLITE_HEADER + b"\0" * 84, formats.SQLITE, None),
+    ("x.db", SQLITE_HEADER + b"\0" * 84, formats.SQLITE, None),
 ])
 def test_formats(name: str, data: bytes, fmt: str, problem: str | None) -> None:
     verdict = formats.judge(name, data)
@@ -134,7 +140,9 @@ def test_xdg_paths_ignore_relative_values() -> None:
 
 
 def test_the_scheduled_command_skips_the_console_script_wrapper() -> None:
-    from memory_vault.triggers.schedule import ENTRY, choose_command, cron_schedule, on_calendar
+    from memory_vault.triggers.cron import cron_schedule
+    from memory_vault.triggers.job import ENTRY, choose_command
+    from memory_vault.triggers.units import on_calendar
 
     assert choose_command("/v/bin/python", "/v/bin/memory-vault", None) == [
         "/v/bin/python", "-P", "-c", ENTRY]

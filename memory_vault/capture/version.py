@@ -1,0 +1,55 @@
+"""Version: one version of one memory file, from the moment it is read to its journal line.
+
+Capture reads its bytes and stat; content names its format and counts its records; the store
+commits it by its vault path; the journal keeps it, bytes released, as what the next scan
+compares the file with. One type all the way, so that a version never changes shape between
+stages. A plain slotted class: the journal loads these on the cron path, where `dataclasses`
+costs more than a whole run.
+"""
+
+RECHECK = -1  # mtime_ns of a version written too recently to trust its timestamp
+RACY_NS = 3_000_000_000  # an mtime this close to the time it was read is not trusted
+
+
+class Version:
+    """One version of a file: where it lives in the vault, its bytes while held, and facts."""
+
+    __slots__ = ("data", "format", "mtime_ns", "path", "records", "saved", "sha256", "size",
+                 "stat_size")
+
+    def __init__(self, path: str, *, size: int, sha256: str, stat_size: int, mtime_ns: int,
+                 fmt: str = "", records: int | None = None, saved: int = 0,
+                 data: bytearray | None = None) -> None:
+        self.path = path  # below the vault's subdir; for the default source, its name on disk
+        self.data = data  # the bytes read, until they are in the clone
+        self.size = size  # of the bytes stored
+        self.sha256 = sha256  # of the bytes stored
+        self.stat_size = stat_size  # size and mtime the next scan compares with (SQLite: with
+        self.mtime_ns = mtime_ns  # its -wal); RECHECK: read it again next time
+        self.format = fmt  # a `content.formats` name ("" until content has judged it)
+        self.records = records  # how many records it holds (None: unknown)
+        self.saved = saved  # epoch seconds of the run that put this version in the vault
+
+    @classmethod
+    def read(cls, path: str, data: bytearray, *, stat_size: int, mtime_ns: int) -> "Version":
+        """A version just read: its bytes, hashed once."""
+        import hashlib
+
+        return cls(path, size=len(data), sha256=hashlib.sha256(data).hexdigest(),
+                   stat_size=stat_size, mtime_ns=mtime_ns, data=data)
+
+    def matches(self, size: int, mtime_ns: int) -> bool:
+        """Does a file of this size and mtime still hold this version (without reading it)?"""
+        return self.mtime_ns != RECHECK and self.stat_size == size and self.mtime_ns == mtime_ns
+
+    def release(self) -> "Version":
+        """Drop the bytes once they are in the clone (size and hash stay)."""
+        self.data = None
+        return self
+
+    def remembered(self, now_ns: int, saved: int) -> "Version":
+        """The journal's copy: no bytes, the run that saved it, and an mtime too close to
+        `now_ns` marked to be checked again (a write in the same timestamp tick would hide)."""
+        mtime = self.mtime_ns if now_ns - self.mtime_ns > RACY_NS else RECHECK
+        return Version(self.path, size=self.size, sha256=self.sha256, stat_size=self.stat_size,
+                       mtime_ns=mtime, fmt=self.format, records=self.records, saved=saved)

@@ -1,0 +1,30 @@
+"""Envelope: the one JSON document every command prints with `--json`, results and errors alike.
+
+An object carrying `"schema": 1` beside the command's own keys, which stay at the top level
+(`status` keeps `healthy`, `problems` and the rest there); `history` stays a list of objects.
+A command that fails prints `{"schema": 1, "error": {"exit_code": N, "message": "..."}}`,
+with the variable a bad setting names. Pinned by a contract test.
+"""
+
+import json
+
+SCHEMA = 1
+
+
+def of_result(payload: object) -> object:
+    """The envelope of a command's result (`as_dict()`)."""
+    if isinstance(payload, dict):
+        return {"schema": SCHEMA, **payload}
+    return payload
+
+
+def of_error(exit_code: int, message: str, variable: str | None = None) -> dict[str, object]:
+    """The envelope of a command that failed."""
+    error: dict[str, object] = {"exit_code": exit_code, "message": message}
+    if variable:
+        error["variable"] = variable
+    return {"schema": SCHEMA, "error": error}
+
+
+def dumps(document: object) -> str:
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"

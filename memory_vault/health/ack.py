@@ -1,0 +1,36 @@
+"""ack: close the shrink alarms a person has looked at, so that `status` is healthy again."""
+
+from memory_vault.errors import EXIT_OK, UsageError
+from memory_vault.journal.cache import load_journal, save_journal
+from memory_vault.logfile import RunLog
+from memory_vault.pipeline.lock import RunLock
+from memory_vault.results import Done
+from memory_vault.settings.load import Config
+
+ACK_LOCK_WAIT = 60.0
+
+
+def run_ack(config: Config, log: RunLog, names: list[str]) -> Done:
+    """Close the alarms of `names` (all when none are named) and log it."""
+    import time
+
+    lock = RunLock(config.lock_file)
+    lock.acquire(wait=ACK_LOCK_WAIT)
+    try:
+        journal = load_journal(config.state_file, config.vault_identity)
+        wanted = [n.removeprefix(config.subdir + "/").removeprefix("./") for n in names]
+        unknown = [n for n in wanted if n not in journal.alarms]
+        if unknown:
+            raise UsageError(f"no open shrink alarm for {', '.join(unknown)}"
+                             + (f" (open: {', '.join(sorted(journal.alarms))})"
+                                if journal.alarms else " (none is open)"))
+        closed = wanted or sorted(journal.alarms)
+        for name in closed:
+            del journal.alarms[name]
+            log.info(f"ack: closed the shrink alarm of {name}")
+        if closed:
+            save_journal(config.state_file, journal, now=int(time.time()))
+    finally:
+        lock.release()
+    return Done(EXIT_OK, [f"Closed the shrink alarm of {name}." for name in closed]
+                or ["There was no open shrink alarm."])

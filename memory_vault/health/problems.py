@@ -1,0 +1,89 @@
+"""Problems: each rule of `status` that memory may not be safely in the vault, as a check.
+
+A problem has a kind (a stable string, listed in the README's troubleshooting), the file it
+concerns if any, and a message a person can act on. `status` is healthy when none is found.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from memory_vault.journal.alarms import describe
+from memory_vault.journal.cache import OUTCOME_FAILED, Journal, describe_last_good, describe_vault
+from memory_vault.settings.load import Config
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from memory_vault.health.status import FileStatus, VaultView
+
+# The kinds of `status` problems (the README's troubleshooting section explains each).
+NEVER_SYNCED = "never-synced"
+STALE = "stale"
+PENDING_PUSH = "pending-push"
+PUSH_FAILED = "push-failed"
+LAST_RUN_FAILED = "last-run-failed"
+SKIPPED = "skipped"
+NEVER_BACKED_UP = "never-backed-up"
+NO_FILES = "no-files"
+NOT_ON_REMOTE = "not-on-remote"
+KIND_OTHER_VAULT = "other-vault"
+SHRINK = "shrink"
+
+
+@dataclass
+class Problem:
+    kind: str
+    file: str | None
+    message: str
+
+
+def run_problems(config: Config, journal: Journal, now: float, pending: int,
+                  view: VaultView) -> list[Problem]:
+    problems: list[Problem] = []
+    if journal.other_vault is not None:
+        problems.append(Problem(KIND_OTHER_VAULT, None, (
+            f"the last backup went to another vault ({describe_vault(journal.other_vault)}); "
+            f"the next sync moves the history to {config.remote} and compares every file "
+            "again")))
+    elif not journal.last_success:
+        problems.append(Problem(NEVER_SYNCED, None, "no successful sync yet"))
+    elif now - journal.last_success > config.stale_after_minutes * 60:
+        minutes = int((now - journal.last_success) // 60)
+        problems.append(Problem(STALE, None, (
+            f"stale: the last successful sync was {minutes} minutes ago "
+            f"(MEMORY_VAULT_STALE_AFTER={config.stale_after_minutes:g})")))
+    if journal.last_outcome == OUTCOME_FAILED:
+        problems.append(Problem(LAST_RUN_FAILED, None,
+                                f"the last run failed: {journal.last_error}"))
+    if config.push:
+        if journal.push_error:
+            problems.append(Problem(PUSH_FAILED, None, (
+                f"push failed ({journal.push_error_kind}): {journal.push_error}")))
+        if pending:
+            problems.append(Problem(PENDING_PUSH, None,
+                                    f"{pending} commit(s) not pushed to the remote"))
+        elif view.on_remote is False and journal.last_commit:
+            problems.append(Problem(NOT_ON_REMOTE, None, (
+                f"the last backup's commit {journal.last_commit[:12]} is not on the remote's "
+                f"{config.branch} (as last seen by a fetch or push)")))
+    return problems
+
+
+def file_problems(config: Config, journal: Journal, files: list[FileStatus]) -> list[Problem]:
+    problems = [Problem(SHRINK, name, describe(name, alarm))
+                for name, alarm in sorted(journal.alarms.items())]
+    if not any(f.present for f in files):
+        return [*problems, Problem(NO_FILES, None, (
+            f"none of the tracked files exists in {config.source_dir} "
+            f"(MEMORY_VAULT_FILES={','.join(config.files)})"))]
+    for name, skipped in sorted(journal.skips.items()):
+        if skipped.saved:
+            problems.append(Problem(SKIPPED, name, (
+                f"{name}: skipped by the last run, {skipped.reason}; "
+                f"{describe_last_good(skipped.saved)}")))
+        else:
+            problems.append(Problem(NEVER_BACKED_UP, name, (
+                f"{name}: never backed up: the last run skipped it, {skipped.reason}")))
+    return problems
+
+

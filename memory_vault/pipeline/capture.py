@@ -1,0 +1,63 @@
+"""Capture step: each changed file read whole and judged in its format, read again while an
+agent is still writing it.
+
+Capture reads bytes (`capture.read`, `capture.sqlite`); content says what they are
+(`content.formats`); this step holds the policy between them: a version that is not whole in
+its format is read again while it may still be being written, and skipped, with its reason,
+once it has settled or the tries are spent. The bytes hashed, judged and stored are the same.
+"""
+
+import os
+import time
+
+from memory_vault.capture.read import read_version
+from memory_vault.capture.sqlite import is_sqlite_file, read_database
+from memory_vault.capture.version import Version
+from memory_vault.content import formats, records
+from memory_vault.sources.scan import Skip
+
+JUDGE_TRIES = 5
+SETTLE_SECONDS = 2.0  # a file modified this recently may still be being written
+RETRY_SECONDS = 0.3
+
+
+def capture(name: str, source_dir: str, *, max_bytes: int,
+            validate: bool) -> "Version | Skip | None":
+    """A whole, valid version of the file `name`; a Skip with the reason; None if it vanished."""
+    path = os.path.join(source_dir, name)
+    if is_sqlite_file(path):
+        return read_database(name, path, max_bytes=max_bytes, check=validate,
+                             count=records.count_rows)
+    for tries_left in range(JUDGE_TRIES - 1, -1, -1):
+        outcome = read_version(name, path, max_bytes)
+        if not isinstance(outcome, Version) or outcome.data is None:
+            return outcome
+        verdict = formats.judge(name, outcome.data)
+        if verdict.problem is None or not validate:
+            outcome.format = verdict.format
+            outcome.records = (verdict.records if verdict.records is not None
+                               else _count(verdict.format, outcome.data))
+            return outcome
+        settled = time.time_ns() - outcome.mtime_ns > SETTLE_SECONDS * 1e9
+        if tries_left == 0 or (settled and not verdict.retry):
+            return Skip(name, describe(verdict))
+        del outcome
+        time.sleep(RETRY_SECONDS)  # an agent may be half-way through writing it: look again
+    raise AssertionError("unreachable")
+
+
+def describe(verdict: formats.Verdict) -> str:
+    """A skipped version's reason, naming its format unless the problem already does."""
+    if verdict.format == formats.JSON or (verdict.problem or "").startswith("not valid"):
+        return verdict.problem or ""
+    return f"{'JSON Lines' if verdict.format == formats.JSONL else verdict.format}: " + (
+        verdict.problem or "")
+
+
+def _count(fmt: str, data: bytearray) -> int | None:
+    try:
+        return records.count(fmt, data)
+    except (ValueError, RecursionError, LookupError, OSError):
+        return None
+    except Exception:  # sqlite3.Error and kin: a count we cannot make is not a failure
+        return None

@@ -1,0 +1,45 @@
+"""Dry run: a store that writes nothing, so that `sync --dry-run` is the real loop.
+
+As restic's dry-run backend: the sync plans, reads, judges and compares every file as it
+would, and this store says what it would back up instead of staging it; nothing is
+committed, pushed or recorded, and no git is started.
+"""
+
+from memory_vault.capture.version import Version
+from memory_vault.logfile import RunLog
+
+
+class DryRun:
+    """Every part of the vault a sync uses (repo, commits, remote, compactor), writing
+    nothing."""
+
+    fresh = False
+
+    def __init__(self, log: RunLog) -> None:
+        self.log = log
+        self.repo = self.commits = self.remote = self.compactor = self
+
+    def stage(self, version: Version) -> None:
+        self.log.info(f"would back up {version.path} ({version.size} bytes, "
+                      f"sha256 {version.sha256[:12]})")
+
+    def commit(self, _when: float) -> None:
+        return None
+
+    def head(self) -> str | None:
+        return None
+
+    def last_saved(self, _path: str) -> int | None:
+        return None
+
+    def unpushed(self) -> int:
+        return 0
+
+    def push(self) -> None:
+        return None
+
+    def maintain(self) -> None:
+        return None
+
+    def done(self) -> None:
+        return None

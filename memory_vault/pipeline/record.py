@@ -1,0 +1,151 @@
+"""Record step: what a run found and did, written to the journal, the log and the exit code.
+
+`Outcome` gathers the facts as the run goes (the scan's skips and absences, the capture's
+skips, the commit, the push); `finish` turns them into the journal entry, one error line per
+skipped file, the summary line and the exit code, in that order, once.
+"""
+
+import time
+
+from memory_vault.errors import EXIT_OK, EXIT_PARTIAL, ConfigError, GitFailed
+from memory_vault.fsutil import plural
+from memory_vault.journal.cache import (
+    FOUND,
+    OUTCOME_FAILED,
+    OUTCOME_OK,
+    OUTCOME_PARTIAL,
+    Journal,
+    SkipNote,
+    describe_last_good,
+    load_journal,
+    save_journal,
+)
+from memory_vault.logfile import RunLog
+from memory_vault.settings.load import Config
+from memory_vault.sources.scan import Skip
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from memory_vault.capture.version import Version
+
+LISTED_FILES = 50  # per-file log lines beyond this are summed up in one line
+
+
+class Outcome:
+    """The facts of one run, as they are learned."""
+
+    __slots__ = ("absent", "committed", "present", "push_error", "pushed", "skips", "started")
+
+    def __init__(self, started: float) -> None:
+        self.started = started
+        self.present: list[str] = []  # every tracked file found
+        self.absent: list[str] = []  # explicitly named, not there
+        self.skips: list[Skip] = []  # left out this run, with the reason
+        self.committed: str | None = None  # the commit this run made
+        self.pushed = False
+        self.push_error: GitFailed | None = None
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_PARTIAL if self.skips or self.push_error else EXIT_OK
+
+
+def finish(config: Config, log: RunLog, journal: Journal, outcome: Outcome, *,
+           last_saved: "Callable[[str], int | None] | None", durable: bool) -> str:
+    """Write the journal and the log; the summary line."""
+    saved_at = {s.name: _last_saved(journal, s.name, last_saved) for s in outcome.skips}
+    for skip in outcome.skips:
+        log.error(f"{skip.name}: skipped, {skip.reason}; "
+                  f"{describe_last_good(saved_at[skip.name])}")
+    if outcome.absent:
+        log.info(f"absent, nothing to back up: {', '.join(outcome.absent)}")
+    present = set(outcome.present)
+    for path in [p for p in journal.files if p not in present]:
+        del journal.files[path]
+    journal.skips = {s.name: SkipNote(s.reason, saved_at[s.name]) for s in outcome.skips}
+    code = outcome.exit_code
+    journal.vault = config.vault_identity
+    journal.last_run = int(outcome.started)
+    journal.last_outcome = OUTCOME_PARTIAL if code else OUTCOME_OK
+    problems = [f"{s.name}: {s.reason}" for s in outcome.skips]
+    if outcome.push_error is not None:
+        error = outcome.push_error
+        problems.append(f"push failed ({error.kind}): {error}")
+        journal.push_error_kind, journal.push_error = error.kind, str(error)
+    elif not journal.pending_push:
+        journal.push_error_kind = journal.push_error = ""
+    journal.last_error = log.redactor.clean("; ".join(problems))
+    if not code:
+        journal.last_success = int(outcome.started)
+    save_journal(config.state_file, journal, now=int(time.time()), durable=durable)
+    line = summary(outcome, journal.pending_push)
+    log.info(line)
+    return line
+
+
+def summary(outcome: Outcome, pending: int) -> str:
+    """`sync: committed 1a2b3c4d5e6f, pushed, 8 files checked`, and what went wrong."""
+    parts = [f"{plural(len(outcome.present), 'file')} checked"]
+    if outcome.committed:
+        parts.insert(0, f"committed {outcome.committed[:12]}")
+        if outcome.pushed:
+            parts.insert(1, "pushed")
+    elif not outcome.pushed:
+        parts.insert(0, "nothing changed")
+    else:
+        parts.insert(0, "pushed pending commits")
+    if outcome.push_error is not None:
+        parts.append(f"push failed ({outcome.push_error.kind})")
+    if pending:
+        parts.append(f"{pending} commit(s) waiting to be pushed")
+    if outcome.skips:
+        parts.append(f"{len(outcome.skips)} skipped")
+    return "sync: " + ", ".join(parts)
+
+
+def log_files(log: RunLog, files: "list[Version]") -> None:
+    for v in files[:LISTED_FILES]:
+        log.info(f"{v.path}: backed up ({v.size} bytes, sha256 {v.sha256[:12]})")
+    if len(files) > LISTED_FILES:
+        log.info(f"... and {len(files) - LISTED_FILES} more files backed up")
+
+
+def remember(journal: Journal, versions: "list[Version]", started: float) -> None:
+    """Each version read this run becomes the journal's record of its file."""
+    now_ns = time.time_ns()
+    for version in versions:
+        old = journal.files.get(version.path)
+        saved = old.saved if old is not None and old.sha256 == version.sha256 else int(started)
+        journal.files[version.path] = version.remembered(now_ns, saved)
+
+
+def record_failure(config: Config, log: RunLog, started: float, message: str) -> None:
+    """Keep the failure in the journal for `status`; the file records stay as they were."""
+    try:
+        fresh = load_journal(config.state_file, config.vault_identity)
+    except ConfigError:  # a newer release's journal: left as it is
+        return
+    target = fresh if fresh.condition == FOUND else Journal()
+    target.vault = config.vault_identity
+    target.last_run = int(started)
+    target.last_outcome = OUTCOME_FAILED
+    target.last_error = log.redactor.clean(message)
+    try:
+        save_journal(config.state_file, target, now=int(time.time()), durable=False)
+    except OSError:
+        pass
+
+
+def _last_saved(journal: Journal, path: str,
+                ask_vault: "Callable[[str], int | None] | None") -> int:
+    """When the vault last took a version of a skipped file (0: never), from the journal,
+    else from the vault when this run opened it anyway, else from the previous run."""
+    record = journal.files.get(path)
+    if record is not None and record.saved:
+        return record.saved
+    if ask_vault is not None:
+        return ask_vault(path) or 0
+    earlier = journal.skips.get(path)
+    return earlier.saved if earlier is not None else 0

@@ -1,0 +1,187 @@
+"""Restore plan: what bringing files back would do to each one, decided before any write.
+
+The vault's content is data, never a path to follow: an entry that is a link, absolute, holds
+`..` or `.git`, or would land outside the target is refused with its reason; a file that
+differs is kept before it is replaced; an equal one is left alone.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import os
+from dataclasses import dataclass, field
+
+from memory_vault.errors import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, UsageError, VaultError
+from memory_vault.fsutil import utc_stamp
+from memory_vault.settings.load import Config
+from memory_vault.sources.names import is_git_name
+from memory_vault.store.trees import SYMLINK_MODE, Entry
+from memory_vault.store.vault import Vault
+
+
+class Action(enum.Enum):
+    """What restoring does to one file."""
+
+    RESTORE = "restore"  # absent here: written
+    REPLACE = "replace"  # differs: kept as .pre-restore-<stamp>, then written
+    UNCHANGED = "unchanged"  # already equal: left alone
+    REFUSED = "refused"  # unsafe: never written
+
+
+@dataclass
+class RestoreItem:
+    """One file of the plan: what will happen to it, and why."""
+
+    name: str  # path below the vault's subdir
+    action: Action
+    entry: Entry | None = None
+    reason: str = ""
+    kept_as: str | None = None
+
+
+@dataclass
+class RestorePlan:
+    commit: str
+    date: str
+    target: str
+    items: list[RestoreItem] = field(default_factory=list)
+    dry_run: bool = False
+    into_source: bool = True  # restored into the agents' own folder (they must restart)
+    resume_hint: str | None = None  # a new machine: how to start backing up again
+    announced: bool = False  # the plan was shown before the work
+
+    @property
+    def refused(self) -> list[RestoreItem]:
+        return [i for i in self.items if i.action is Action.REFUSED]
+
+    @property
+    def to_write(self) -> list[RestoreItem]:
+        return [i for i in self.items if i.action in (Action.RESTORE, Action.REPLACE)]
+
+    @property
+    def exit_code(self) -> int:
+        """3 when some entries were refused, 1 when all were; else 0."""
+        if not self.refused:
+            return EXIT_OK
+        return EXIT_FAILED if len(self.refused) == len(self.items) else EXIT_PARTIAL
+
+    def as_dict(self) -> dict[str, object]:
+        return {"commit": self.commit, "date": self.date, "target": self.target,
+                "dry_run": self.dry_run,
+                "files": [{"name": i.name, "action": i.action.value, "reason": i.reason or None,
+                           "kept_as": i.kept_as} for i in self.items]}
+
+
+def plan_restore(vault: Vault, commit: str, names: list[str], target: str) -> RestorePlan:
+    """Decide, without writing anything, what restoring `names` (or all) into `target` does."""
+    subdir = vault.config.subdir
+    sha, when = vault.reader.commit_time(commit)
+    plan = RestorePlan(commit=sha, date=utc_stamp(when), target=os.path.abspath(target))
+    _refuse_unfoldered_subdir(vault, sha, subdir)
+    entries = vault.reader.entries_under(sha, subdir)
+    if names:
+        wanted, missing = _select(names, entries, vault.config)
+        if missing:
+            raise UsageError(
+                f"not in the vault at {sha[:12]} ({plan.date}): {', '.join(missing)}"
+                f"{_available(entries)}"
+            )
+        entries = {n: entries[n] for n in wanted}
+    for name, entry in sorted(entries.items()):
+        plan.items.append(_plan_item(name, entry, plan.target))
+    return plan
+
+
+def _refuse_unfoldered_subdir(vault: Vault, commit: str, subdir: str) -> None:
+    """A subdir (or a folder above it) that is a symlink or a file in the vault is refused
+    whole: nothing below it is a path we follow."""
+    parts = subdir.split("/")
+    for depth in range(1, len(parts) + 1):
+        path = "/".join(parts[:depth])
+        entry = vault.reader.entry_at(commit, path)
+        if entry is not None and entry.kind != "tree":
+            what = "a symbolic link" if entry.mode == SYMLINK_MODE else f"a {entry.kind}"
+            raise VaultError(f"{path} is {what} in the vault at {commit[:12]}, not a folder: "
+                             "refused whole, nothing restored (a hostile or broken vault)")
+
+
+def _select(names: list[str], entries: dict[str, Entry],
+            config: Config) -> tuple[list[str], list[str]]:
+    """The vault's names the user's names mean: a name in the vault (with or without the
+    subdir), a path to the file in the source dir, or a glob (`*_memories.json`)."""
+    from fnmatch import fnmatchcase
+
+    wanted: dict[str, None] = {}
+    missing = []
+    for name in names:
+        found = []
+        for form in _forms(name, config):
+            if any(c in form for c in "*?["):
+                found += sorted(e for e in entries if fnmatchcase(e, form))
+            elif form in entries:
+                found.append(form)
+        wanted.update(dict.fromkeys(found))
+        if not found:
+            missing.append(name)
+    return list(wanted), missing
+
+
+def _forms(name: str, config: Config) -> list[str]:
+    name = name.strip()
+    forms = [name.removeprefix("./").removeprefix(config.subdir + "/")]
+    path = os.path.abspath(os.path.expanduser(name))
+    source = os.path.abspath(config.source_dir)
+    if path.startswith(source + os.sep):
+        forms.append(os.path.relpath(path, source))
+    return forms
+
+
+def _available(entries: dict[str, Entry]) -> str:
+    if not entries:
+        return " (that version holds no files)"
+    names = sorted(entries)
+    more = f", ... ({len(names)} in all)" if len(names) > 8 else ""
+    return f" (the vault has: {', '.join(names[:8])}{more})"
+
+
+def _plan_item(name: str, entry: Entry, target: str) -> RestoreItem:
+    unsafe = unsafe_reason(name, entry, target)
+    if unsafe:
+        return RestoreItem(name, Action.REFUSED, reason=unsafe)
+    dest = os.path.join(target, name)
+    if os.path.lexists(dest):
+        if os.path.isdir(dest) or not os.path.isfile(dest):
+            return RestoreItem(name, Action.REFUSED, reason="something other than a file is there")
+        if git_blob_id(dest) == entry.sha:
+            return RestoreItem(name, Action.UNCHANGED, entry=entry)
+        return RestoreItem(name, Action.REPLACE, entry=entry)
+    return RestoreItem(name, Action.RESTORE, entry=entry)
+
+
+def unsafe_reason(name: str, entry: Entry, target: str) -> str | None:
+    """Why writing this vault entry could escape `target` or plant a link; None if safe."""
+    parts = name.split("/")
+    if name.startswith(("/", "\\")) or any(
+            p in ("", ".", "..") or "\0" in p or ".." in p.split("\\") for p in parts):
+        return "unsafe path in the vault (absolute, '..' or '.')"
+    if any(is_git_name(p) for p in parts):
+        return "a '.git' entry in the vault (never written: git would obey it)"
+    if entry.mode == SYMLINK_MODE:
+        return "it is a symbolic link in the vault"
+    if entry.kind != "blob":
+        return "it is not a file in the vault"
+    real_target = os.path.realpath(target)
+    if not os.path.realpath(os.path.join(target, name)).startswith(real_target + os.sep):
+        return "it would be written outside the target folder"
+    return None
+
+
+def git_blob_id(path: str) -> str:
+    """Git's object id for the file's content (streamed): equal ids mean equal bytes."""
+    digest = hashlib.sha1(usedforsecurity=False)
+    digest.update(f"blob {os.path.getsize(path)}\0".encode())
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

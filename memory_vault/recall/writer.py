@@ -1,0 +1,77 @@
+"""Restore writer: a version of a file put on disk, atomically, keeping what it replaces.
+
+Each file is streamed from the vault into a temp file beside its place (memory stays small
+whatever its size), made durable, and renamed over the old one, which is first kept as
+`<name>.pre-restore-<stamp>`; a restored database leaves no stale `-wal`/`-shm` beside it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+
+from memory_vault.capture.sqlite import is_sqlite_file
+from memory_vault.fsutil import compact_utc_stamp, fsync_dir, temp_name_for, unique_path
+from memory_vault.recall.plan import Action, RestorePlan, unsafe_reason
+from memory_vault.sources.scan import SQLITE_SIDECARS
+from memory_vault.store.vault import Vault
+
+
+def apply_restore(vault: Vault, plan: RestorePlan) -> None:
+    """Write the plan: keep each file we replace as `<name>.pre-restore-<stamp>`, then
+    replace it atomically (the agent never sees a missing or half-written file)."""
+    stamp = compact_utc_stamp()
+    for item in plan.to_write:
+        if item.entry is None:
+            continue
+        dest = os.path.join(plan.target, item.name)
+        os.makedirs(os.path.dirname(dest), exist_ok=True)
+        if unsafe_reason(item.name, item.entry, plan.target):  # re-check: the disk may move
+            item.action, item.reason = Action.REFUSED, "the target changed under us"
+            continue
+        mode = 0o600
+        kept_base = f"{dest}.pre-restore-{stamp}"
+        if item.action is Action.REPLACE:
+            mode = stat.S_IMODE(os.stat(dest).st_mode)
+            item.kept_as = kept_base = unique_path(kept_base)
+            _keep_copy(dest, item.kept_as)
+        _write_blob(vault, item.entry.sha, dest, mode, kept_base)
+
+
+def _write_blob(vault: Vault, sha: str, dest: str, mode: int, kept_base: str) -> None:
+    """Stream the blob into a temp file beside `dest` (git writes it, memory stays small),
+    make it durable, move a database's stale `-wal`/`-shm` away with the kept copy, and
+    rename it into place."""
+    tmp = temp_name_for(dest)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, mode)
+    try:
+        try:
+            vault.blobs.stream(sha, fd)
+            os.fchmod(fd, mode)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        if is_sqlite_file(tmp):
+            _move_sidecars(dest, kept_base)
+        os.replace(tmp, dest)
+    except BaseException:
+        if os.path.lexists(tmp):
+            os.unlink(tmp)
+        raise
+    fsync_dir(os.path.dirname(dest))
+
+
+def _move_sidecars(dest: str, kept_base: str) -> None:
+    """A restored database must not meet the `-wal` of the one it replaces (SQLite would
+    replay it into the restored pages): each sidecar goes with the kept copy."""
+    for suffix in SQLITE_SIDECARS:
+        if os.path.lexists(dest + suffix):
+            os.replace(dest + suffix, unique_path(kept_base + suffix))
+
+
+def _keep_copy(path: str, kept: str) -> None:
+    try:
+        os.link(path, kept)
+    except OSError:
+        shutil.copy2(path, kept)
