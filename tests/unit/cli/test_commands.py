@@ -21,11 +21,13 @@ def test_every_command_has_help(command: list[str]) -> None:
     assert "Usage:" in result.output
 
 
+
 def test_global_options_are_accepted_on_the_schedule_group(tmp_path: Path) -> None:
     env_file = tmp_path / "x.env"
     env_file.write_text(f"MEMORY_VAULT_SOURCE_DIR={tmp_path}\n")
     result = CliRunner().invoke(cli, ["schedule", "--env-file", str(env_file), "--help"])
     assert result.exit_code == 0, result.output
+
 
 
 def test_status_json_contract(tmp_path: Path) -> None:
@@ -40,5 +42,7 @@ def test_status_json_contract(tmp_path: Path) -> None:
     assert all(set(p) == {"kind", "file", "message"} for p in report["problems"])
 
 
+
 def test_done_is_a_result() -> None:
     assert Done(3, ["x"]).as_dict() == {"exit_code": 3, "lines": ["x"]}
+

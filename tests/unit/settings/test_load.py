@@ -1,4 +1,4 @@
-"""Settings: precedence, provenance of a bad value, and the generated docs."""
+"""Settings: defaults, precedence, and one line naming a bad value and its source."""
 
 from __future__ import annotations
 
@@ -7,14 +7,13 @@ from pathlib import Path
 import pytest
 
 from memory_vault.errors import ConfigError
-from memory_vault.settings import docs as settings_doc
 from memory_vault.settings.load import load_config
-from memory_vault.settings.schema import SETTINGS, VARIABLES
 
 
 def _load(tmp_path: Path, environ: dict[str, str], **kw: object) -> object:
     base = {"HOME": str(tmp_path), "MEMORY_VAULT_SOURCE_DIR": str(tmp_path)}
     return load_config(environ={**base, **environ}, cwd=str(tmp_path), **kw)  # type: ignore[arg-type]
+
 
 
 def test_defaults_and_precedence(tmp_path: Path) -> None:
@@ -30,6 +29,7 @@ def test_defaults_and_precedence(tmp_path: Path) -> None:
     assert config.remote == str(tmp_path / ".local/share/memory-vault/vault.git")  # type: ignore[attr-defined]
 
 
+
 @pytest.mark.parametrize(("name", "value", "where"), [
     ("MEMORY_VAULT_PUSH", "maybe", "the environment"),
     ("MEMORY_VAULT_VALIDATE_JSON", "perhaps", "the environment"),
@@ -42,14 +42,7 @@ def test_a_bad_value_names_itself_and_where_it_came_from(tmp_path: Path, name: s
     assert str(caught.value).startswith(f"{name}={value!r} (from {where}): ")
 
 
+
 def test_the_old_validate_name_still_counts(tmp_path: Path) -> None:
     assert _load(tmp_path, {"MEMORY_VAULT_VALIDATE_JSON": "false"}).validate is False  # type: ignore[attr-defined]
 
-
-def test_settings_table_is_the_one_source() -> None:
-    assert list(VARIABLES) == [s.name for s in SETTINGS]
-    example = settings_doc.env_example()
-    for setting in SETTINGS:
-        assert f"# {setting.name}={setting.default}\n" in example
-    table = settings_doc.readme_table()
-    assert table.count("\n| `MEMORY_VAULT_") == len(SETTINGS) - 1  # name and email share a row

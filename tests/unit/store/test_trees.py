@@ -1,4 +1,4 @@
-"""trees: git's tree listings parsed and spliced, on literal bytes."""
+"""Trees: parsed byte-exact, spliced without ever writing through a link."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import pytest
 from memory_vault.store import trees
 
 A = "a" * 40
+
+
 B = "b" * 40
 
 
@@ -25,6 +27,7 @@ class Store:
         return key
 
 
+
 def test_parse_ls_tree_keeps_names_byte_exact() -> None:
     raw = (f"100644 blob {A}\tx.json\0".encode() + f"040000 tree {B}\t..\0".encode()
            + f"100644 blob {A}\t".encode() + b"caf\xe9.json\0")
@@ -34,6 +37,7 @@ def test_parse_ls_tree_keeps_names_byte_exact() -> None:
     assert "caf\udce9.json" in parsed
     assert trees.mktree_input({"caf\udce9.json": parsed["caf\udce9.json"]}).endswith(
         b"\tcaf\xe9.json\0")
+
 
 
 def test_splice_replaces_only_the_changed_paths() -> None:
@@ -52,12 +56,14 @@ def test_splice_replaces_only_the_changed_paths() -> None:
     assert store.read(shared["bank"].sha) == {"a.md": trees.Entry("100644", "blob", A)}
 
 
+
 def test_splice_refuses_to_write_under_a_symlink() -> None:
     store = Store()
     root = store.make({"rAgentShared": trees.Entry("120000", "blob", A)})
     with pytest.raises(trees.NotAFolder, match="rAgentShared is a symbolic link"):
         trees.splice(store.read, store.make, root,
                      {("rAgentShared", "memory.json"): trees.Entry("100644", "blob", B)})
+
 
 
 def test_splice_from_nothing_and_deletions() -> None:
@@ -68,9 +74,11 @@ def test_splice_from_nothing_and_deletions() -> None:
     assert store.read(store.read(gone)["s"].sha) == {}
 
 
+
 def test_path_changes_from_diff_tree() -> None:
     raw = (b":000000 100644 " + b"0" * 40 + b" " + A.encode() + b" A\0rAgentShared/m.json\0"
            b":100644 000000 " + A.encode() + b" " + b"0" * 40 + b" D\0old.json\0")
     changes = trees.path_changes(raw)
     assert changes[("rAgentShared", "m.json")] == trees.Entry("100644", "blob", A)
     assert changes[("old.json",)] is None
+
