@@ -1,9 +1,11 @@
-"""The benchmark's own report: bench/RESULTS.md and the README's cost table, written from
-one run's results (never typed by hand; `python bench/run.py --all` regenerates both)."""
+"""The benchmark's written report: bench/RESULTS.md and the README's cost table, from one
+run's results (never typed by hand; `python bench/run.py --all` regenerates both). The rows
+are bench/targets.py's, the same the run prints."""
 
 from __future__ import annotations
 
-from run import ROOT, Results, target_rows
+from harness import ROOT, Results
+from targets import rows
 
 README_BEGIN = "<!-- costs: written by `python bench/run.py --all` -->"
 README_END = "<!-- end of costs -->"
@@ -31,7 +33,7 @@ WHY = """\
 
 def results_md(results: Results, command: str, seconds: float) -> str:
     m = results.machine
-    rows = target_rows(results)
+    found = rows(results.cases)
     lines = [
         "# Benchmark results", "",
         f"Written by `{command}` itself on {m.get('date', '?')} (the whole run took "
@@ -48,7 +50,7 @@ def results_md(results: Results, command: str, seconds: float) -> str:
         "## Against the targets", "",
         "| target | measured | limit | holds |", "|---|---|---|---|",
         *(f"| {what} | {measured} | {limit} | {'yes' if ok == 'yes' else '**no**'} |"
-          for what, measured, limit, ok in rows),
+          for what, measured, limit, ok in found),
         "",
     ]
     if (year := results.cases.get("a_year_of_history")) is not None:
@@ -67,9 +69,9 @@ def results_md(results: Results, command: str, seconds: float) -> str:
 
 
 def readme_table(results: Results) -> str:
-    rows = target_rows(results)
+    found = rows(results.cases)
     body = [README_BEGIN, "| target | measured | limit | holds |", "|---|---|---|---|"]
-    body += [f"| {what} | {measured} | {limit} | {ok} |" for what, measured, limit, ok in rows]
+    body += [f"| {what} | {measured} | {limit} | {ok} |" for what, measured, limit, ok in found]
     return "\n".join([*body, README_END])
 
 

@@ -1,8 +1,8 @@
-"""Benchmark cases at scale: a year of history, and a fleet of machines on one vault.
+"""The year case: every everyday operation on a vault of 100 syncs and on one of a year.
 
-Imported by bench/run.py (which owns the measuring helpers). A year is 35,040 syncs (one
-every 15 minutes): built with `git fast-import` under a fake clock, 8 memory files of which
-one or two change at each sync, then used through the real program exactly as a user would.
+A year is 35,040 syncs (one every 15 minutes): built with `git fast-import` under a fake
+clock, 8 memory files of which one or two change at each sync, then used through the real
+program exactly as a user would.
 """
 
 from __future__ import annotations
@@ -18,8 +18,20 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import run as bench
-from run import MB, SCRIPT, SEED_FILES, Results, Setup, age, disk_bytes, git
+from harness import (
+    MB,
+    SCRIPT,
+    SEED_FILES,
+    Plan,
+    Results,
+    Sample,
+    Setup,
+    disk_bytes,
+    fully_packed_mb,
+    git,
+)
+from harness import run as run_command  # History.run is the program run on a vault
+from workloads import age
 
 YEAR = 35_040
 QUARTER_HOUR = 900
@@ -89,18 +101,18 @@ class History:
         for name, records in files.items():
             (self.setup.source / name).write_text("\n".join(records) + "\n")
         age(self.setup.source)
-        first = bench.run([sys.executable, str(SCRIPT)], self.setup.env, self.setup.home)
+        first = run_command([sys.executable, str(SCRIPT)], self.setup.env, self.setup.home)
         self.first_sync_s = first.seconds  # a new machine: clone, then compare every file
         self.clone_bytes = disk_bytes(self.setup.data / "clone" / ".git")
 
-    def run(self, *args: str) -> bench.Sample:
-        sample = bench.run([sys.executable, str(SCRIPT), *args], self.setup.env,
-                           self.setup.home)
+    def run(self, *args: str) -> Sample:
+        sample = run_command([sys.executable, str(SCRIPT), *args], self.setup.env,
+                             self.setup.home)
         if sample.code not in (0, 3):
             raise RuntimeError(f"{args} exited {sample.code} on {self.commits} commits")
         return sample
 
-    def change_run(self, i: int) -> bench.Sample:
+    def change_run(self, i: int) -> Sample:
         """One file changed, as an agent does between two cron runs, then a sync."""
         path = self.setup.source / "memory.json"
         path.write_text(path.read_text() + json.dumps({"id": 10_000 + i}) + "\n")
@@ -115,12 +127,12 @@ class History:
     def new_machine_restore(self) -> float:
         fresh = Setup(self.tmp / f"newmachine{self.commits}",
                       MEMORY_VAULT_REMOTE=str(self.remote))
-        return bench.run([sys.executable, str(SCRIPT), "restore", "--to",
-                          str(self.tmp / f"nm{self.commits}")], fresh.env, fresh.home).seconds
+        return run_command([sys.executable, str(SCRIPT), "restore", "--to",
+                            str(self.tmp / f"nm{self.commits}")], fresh.env, fresh.home).seconds
 
 
 def _interleaved(small: History, year: History, repeat: int,
-                 action: Callable[[History, int], bench.Sample]) -> tuple[float, float]:
+                 action: Callable[[History, int], Sample]) -> tuple[float, float]:
     """Medians of `action` on both vaults, taken in turn (the order swapped each round) so
     that whatever else the machine does weighs on both alike."""
     times: dict[int, list[float]] = {small.commits: [], year.commits: []}
@@ -130,7 +142,7 @@ def _interleaved(small: History, year: History, repeat: int,
     return statistics.median(times[small.commits]), statistics.median(times[year.commits])
 
 
-def case_year(tmp: Path, results: Results) -> None:
+def measure(tmp: Path, results: Results, plan: Plan) -> None:
     """Every everyday operation on a vault of 100 syncs and on one of a year, whose files
     end the same: what the history alone costs."""
     small, year = History(tmp, 100), History(tmp, YEAR)
@@ -143,7 +155,7 @@ def case_year(tmp: Path, results: Results) -> None:
         "year": {"commits": year.commits, "build_s": year.build_s,
                  "first_sync_s": year.first_sync_s},
     }
-    ops: list[tuple[str, int, Callable[[History, int], bench.Sample]]] = [
+    ops: list[tuple[str, int, Callable[[History, int], Sample]]] = [
         ("no_change_s", 15, lambda h, _i: h.run()),
         ("change_s", 9, lambda h, i: h.change_run(i)),
         ("status_s", 5, lambda h, _i: h.run("status")),
@@ -163,7 +175,7 @@ def case_year(tmp: Path, results: Results) -> None:
             new_machine_restore_s=history.new_machine_restore(),
             clone_mb=history.clone_bytes / MB,
             remote_mb=disk_bytes(history.remote) / MB,
-            fully_packed_mb=bench.fully_packed_mb(
+            fully_packed_mb=fully_packed_mb(
                 history.remote, git("rev-parse", "main", cwd=history.remote).strip(),
                 tmp / f"packed{history.commits}"))
         shutil.rmtree(history.remote)
@@ -190,49 +202,3 @@ def _git_fsck_seconds(clone: Path) -> float:
     subprocess.run(["git", "fsck", "--no-progress", "--no-dangling"], cwd=clone,
                    capture_output=True, check=True)
     return time.perf_counter() - started
-
-
-def case_fleet(tmp: Path, results: Results, machines: int = 8, rounds: int = 50) -> None:
-    """Eight machines back up into one remote served by git daemon, all at once."""
-    sys.path.insert(0, str(bench.ROOT / "tests"))
-    from servers import GitDaemon
-
-    served = tmp / "fleet-served"
-    served.mkdir()
-    git("init", "-q", "--bare", "--initial-branch=main", str(served / "vault.git"))
-    with GitDaemon(served) as daemon:
-        setups = []
-        for n in range(machines):
-            setup = Setup(tmp / f"fleet{n}", MEMORY_VAULT_REMOTE=daemon.url("vault.git"),
-                          MEMORY_VAULT_SUBDIR=f"rAgentShared/machine{n}",
-                          MEMORY_VAULT_FILES="memory.json")
-            setups.append(setup)
-        round_s, codes = [], []
-        for r in range(rounds):
-            for n, setup in enumerate(setups):
-                (setup.source / "memory.json").write_text(json.dumps({"m": n, "round": r}))
-                age(setup.source)
-            started = time.perf_counter()
-            procs = [subprocess.Popen([sys.executable, str(SCRIPT), "--now"], env=s.env,
-                                      cwd=s.home, stdout=subprocess.DEVNULL,
-                                      stderr=subprocess.DEVNULL) for s in setups]
-            codes += [p.wait() for p in procs]
-            round_s.append(time.perf_counter() - started)
-        extra_runs = 0
-        while extra_runs < 10 and any(_pending(s) for s in setups):
-            extra_runs += 1
-            for s in setups:
-                bench.run([sys.executable, str(SCRIPT)], s.env, s.home)
-        remote = served / "vault.git"
-        versions = len(git("rev-list", "main", cwd=remote).split())
-    results.add("fleet_8_machines_50_rounds", machines=machines, rounds=rounds,
-                round_median_s=statistics.median(round_s),
-                partial_runs=sum(c == 3 for c in codes), failed_runs=sum(c == 1 for c in codes),
-                catch_up_runs=extra_runs, commits_on_remote=versions,
-                expected_commits=machines * rounds)
-
-
-def _pending(setup: Setup) -> bool:
-    out = subprocess.run([sys.executable, str(SCRIPT), "status", "--json"], env=setup.env,
-                         cwd=setup.home, capture_output=True, text=True, check=False).stdout
-    return bool(json.loads(out)["pending_push"])
