@@ -5,7 +5,8 @@ A remote such as `https://user:TOKEN@host/repo.git` carries a secret. Git and Gi
 echo URLs in their messages, so every line we emit goes through `Redactor.clean`, which masks
 the userinfo of any URL it sees and, as a second net, every known secret string. The clone
 stores the URL without its userinfo (`split_credentials`); git gets the secret from a
-credential helper fed through the environment (see `gitrun`).
+credential helper fed through the environment (`store/git/credentials.py`), and only for
+the remote's own origin (`url_origin`); an ssh URL keeps its user and loses its password.
 """
 
 MASK = "***"
@@ -95,22 +96,57 @@ class Redactor:
 
 
 def split_credentials(url: str) -> tuple[str, str, str]:
-    """(URL without userinfo, user, password) of an http(s)/ftp URL; other URLs unchanged.
+    """(URL for git, the user taken out of it, the password taken out of it).
 
-    An ssh URL's user (`ssh://git@host/x`, `git@host:x`) is an account name, not a secret:
-    it stays in the URL. Percent-escapes are decoded, as git itself would.
+    An http(s)/ftp URL loses its whole userinfo: git asks our credential helper, which
+    answers for this URL's own origin only (`url_origin`). Any other URL keeps its user, an
+    account name (`ssh://git@host/x`), but never its password: ssh runs in batch mode and
+    cannot use one, and the URL git gets reaches ssh's command line and `.git/config`.
+    Percent-escapes are decoded, as git itself would.
     """
     if "://" not in url:
         return url, "", ""
     scheme, rest = url.split("://", 1)
     netloc, slash, path = rest.partition("/")
-    if "@" not in netloc or scheme.lower() not in _USER_ONLY_SECRET_SCHEMES:
+    if "@" not in netloc:
         return url, "", ""
     userinfo, host = netloc.rsplit("@", 1)
-    user, _, password = userinfo.partition(":")
+    user, colon, password = userinfo.partition(":")
     from urllib.parse import unquote
 
-    return f"{scheme}://{host}{slash}{path}", unquote(user), unquote(password)
+    if scheme.lower() in _USER_ONLY_SECRET_SCHEMES:
+        return f"{scheme}://{host}{slash}{path}", unquote(user), unquote(password)
+    if not colon:
+        return url, "", ""
+    return f"{scheme}://{user}@{host}{slash}{path}", "", unquote(password)
+
+
+_DEFAULT_PORTS = {"http": ":80", "https": ":443", "ftp": ":21", "ftps": ":990"}
+
+
+def url_origin(url: str) -> str:
+    """`scheme://host[:port]` of a URL (no userinfo, no default port): the one origin a
+    credential in the URL is for. A redirect elsewhere gets no credential (git's helper and
+    the heartbeat both compare origins). "" for a URL that has none (a path, scp syntax).
+
+    >>> url_origin("https://user:tok@Host.example:443/x.git")
+    'https://Host.example'
+    """
+    if "://" not in url:
+        return ""
+    scheme, rest = url.split("://", 1)
+    scheme = scheme.lower()
+    host = rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0].rsplit("@", 1)[-1]
+    default_port = _DEFAULT_PORTS.get(scheme)
+    if default_port and host.endswith(default_port):
+        host = host[: -len(default_port)]
+    return f"{scheme}://{host}"
+
+
+def asks_for_credentials(url: str) -> bool:
+    """Does git ask a credential helper for this URL's user and password (http(s), ftp)?
+    Over ssh it never does: ssh authenticates by key, in batch mode."""
+    return "://" in url and url.split("://", 1)[0].lower() in _USER_ONLY_SECRET_SCHEMES
 
 
 def remote_identity(url: str) -> str:

@@ -5,6 +5,9 @@
 - `GitHttpServer`: `git http-backend` behind a small HTTP server, optionally demanding a
   token by HTTP basic auth.
 - `SilentServer`: accepts connections and never answers (a remote that hangs).
+- `TrickleServer`: answers one byte every few seconds, forever (a monitor that crawls).
+- `RedirectServer`: answers every request with a 302 to the same path on another origin.
+- `Endpoint`: a plain HTTP endpoint that records each request and its Authorization.
 - `SshServer`: a real `sshd` on 127.0.0.1 with its own host key and config, for git over ssh
   (host keys, refused keys, gitolite-style forced commands).
 """
@@ -95,6 +98,7 @@ class _HttpBackend(BaseHTTPRequestHandler):
 
     def _cgi(self) -> None:
         self.server.requests.append(self.path)
+        self.server.authorizations.append(self.headers.get("Authorization", ""))
         time.sleep(self.server.delay)
         if self.server.token is not None and not self._authorised():
             self.send_response(401)
@@ -154,6 +158,7 @@ class GitHttpServer(ThreadingHTTPServer):
         self.token = token
         self.delay = 0.0  # seconds before each answer (a slow link)
         self.requests: list[str] = []
+        self.authorizations: list[str] = []  # each request's Authorization header, or ""
         self.thread = threading.Thread(target=self.serve_forever, daemon=True)
 
     def url(self, name: str, userinfo: str = "") -> str:
@@ -214,6 +219,96 @@ class SilentServer(_Listener):
 
     def __init__(self) -> None:
         super().__init__(backlog=16)
+
+
+class TrickleServer(_Listener):
+    """Answers every connection with an endless HTTP response, one byte every `interval`
+    seconds: each socket read gets something in time, the whole never arrives."""
+
+    def __init__(self, interval: float = 2.0) -> None:
+        super().__init__(backlog=16)
+        self.interval = interval
+
+    def url(self, path: str = "/ping") -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def _serve(self, conn: socket.socket) -> None:
+        threading.Thread(target=self._trickle, args=(conn,), daemon=True).start()
+
+    def _trickle(self, conn: socket.socket) -> None:
+        answer = b"HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\n" + b"." * 1000000
+        for byte in answer:
+            if not self.running:
+                return
+            try:
+                conn.sendall(bytes([byte]))
+            except OSError:
+                return
+            time.sleep(self.interval)
+
+
+class _Recorder(BaseHTTPRequestHandler):
+    server: Endpoint | RedirectServer
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length:
+            self.rfile.read(length)
+        self.server.seen.append((self.command, self.path, self.headers.get("Authorization", "")))
+        location = self.server.location(self.path)
+        self.send_response(302 if location else 200)
+        if location:
+            self.send_header("Location", location)
+        self.send_header("Content-Length", "0" if location else "2")
+        self.end_headers()
+        if not location:
+            self.wfile.write(b"OK")
+
+    do_POST = do_GET
+
+
+class Endpoint(ThreadingHTTPServer):
+    """An HTTP endpoint on 127.0.0.1 that records (method, path, Authorization) of each
+    request and answers 200; a path under `/moved/` is redirected to `/here/` on itself."""
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _Recorder)
+        self.seen: list[tuple[str, str, str]] = []
+        self.thread = threading.Thread(target=self.serve_forever, daemon=True)
+
+    @property
+    def origin(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+    def url(self, path: str, userinfo: str = "") -> str:
+        at = f"{userinfo}@" if userinfo else ""
+        return f"http://{at}127.0.0.1:{self.server_address[1]}{path}"
+
+    def location(self, path: str) -> str | None:
+        return "/here/" + path.removeprefix("/moved/") if path.startswith("/moved/") else None
+
+    def __enter__(self) -> Self:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.shutdown()
+        self.server_close()
+
+
+class RedirectServer(Endpoint):
+    """Answers every request with a 302 to the same path on another origin (`target`, such
+    as `http://127.0.0.1:<port>`), recording each request as `Endpoint` does."""
+
+    def __init__(self, target: str) -> None:
+        super().__init__()
+        self.target = target
+
+    def location(self, path: str) -> str | None:
+        return self.target + path
 
 
 class SshServer:

@@ -11,6 +11,7 @@ from memory_vault.logfile import RunLog
 from memory_vault.settings.load import Config
 from memory_vault.store import tracking, trees
 from memory_vault.store.git import model
+from memory_vault.store.git.credentials import ignored_password, remote_credentials
 from memory_vault.store.git.runner import GitRunner
 from memory_vault.urls import Redactor, split_credentials
 
@@ -23,13 +24,17 @@ class Repo:
         self.log = log
         self.branch = config.branch
         self.redactor = Redactor.for_remote(config.remote)
-        self.origin_url, user, password = split_credentials(config.remote)
+        self.origin_url = split_credentials(config.remote)[0]
+        user, password, credential_origin = remote_credentials(config.remote)
+        if (ignored := ignored_password(config.remote)) is not None:
+            log.warning(ignored)
         self.git = GitRunner(
             config.clone_dir,
             redactor=self.redactor,
             timeout=config.git_timeout,
             keep_fds=(lock_fd,) if lock_fd is not None else (),
             credentials=(user, password),
+            credential_origin=credential_origin,
         )
         self.fresh = False  # True when this run (re)created or retargeted the clone
         self.seed_from: str | None = None  # a clone whose objects and refs a new one borrows

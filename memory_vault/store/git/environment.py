@@ -1,5 +1,6 @@
 """The environment of every git we start: no prompt of any kind, plain C messages, the
-remote's credentials for our helper only, and glibc's huge pages for large delta chains."""
+remote's credentials for our helper only (which answers for the remote's own origin alone),
+and glibc's huge pages for large delta chains."""
 
 import os
 
@@ -22,11 +23,13 @@ def allocator_tunables(current: str) -> str:
 
 
 def git_environment(base: dict[str, str] | None = None,
-                    credentials: tuple[str, str] = ("", "")) -> dict[str, str]:
+                    credentials: tuple[str, str] = ("", ""),
+                    credential_origin: str = "") -> dict[str, str]:
     """The environment of every git we start: no prompt of any kind, plain C messages, and
-    the remote's credentials (if its URL had any) for our credential helper only."""
+    the remote's credentials (if its URL had any) for our credential helper only, which
+    gives them to `credential_origin` alone."""
     env = dict(os.environ if base is None else base)
-    env.update(credential_environment(env, *credentials))
+    env.update(credential_environment(env, *credentials, credential_origin))
     env.update(
         GIT_TERMINAL_PROMPT="0",
         GCM_INTERACTIVE="never",

@@ -43,18 +43,21 @@ class GitRunner:
         timeout: float,
         keep_fds: tuple[int, ...] = (),
         credentials: tuple[str, str] = ("", ""),
+        credential_origin: str = "",
     ) -> None:
         self.cwd = cwd
         self.redactor = redactor
         self.timeout = timeout
         self.keep_fds = keep_fds
         self.credentials = credentials
-        self.env = git_environment(credentials=credentials)
+        self.credential_origin = credential_origin
+        self.env = git_environment(credentials=credentials, credential_origin=credential_origin)
 
     def at(self, cwd: str) -> "GitRunner":
         """The same runner (lock, credentials, timeout) in another repository."""
         return GitRunner(cwd, redactor=self.redactor, timeout=self.timeout,
-                         keep_fds=self.keep_fds, credentials=self.credentials)
+                         keep_fds=self.keep_fds, credentials=self.credentials,
+                         credential_origin=self.credential_origin)
 
     def run(
         self,
