@@ -5,12 +5,14 @@ chatters forever meets a deadline, and a crawling monitor never holds a backup u
 from __future__ import annotations
 
 import base64
+import os
 import shutil
+import time
 from pathlib import Path
 
 from servers import GitHttpServer, RedirectServer
 
-from conftest import Vault
+from conftest import Vault, git
 
 TOKEN = "ghp_R3d1r3ctedT0kenValue"
 PING_SECRET = "pushS3cretKuma"
@@ -79,3 +81,94 @@ def test_a_password_in_an_ssh_url_reaches_neither_ssh_nor_the_clone(vault: Vault
     assert "pw" not in _everything_shown(vault, result.stdout, result.stderr)
     warned = [line for line in vault.err_lines() if "ssh cannot use" in line]
     assert len(warned) == 1 and "key" in warned[0]
+
+
+# -- 16. a remote that chatters forever meets the deadline all the same ----------------------
+
+def _chattering_ssh(tmp_path: Path) -> tuple[Path, Path]:
+    """A GIT_SSH_COMMAND whose "server" says `remote: Counting objects: N` every second and
+    never speaks the protocol; it notes its pid and git's (its parent) in a file."""
+    pids = tmp_path / "chatter-pids"
+    script = _script(tmp_path / "chatter-ssh", f'echo "$$ $PPID" >> {pids}\nn=0\n'
+                     'while :; do n=$((n+1)); echo "remote: Counting objects: $n" >&2; '
+                     "sleep 1; done\n")
+    return script, pids
+
+
+def _local_ssh(tmp_path: Path) -> Path:
+    """A GIT_SSH_COMMAND that runs the remote's git command here (git over a pipe)."""
+    return _script(tmp_path / "local-ssh", 'for last; do :; done\nexec sh -c "git ${last#git-}"\n')
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _in_group(pgid: int) -> list[int]:
+    """Live processes of process group `pgid` (git's, with every child it started)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as handle:
+                    fields = handle.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == pgid and fields[0] != "Z":
+                found.append(int(entry))
+    return found
+
+
+def test_a_remote_that_chatters_forever_is_cut_at_the_deadline(vault: Vault,
+                                                               tmp_path: Path) -> None:
+    vault.env.update(MEMORY_VAULT_REMOTE=f"ssh://u@127.0.0.1:1{vault.remote}",
+                     GIT_SSH_COMMAND=str(_local_ssh(tmp_path)), GIT_SSH_VARIANT="ssh",
+                     MEMORY_VAULT_GIT_TIMEOUT="3")
+    vault.write("memory.json", '{"v": 1}', age=10)
+    assert vault.sync(timeout=60).returncode == 0  # the clone, over a working "ssh"
+    chatter, pids = _chattering_ssh(tmp_path)
+    vault.env["GIT_SSH_COMMAND"] = str(chatter)
+    vault.write("memory.json", '{"v": 2}', age=5)
+    started = time.monotonic()
+    result = vault.sync(timeout=60)  # one push, to a remote that never finishes
+    took = time.monotonic() - started
+    assert result.returncode == 3, result.stderr
+    assert "push failed" in result.stderr and "did not finish within 3 s" in result.stderr
+    assert took < 3 + 5
+    _assert_nothing_left(pids)
+    assert git("show", "main:rAgentShared/memory.json", cwd=vault.clone) == '{"v": 2}'
+    assert vault.remote_file("memory.json") == b'{"v": 1}'
+
+
+def test_a_first_fetch_from_a_chattering_remote_is_cut_too(vault: Vault,
+                                                           tmp_path: Path) -> None:
+    chatter, pids = _chattering_ssh(tmp_path)
+    vault.env.update(MEMORY_VAULT_REMOTE=f"ssh://u@127.0.0.1:1{vault.remote}",
+                     GIT_SSH_COMMAND=str(chatter), GIT_SSH_VARIANT="ssh",
+                     MEMORY_VAULT_GIT_TIMEOUT="3")
+    vault.write("memory.json", '{"v": 1}', age=10)
+    started = time.monotonic()
+    result = vault.sync(timeout=60)  # the clone's fetch, then the push: 3 s each
+    took = time.monotonic() - started
+    assert result.returncode == 3, result.stderr
+    assert "push failed" in result.stderr
+    assert took < 2 * 3 + 5
+    _assert_nothing_left(pids)
+    assert git("show", "main:rAgentShared/memory.json", cwd=vault.clone) == '{"v": 1}'
+
+
+def _assert_nothing_left(pids: Path) -> None:
+    """Neither the fake ssh nor git (its parent, the group's leader) nor anything of their
+    process group outlived the run."""
+    started = [int(pid) for line in pids.read_text().splitlines() for pid in line.split()]
+    assert started
+    deadline = time.monotonic() + 2  # a killed process may take a moment to be reaped
+    while time.monotonic() < deadline and any(_alive(pid) for pid in started):
+        time.sleep(0.1)
+    assert not [pid for pid in started if _alive(pid)]
+    git_pids = started[1::2]
+    assert not [pid for group in git_pids for pid in _in_group(group)]

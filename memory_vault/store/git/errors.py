@@ -93,18 +93,24 @@ def _rejected_refs(stdout: bytes) -> bytes:
                       if line.startswith(b"!"))
 
 
-def written_bytes(progress: bytes) -> int:
-    """How much git said it wrote (`Writing objects: 100% (3/3), 223.02 KiB`): the kernel
-    may buffer all of it at once and send it for a long, silent while on a slow link.
+def written_bytes(line: bytes) -> int:
+    """How much git said it wrote, from one line of its progress meter (`Writing objects:
+    100% (3/3), 223.02 KiB`): the kernel may buffer all of it at once and send it for a long,
+    silent while on a slow link. The remote's words (`remote: ...`) are not our upload and
+    count for nothing: a server cannot buy itself time.
 
     >>> written_bytes(b"Writing objects: 100% (3/3), 223.02 KiB | 8.92 MiB/s, done.")
     228372
+    >>> written_bytes(b"remote: Writing objects: 100% (3/3), 9.00 GiB")
+    0
     """
     import re
 
-    sizes = re.findall(rb"Writing objects:[^\r\n]*?, ([0-9.]+) (bytes|KiB|MiB|GiB)", progress)
+    size = re.match(rb"Writing objects:[^\r\n]*?, ([0-9]+(?:\.[0-9]+)?) (bytes|KiB|MiB|GiB)", line)
+    if size is None:
+        return 0
     units = {b"bytes": 1, b"KiB": 1024, b"MiB": 1024**2, b"GiB": 1024**3}
-    return max((int(float(n) * units[u]) for n, u in sizes), default=0)
+    return int(float(size[1]) * units[size[2]])
 
 
 def classify(text: str) -> str:

@@ -76,9 +76,10 @@ class GitRunner:
         to disk, never held in memory); the result's stdout is then empty.
 
         `progress` (for a terminal only) shows git's progress meter on our stderr while still
-        keeping its messages for the error we may raise. A network command is stopped when
-        it makes no progress for the timeout, not after a fixed total: a long first push
-        over a slow link goes on as long as git reports bytes moving.
+        keeping its messages for the error we may raise. A network command has a deadline,
+        not an inactivity timer: a remote that keeps talking (`remote: Counting objects`)
+        without ever finishing is killed at it all the same. Only the bytes we upload ourselves
+        stretch it (`_deadline_of`): a long first push over a slow link still arrives.
         """
         env = {**self.env, **extra_env} if extra_env else self.env
         watched = network and args[0] in PROGRESS_COMMANDS
@@ -91,17 +92,14 @@ class GitRunner:
                             "/usr/bin:/bin; `schedule install` names git's folder)") from None
         try:
             if watched:
-                out, err = _communicate_watching(proc, self.timeout, show=progress)
+                out, err = _communicate_by_deadline(proc, self.timeout, show=progress)
             else:
                 out, err = proc.communicate(
                     input_bytes, timeout=self.timeout if network else None
                 )
-        except subprocess.TimeoutExpired:
+        except subprocess.TimeoutExpired as late:
             _kill_group(proc)
-            raise NetworkError(
-                f"git {args[0]} made no progress for {self.timeout:g} s "
-                "(MEMORY_VAULT_GIT_TIMEOUT); is the remote reachable?"
-            ) from None
+            raise NetworkError(self._overtime(args[0], late)) from None
         except BaseException:
             _kill_group(proc)
             raise
@@ -109,6 +107,15 @@ class GitRunner:
         if check and proc.returncode != 0:
             raise self.failure(result, network=network)
         return result
+
+    def _overtime(self, command: str, late: subprocess.TimeoutExpired) -> str:
+        """Why a network command was killed: silence, or a remote that never finished."""
+        if not (late.output or late.stderr):
+            return (f"git {command} made no progress for {self.timeout:g} s "
+                    "(MEMORY_VAULT_GIT_TIMEOUT); is the remote reachable?")
+        return (f"git {command} did not finish within {late.timeout:g} s "
+                f"(MEMORY_VAULT_GIT_TIMEOUT={self.timeout:g}); the remote answered but never "
+                "completed")
 
     def start(self, args: tuple[str, ...], env: dict[str, str], cwd: str | None,
                input_bytes: bytes | None, stdout_fd: int | None) -> "subprocess.Popen[bytes]":
@@ -150,26 +157,28 @@ class GitResult:
             f"exit status {self.returncode}")
 
 
-def _communicate_watching(proc: "subprocess.Popen[bytes]", inactivity: float,
-                          *, show: bool) -> tuple[bytes, bytes]:
-    """Like communicate(), but raising TimeoutExpired only after `inactivity` seconds with
-    no output at all (git's progress meter counts), and showing stderr on ours if `show`."""
+def _communicate_by_deadline(proc: "subprocess.Popen[bytes]", timeout: float,
+                             *, show: bool) -> tuple[bytes, bytes]:
+    """Like communicate(), but raising TimeoutExpired (with what git said) at a deadline:
+    `timeout` seconds from the start, stretched only by `_deadline_of` for what we upload;
+    git's stderr is shown on ours if `show`. What the remote says never buys time."""
     import sys
     import threading
     import time
 
+    started = time.monotonic()
     kept = bytearray()
     out = bytearray()
-    last = [time.monotonic()]
-    grace = [0.0]  # silence allowed for bytes already handed to the network
+    uploaded = [0]  # the most bytes git said it wrote to the network
     if proc.stderr is None or proc.stdout is None:
         raise ValueError("git must be started with pipes")
     stderr_fd, stdout_fd = proc.stderr.fileno(), proc.stdout.fileno()
 
     def read_stderr() -> None:
+        unfinished = b""  # a line split between two reads
         for chunk in iter(lambda: os.read(stderr_fd, 4096), b""):
-            last[0] = time.monotonic()
-            grace[0] = max(grace[0], written_bytes(chunk) / SLOW_LINK_BYTES_PER_SECOND)
+            *lines, unfinished = (unfinished + chunk).replace(b"\r", b"\n").split(b"\n")
+            uploaded[0] = max([uploaded[0], *map(written_bytes, lines)])
             if show:
                 sys.stderr.buffer.write(chunk)
                 sys.stderr.flush()
@@ -178,7 +187,6 @@ def _communicate_watching(proc: "subprocess.Popen[bytes]", inactivity: float,
 
     def read_stdout() -> None:
         for chunk in iter(lambda: os.read(stdout_fd, 65536), b""):
-            last[0] = time.monotonic()
             out.extend(chunk)
 
     threads = [threading.Thread(target=f, daemon=True) for f in (read_stderr, read_stdout)]
@@ -189,11 +197,20 @@ def _communicate_watching(proc: "subprocess.Popen[bytes]", inactivity: float,
             proc.wait(timeout=0.2)
             break
         except subprocess.TimeoutExpired:
-            if time.monotonic() - last[0] > inactivity + grace[0]:
-                raise
+            allowed = _deadline_of(timeout, uploaded[0])
+            if time.monotonic() - started > allowed:
+                raise subprocess.TimeoutExpired(proc.args, allowed, bytes(out),
+                                                bytes(kept)) from None
     for thread in threads:
         thread.join(timeout=5)
     return bytes(out), bytes(kept)
+
+
+def _deadline_of(timeout: float, uploaded: int) -> float:
+    """Seconds a network command may take: the timeout, plus the time our own upload needs
+    at the slowest link we wait for (the kernel may take all of it at once and send it for a
+    long, silent while). Nothing the remote says stretches it."""
+    return timeout + uploaded / SLOW_LINK_BYTES_PER_SECOND
 
 
 def _kill_group(proc: "subprocess.Popen[bytes]") -> None:
