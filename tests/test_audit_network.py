@@ -10,7 +10,7 @@ import shutil
 import time
 from pathlib import Path
 
-from servers import GitHttpServer, RedirectServer
+from servers import Endpoint, GitHttpServer, RedirectServer, TrickleServer
 
 from conftest import Vault, git
 
@@ -58,6 +58,30 @@ def test_the_token_never_follows_a_redirect_to_another_origin(vault: Vault,
     assert "push failed" in result.stderr
     assert vault.remote_commits() == []  # the other origin got nothing either
     assert TOKEN not in _everything_shown(vault, result.stdout, result.stderr)
+
+
+# -- 2. the heartbeat's credentials stay on the monitor's origin ----------------------------
+
+def test_ping_credentials_never_follow_a_redirect_to_another_origin(vault: Vault) -> None:
+    with Endpoint() as elsewhere, RedirectServer(elsewhere.origin) as monitor:
+        vault.env["MEMORY_VAULT_PING_URL"] = monitor.url("/ping/abc", f"kuma:{PING_SECRET}")
+        vault.write("memory.json", '{"a": 1}', age=10)
+        result = vault.sync(timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert [_decoded(auth) for _, _, auth in monitor.seen] == [f"kuma:{PING_SECRET}"] * 2
+    assert [path for _, path, _ in elsewhere.seen] == ["/ping/abc/start", "/ping/abc"]
+    assert [auth for _, _, auth in elsewhere.seen] == ["", ""]
+    assert PING_SECRET not in _everything_shown(vault, result.stdout, result.stderr)
+
+
+def test_ping_credentials_may_follow_a_redirect_on_the_same_origin(vault: Vault) -> None:
+    with Endpoint() as monitor:
+        vault.env["MEMORY_VAULT_PING_URL"] = monitor.url("/moved/abc", f"kuma:{PING_SECRET}")
+        vault.write("memory.json", '{"a": 1}', age=10)
+        assert vault.sync(timeout=60).returncode == 0
+    moved = [(path, _decoded(auth)) for _, path, auth in monitor.seen if path.startswith("/here")]
+    assert moved == [("/here/abc/start", f"kuma:{PING_SECRET}"),
+                     ("/here/abc", f"kuma:{PING_SECRET}")]
 
 
 # -- 4. a password in an ssh URL reaches neither ssh nor .git/config ------------------------
@@ -172,3 +196,18 @@ def _assert_nothing_left(pids: Path) -> None:
     assert not [pid for pid in started if _alive(pid)]
     git_pids = started[1::2]
     assert not [pid for group in git_pids for pid in _in_group(group)]
+
+
+# -- 17. a crawling monitor never holds the backup up ---------------------------------------
+
+def test_a_monitor_that_trickles_never_holds_up_the_backup(vault: Vault) -> None:
+    with TrickleServer(interval=2) as monitor:
+        vault.env["MEMORY_VAULT_PING_URL"] = monitor.url("/ping/abc")
+        vault.write("memory.json", '{"a": 1}', age=10)
+        started = time.monotonic()
+        result = vault.sync(timeout=60)
+        took = time.monotonic() - started
+    assert result.returncode == 0, result.stderr
+    assert took < 15
+    assert vault.remote_file("memory.json") == b'{"a": 1}'
+    assert any("heartbeat" in line and "failed" in line for line in vault.err_lines())
