@@ -7,14 +7,14 @@ its format is read again while it may still be being written, and skipped, with 
 once it has settled or the tries are spent. The bytes hashed, judged and stored are the same.
 """
 
-import os
 import time
 
 from memory_vault.capture.read import read_version
-from memory_vault.capture.sqlite import is_sqlite_file, read_database
+from memory_vault.capture.sqlite import is_sqlite_inside, read_database
 from memory_vault.capture.version import Version
 from memory_vault.content import formats, records
-from memory_vault.sources.scan import Skip
+from memory_vault.sources.names import resolve
+from memory_vault.sources.scan import OUTSIDE, Skip
 
 JUDGE_TRIES = 5
 SETTLE_SECONDS = 2.0  # a file modified this recently may still be being written
@@ -23,13 +23,19 @@ RETRY_SECONDS = 0.3
 
 def capture(name: str, source_dir: str, *, max_bytes: int,
             validate: bool) -> "Version | Skip | None":
-    """A whole, valid version of the file `name`; a Skip with the reason; None if it vanished."""
-    path = os.path.join(source_dir, name)
-    if is_sqlite_file(path):
-        return read_database(name, path, max_bytes=max_bytes, check=validate,
+    """A whole, valid version of the file `name`; a Skip with the reason; None if it vanished.
+
+    The path rule is applied again here, not trusted from the scan: `name` is resolved
+    inside the source dir now, and read by descriptor along that path with no link
+    followed, so a link swapped in since the scan cannot lead the read outside."""
+    relative = resolve(source_dir, name)
+    if relative is None:
+        return Skip(name, OUTSIDE)
+    if is_sqlite_inside(source_dir, relative):
+        return read_database(name, source_dir, relative, max_bytes=max_bytes, check=validate,
                              count=records.count_rows)
     for tries_left in range(JUDGE_TRIES - 1, -1, -1):
-        outcome = read_version(name, path, max_bytes)
+        outcome = read_version(name, source_dir, relative, max_bytes)
         if not isinstance(outcome, Version) or outcome.data is None:
             return outcome
         verdict = formats.judge(name, outcome.data)

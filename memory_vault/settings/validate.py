@@ -72,16 +72,24 @@ def folder(get: Reader, name: str, cwd: str, *, must_exist: bool) -> str:
 
 
 def patterns(get: Reader) -> tuple[str, ...]:
+    """The patterns in one spelling: `./x.json`, `sub//x.json` and `a/./b` name the same
+    files as `x.json`, `sub/x.json` and `a/b`, and the vault must store them by that one
+    path (git refuses `.` and empty components). What cannot be made a relative path
+    inside the source dir is refused, naming the pattern."""
     name = "MEMORY_VAULT_FILES"
-    patterns = tuple(p.strip() for p in get(name).split(",") if p.strip())
-    if not patterns:
+    given = [p.strip() for p in get(name).split(",") if p.strip()]
+    if not given:
         get.fail(name, "is empty: expected comma-separated names or globs")
-    for pattern in patterns:
-        parts = pattern.replace("\\", "/").split("/")
-        if pattern.startswith(("/", "~")) or ".." in parts or ".git" in parts:
+    found: dict[str, None] = {}
+    for pattern in given:
+        parts = [p for p in pattern.split("/") if p not in ("", ".")]
+        checked = [p for part in parts for p in part.split("\\")]
+        if (pattern.startswith(("/", "~")) or not parts or ".." in checked
+                or any(p.rstrip(". ").lower() in (".git", "git~1") for p in checked)):
             get.fail(name, f"{pattern!r} must be a name or glob relative to the source dir "
                      "(no absolute path, '..' or '.git')")
-    return patterns
+        found["/".join(parts)] = None
+    return tuple(found)
 
 
 def subdir(get: Reader) -> str:

@@ -2,17 +2,17 @@
 
 Only `lstat` and friends: a file whose size and mtime (for SQLite, together with its `-wal`)
 equal its `.last_sync` record is not read. This is the cron no-change path, so it imports
-nothing beyond `os` and `stat` (not even `formats`) unless a pattern needs `glob`.
+nothing beyond `os` and `stat` (not even `formats`, nor `re`: globs are matched here).
 """
 
 import os
 import stat
 
-from memory_vault.sources.names import unholdable
+from memory_vault.sources.names import inside, unholdable
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterator, Mapping
     from typing import Protocol
 
     class Known(Protocol):
@@ -27,6 +27,10 @@ SQLITE_SIDECARS = ("-wal", "-shm", "-journal")  # SQLite's own files beside a da
 # `formats.SQLITE`, spelled here so that a no-change run need not load `formats` (a unit test
 # keeps the two equal).
 SQLITE = "sqlite"
+SCAN_LIMIT = 100_000  # folder entries one expansion may visit: a huge tree costs no more
+OUTSIDE = "symlink resolves outside the source dir"
+_KINDS = {stat.S_IFDIR: "a directory", stat.S_IFIFO: "a FIFO", stat.S_IFCHR: "a device",
+          stat.S_IFBLK: "a device", stat.S_IFSOCK: "a socket", stat.S_IFLNK: "a symlink"}
 
 
 class Skip:
@@ -52,51 +56,155 @@ class Scan:
         self.skips: list[Skip] = []
 
 
-def expand(patterns: tuple[str, ...], source_dir: str) -> tuple[list[str], list[str]]:
-    """(names present, explicit names absent) for the configured names and globs, in order.
+class Matches:
+    """What the patterns name in the source dir, in order: files, and folders a glob
+    matched (reported, never silently dropped), names listed but absent, and the patterns
+    whose search hit `SCAN_LIMIT`.
 
-    Globs match files only (a folder named like a memory file is not one), may name
-    subfolders (`memory-bank/*.md`), and `**` matches zero or more folders. A SQLite
-    database's `-wal`/`-shm`/`-journal` files go with it, never on their own.
+    `**` matches zero or more folders but never enters a symlinked folder, and enters each
+    folder once: a link loop (`sub/loop -> ..`) is walked past, not followed forever. A
+    wildcard or a literal name may cross a symlinked folder (the scan then checks it
+    resolves inside the source dir); the pattern's own depth bounds that.
     """
-    listing: set[str] | None = None
-    found: dict[str, None] = {}
-    absent: list[str] = []
-    for pattern in patterns:
+
+    __slots__ = ("absent", "cut", "found", "listings", "overflow", "root", "short", "visited")
+
+    def __init__(self, root: str) -> None:
+        self.root = root
+        self.found: dict[str, bool] = {}  # name -> is a folder
+        self.absent: list[str] = []
+        self.overflow: list[str] = []
+        self.listings: dict[str, list[tuple[str, bool, bool]]] = {}
+        self.visited = 0
+        self.short: set[str] = set()  # folders whose listing `SCAN_LIMIT` cut short
+        self.cut = False  # the pattern being expanded met one of them
+
+    def add(self, pattern: str) -> None:
         if not any(c in pattern for c in GLOB_CHARS):
-            if os.path.lexists(os.path.join(source_dir, pattern)):
-                found[pattern] = None
+            if os.path.lexists(self.disk(pattern)):
+                self.found[pattern] = os.path.isdir(self.disk(pattern))
             else:
-                absent.append(pattern)
-        elif "/" in pattern or "[" in pattern:
-            for name in _glob_module(pattern, source_dir):
-                found[name] = None
+                self.absent.append(pattern)
+            return
+        self.cut = False
+        for name, is_dir in sorted(set(self.match(pattern.split("/"), ""))):
+            self.found.setdefault(name, is_dir)
+        if self.cut:
+            self.overflow.append(pattern)
+
+    def disk(self, name: str) -> str:
+        return os.path.join(self.root, name)
+
+    def match(self, parts: list[str], folder: str) -> "Iterator[tuple[str, bool]]":
+        head, rest = parts[0], parts[1:]
+        if head == "**":
+            yield from self.globstar(rest, folder, set())
+        elif not any(c in head for c in GLOB_CHARS):
+            path = _join(folder, head)
+            if rest and os.path.isdir(self.disk(path)):
+                yield from self.match(rest, path)
+            elif not rest and os.path.lexists(self.disk(path)):
+                yield path, os.path.isdir(self.disk(path))
         else:
-            if listing is None:
-                listing = _list_files(source_dir)
-            hidden_ok = pattern.startswith(".")
-            for name in sorted(listing):
-                if (hidden_ok or not name.startswith(".")) and wildcard_match(pattern, name):
-                    found[name] = None
-    return [n for n in found if not _sidecar_of_another(n, found)], absent
+            for name, is_dir, _ in self.listing(folder):
+                if (head[0] == "." or name[0] != ".") and component_match(head, name):
+                    if not rest:
+                        yield _join(folder, name), is_dir
+                    elif is_dir:
+                        yield from self.match(rest, _join(folder, name))
+
+    def globstar(self, rest: list[str], folder: str,
+                 seen: set[tuple[int, int]]) -> "Iterator[tuple[str, bool]]":
+        """`**`: this folder and each real folder below it, hidden ones excepted."""
+        if rest:
+            yield from self.match(rest, folder)
+        else:
+            yield from ((_join(folder, n), False) for n, d, _ in self.listing(folder)
+                        if not d and n[0] != ".")
+        if not seen:
+            self.first_visit(folder, seen)
+        for name, is_dir, is_link in self.listing(folder):
+            path = _join(folder, name)
+            if is_dir and not is_link and name[0] != "." and self.first_visit(path, seen):
+                yield from self.globstar(rest, path, seen)
+
+    def first_visit(self, folder: str, seen: set[tuple[int, int]]) -> bool:
+        """Is this the first time this `**` enters `folder`? (A bind mount can loop.)"""
+        try:
+            st = os.lstat(self.disk(folder) if folder else self.root)
+        except OSError:
+            return False
+        if (st.st_dev, st.st_ino) in seen:
+            return False
+        seen.add((st.st_dev, st.st_ino))
+        return True
+
+    def listing(self, folder: str) -> list[tuple[str, bool, bool]]:
+        """(name, is a folder (through a link too), is a link) of each entry, listed once
+        per scan and counted against `SCAN_LIMIT`; a listing the limit cut short marks the
+        pattern being expanded."""
+        cached = self.listings.get(folder)
+        if cached is None:
+            cached = self.listings[folder] = self.list_folder(folder)
+        self.cut = self.cut or folder in self.short
+        return cached
+
+    def list_folder(self, folder: str) -> list[tuple[str, bool, bool]]:
+        entries: list[tuple[str, bool, bool]] = []
+        try:
+            with os.scandir(self.disk(folder) if folder else self.root) as found:
+                for entry in found:
+                    self.visited += 1
+                    if self.visited > SCAN_LIMIT:
+                        self.short.add(folder)
+                        break
+                    entries.append((entry.name, _is_dir(entry), entry.is_symlink()))
+        except OSError:
+            pass
+        return entries
 
 
-def _sidecar_of_another(name: str, found: dict[str, None]) -> bool:
+def _is_dir(entry: "os.DirEntry[str]") -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
+
+
+def _join(folder: str, name: str) -> str:
+    return f"{folder}/{name}" if folder else name
+
+
+def expand(patterns: tuple[str, ...], source_dir: str) -> tuple[list[str], list[str]]:
+    """(files present, explicit names absent) for the configured names and globs, in
+    order. A SQLite database's `-wal`/`-shm`/`-journal` files go with it, never alone."""
+    matches = find(patterns, source_dir)
+    return [n for n in _tracked(matches) if not matches.found[n]], matches.absent
+
+
+def find(patterns: tuple[str, ...], source_dir: str) -> Matches:
+    matches = Matches(source_dir)
+    for pattern in patterns:
+        matches.add(pattern)
+    return matches
+
+
+def _tracked(matches: Matches) -> list[str]:
+    return [n for n in matches.found if not _sidecar_of_another(n, matches.found)]
+
+
+def _sidecar_of_another(name: str, found: "Mapping[str, bool]") -> bool:
     return any(name.endswith(s) and name[: -len(s)] in found for s in SQLITE_SIDECARS)
 
 
-def _list_files(folder: str) -> set[str]:
-    try:
-        return {e.name for e in os.scandir(folder) if not e.is_dir()}
-    except OSError:
-        return set()
+def component_match(pattern: str, name: str) -> bool:
+    """One path component against one pattern component: `*` and `?` here, without `re`;
+    a `[...]` class through `fnmatch` (only a pattern that has one pays for `re`)."""
+    if "[" in pattern:
+        import fnmatch
 
-
-def _glob_module(pattern: str, source_dir: str) -> list[str]:
-    import glob
-
-    names = glob.glob(pattern, root_dir=source_dir, recursive=True)
-    return sorted(n for n in names if not os.path.isdir(os.path.join(source_dir, n)))
+        return fnmatch.fnmatchcase(name, pattern)
+    return wildcard_match(pattern, name)
 
 
 def wildcard_match(pattern: str, name: str) -> bool:
@@ -133,43 +241,24 @@ def signature(path: str, st: os.stat_result, fmt: str) -> tuple[int, int]:
     return st.st_size + wal.st_size, max(st.st_mtime_ns, wal.st_mtime_ns)
 
 
-def scan(
-    patterns: tuple[str, ...],
-    source_dir: str,
-    records: "Mapping[str, Known]",
-    *,
-    read_all: bool,
-) -> Scan:
-    """Sort tracked files into unchanged (by size+mtime) and candidates, without reading."""
+def scan(patterns: tuple[str, ...], source_dir: str, records: "Mapping[str, Known]", *,
+         read_all: bool) -> Scan:
+    """Sort tracked files into unchanged (by size+mtime) and candidates, without reading;
+    anything that cannot be backed up is a skip with its reason, never a silent gap."""
     result = Scan()
-    result.present, result.absent = expand(patterns, source_dir)
+    matches = find(patterns, source_dir)
+    result.present, result.absent = _tracked(matches), matches.absent
+    result.skips = [Skip(p, f"its search stopped after {SCAN_LIMIT} folder entries; files "
+                         "past them were not looked at (name the files more narrowly)")
+                    for p in matches.overflow]
     real_source = os.path.realpath(source_dir)
     for name in result.present:
-        path = os.path.join(source_dir, name)
-        try:
-            st = os.lstat(path)
-            if stat.S_ISLNK(st.st_mode) or "/" in name:
-                if not _inside(os.path.realpath(path), real_source):
-                    result.skips.append(Skip(name, "symlink resolves outside the source dir"))
-                    continue
-                st = os.stat(path)
-        except FileNotFoundError:
-            result.absent.append(name)
-            continue
-        except OSError as exc:
-            result.skips.append(Skip(name, f"unreadable ({exc.strerror})"))
-            continue
-        why = unholdable(name)
-        if why is not None:
-            result.skips.append(Skip(name, why))
+        st = _look(result, name, source_dir, real_source)
+        if st is None:
             continue
         record = records.get(name)
-        if (
-            not read_all
-            and record is not None
-            and stat.S_ISREG(st.st_mode)
-            and record.matches(*signature(path, st, record.format))
-        ):
+        if (not read_all and record is not None and record.matches(
+                *signature(os.path.join(source_dir, name), st, record.format))):
             result.unchanged += 1
         else:
             result.candidates.append(name)
@@ -179,5 +268,32 @@ def scan(
     return result
 
 
-def _inside(path: str, folder: str) -> bool:
-    return path.startswith(folder + os.sep)
+def _look(result: Scan, name: str, source_dir: str, real_source: str) -> os.stat_result | None:
+    """The stat of a file that may be read, else None with a skip or an absence noted."""
+    why = unholdable(name)
+    if why is not None:
+        result.skips.append(Skip(name, why))
+        return None
+    path = os.path.join(source_dir, name)
+    try:
+        st = os.lstat(path)
+        if stat.S_ISLNK(st.st_mode) or "/" in name:
+            if inside(os.path.realpath(path), real_source) is None:
+                result.skips.append(Skip(name, OUTSIDE))
+                return None
+            st = os.stat(path)
+    except FileNotFoundError:
+        result.absent.append(name)
+        return None
+    except OSError as exc:
+        result.skips.append(Skip(name, f"unreadable ({exc.strerror})"))
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        result.skips.append(Skip(name, f"not a regular file ({kind(st.st_mode)})"))
+        return None
+    return st
+
+
+def kind(mode: int) -> str:
+    """What a file that is not a regular one is, in words."""
+    return _KINDS.get(stat.S_IFMT(mode), "not a file")
