@@ -69,7 +69,7 @@ class Matches:
 
     __slots__ = ("absent", "cut", "found", "listings", "overflow", "root", "short", "visited")
 
-    def __init__(self, root: str) -> None:
+    def __init__(self, root: str, patterns: tuple[str, ...]) -> None:
         self.root = root
         self.found: dict[str, bool] = {}  # name -> is a folder
         self.absent: list[str] = []
@@ -78,11 +78,13 @@ class Matches:
         self.visited = 0
         self.short: set[str] = set()  # folders whose listing `SCAN_LIMIT` cut short
         self.cut = False  # the pattern being expanded met one of them
+        for pattern in patterns:
+            self.add(pattern)
 
     def add(self, pattern: str) -> None:
         if not any(c in pattern for c in GLOB_CHARS):
             if os.path.lexists(self.disk(pattern)):
-                self.found[pattern] = os.path.isdir(self.disk(pattern))
+                self.found[pattern] = False  # named: the scan's stat tells what it is
             else:
                 self.absent.append(pattern)
             return
@@ -176,17 +178,11 @@ def _join(folder: str, name: str) -> str:
 
 
 def expand(patterns: tuple[str, ...], source_dir: str) -> tuple[list[str], list[str]]:
-    """(files present, explicit names absent) for the configured names and globs, in
-    order. A SQLite database's `-wal`/`-shm`/`-journal` files go with it, never alone."""
-    matches = find(patterns, source_dir)
+    """(names present, explicit names absent) for the configured names and globs, in
+    order: each name given that exists, each file a glob matches (the folders it matches
+    are the scan's skips). A SQLite database's `-wal`/`-shm`/`-journal` go with it."""
+    matches = Matches(source_dir, patterns)
     return [n for n in _tracked(matches) if not matches.found[n]], matches.absent
-
-
-def find(patterns: tuple[str, ...], source_dir: str) -> Matches:
-    matches = Matches(source_dir)
-    for pattern in patterns:
-        matches.add(pattern)
-    return matches
 
 
 def _tracked(matches: Matches) -> list[str]:
@@ -246,7 +242,7 @@ def scan(patterns: tuple[str, ...], source_dir: str, records: "Mapping[str, Know
     """Sort tracked files into unchanged (by size+mtime) and candidates, without reading;
     anything that cannot be backed up is a skip with its reason, never a silent gap."""
     result = Scan()
-    matches = find(patterns, source_dir)
+    matches = Matches(source_dir, patterns)
     result.present, result.absent = _tracked(matches), matches.absent
     result.skips = [Skip(p, f"its search stopped after {SCAN_LIMIT} folder entries; files "
                          "past them were not looked at (name the files more narrowly)")
