@@ -123,6 +123,19 @@ def refusal(path: str) -> str | None:
     return None
 
 
+def printable(text: str) -> str:
+    """Text as it may reach a terminal, a log line or a commit message: control characters
+    (C0, DEL and C1, which hold ESC and CSI) escaped, so that a name from the disk or the
+    vault can forge no line and move no cursor.
+
+    >>> printable("a\\nb\\x1b[2J.json")
+    'a\\\\x0ab\\\\x1b[2J.json'
+    """
+    if all(" " <= c < "\x7f" or c > "\x9f" for c in text):
+        return text
+    return "".join(c if " " <= c < "\x7f" or c > "\x9f" else f"\\x{ord(c):02x}" for c in text)
+
+
 def fallback_path(path: str, fallback_dir: str) -> str:
     return os.path.join(fallback_dir, os.path.basename(path) or "memoryvaultsync.log")
 
@@ -204,7 +217,7 @@ class RunLog:
             self._to_terminal(WARNING, self.redactor.clean(message))
 
     def emit(self, level: int, message: str) -> None:
-        message = self.redactor.clean(" | ".join(message.splitlines()) or message)
+        message = printable(self.redactor.clean(" | ".join(message.splitlines()) or message))
         if level >= INFO:
             line = f"{utc_stamp()} {LEVEL_NAMES[level]} {message}\n"
             self._to_file(self.log, line, to_stderr=level < self.echo)

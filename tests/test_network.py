@@ -168,8 +168,8 @@ def _assert_no_token(vault: Vault, *results: object) -> None:
 
 def test_a_long_push_over_a_slow_link_is_not_cut_while_it_moves(vault: Vault,
                                                                 tmp_path: Path) -> None:
-    """The timeout bounds inactivity, not the whole transfer: 400 KB at 40 KB/s takes about
-    10 s, five times the timeout, and still arrives."""
+    """The deadline is stretched by the bytes we upload ourselves: 400 KB at 40 KB/s takes
+    about 10 s, five times the timeout, and still arrives."""
     import os
 
     from servers import ThrottledProxy

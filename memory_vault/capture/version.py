@@ -50,6 +50,7 @@ class Version:
     def remembered(self, now_ns: int, saved: int) -> "Version":
         """The journal's copy: no bytes, the run that saved it, and an mtime too close to
         `now_ns` marked to be checked again (a write in the same timestamp tick would hide)."""
-        mtime = self.mtime_ns if now_ns - self.mtime_ns > RACY_NS else RECHECK
+        racy = -RACY_NS <= now_ns - self.mtime_ns <= RACY_NS  # a date ahead (a clock, tar
+        mtime = RECHECK if racy else self.mtime_ns  # -t) is trusted: a new write moves it
         return Version(self.path, size=self.size, sha256=self.sha256, stat_size=self.stat_size,
                        mtime_ns=mtime, fmt=self.format, records=self.records, saved=saved)

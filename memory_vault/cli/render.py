@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from memory_vault.cli import envelope
-from memory_vault.logfile import write_stdout
+from memory_vault.logfile import printable, write_stdout
 from memory_vault.results import command_name
 
 TYPE_CHECKING = False
@@ -41,7 +41,7 @@ def show(result: object, *, as_json: bool = False) -> None:
         write_stdout(envelope.dumps(envelope.of_result(as_dict() if as_dict else None)))
         return
     for line in text(result):
-        write_stdout(line + "\n")
+        write_stdout(line + "\n")  # each renderer escapes what it did not write itself
 
 
 def show_error(exit_code: int, message: str, variable: str | None) -> None:
@@ -50,8 +50,16 @@ def show_error(exit_code: int, message: str, variable: str | None) -> None:
 
 
 def text(result: object) -> list[str]:
+    """The lines of `result`, every name and value from the disk or the vault escaped."""
     render = _TEXT.get(type(result).__name__)
-    return render(result) if render is not None else []
+    if render is None:
+        return []
+    lines = [printable(line) for line in render(result)]
+    if type(result).__name__ == "DiffResult":
+        paint = _painter()
+        lines = [paint(_DIFF_COLOURS.get(line.lstrip()[:1], ""), line) if line[:1] in "+-~ "
+                 and i > 2 else line for i, line in enumerate(lines)]
+    return lines
 
 
 @_renders("Done")
@@ -76,7 +84,7 @@ def _init(result: "InitResult") -> list[str]:
 def show_plan(plan: "RestorePlan") -> None:
     """The plan of a restore, before it is carried out."""
     for line in _plan_lines(plan):
-        write_stdout(line + "\n")
+        write_stdout(printable(line) + "\n")
 
 
 def _plan_lines(plan: "RestorePlan") -> list[str]:
@@ -100,11 +108,14 @@ def _restore(plan: "RestorePlan") -> list[str]:
     if plan.dry_run:
         return [*lines, "Dry run: nothing was changed."]
     unchanged = len(plan.items) - written - len(plan.refused)
+    lines += [f"  refused   {item.name}  ({item.reason})" for item in plan.failed]
     lines.append(f"Restored {written} file(s); {unchanged} already up to date.")
-    if plan.into_source and written:
-        lines.append("Restart the agent system so the agents load the restored memory.")
     if plan.resume_hint:
         lines.append(plan.resume_hint)
+    lines.append("Restart the agent system so that the agents load the restored memory."
+                 if plan.into_source else
+                 f"Restart the agent system once these files are back where the agents read "
+                 f"them (restored into {plan.target}).")
     return lines
 
 
@@ -127,18 +138,21 @@ def _count(value: int | None) -> str:
 
 @_renders("DiffResult")
 def _diff(result: "DiffResult") -> list[str]:
+    """Painted by `text`: green for learned, red for forgotten, yellow for changed."""
     c = result.comparison
-    paint = _painter()
     lines = [result.summary, f"  from {result.old.label}", f"  to   {result.new.label}"]
-    lines += [paint("32", f"+ {x.key}" + (f": {x.new}" if x.new else "")) for x in c.added]
-    lines += [paint("31", f"- {x.key}" + (f": {x.old}" if x.old else "")) for x in c.removed]
+    lines += [f"+ {x.key}" + (f": {x.new}" if x.new else "") for x in c.added]
+    lines += [f"- {x.key}" + (f": {x.old}" if x.old else "") for x in c.removed]
     for x in c.changed:
         if x.details:
-            lines.append(paint("33", f"~ {x.key}"))
-            lines += [paint("32" if d.startswith("+") else "31", f"    {d}") for d in x.details]
+            lines.append(f"~ {x.key}")
+            lines += [f"    {d}" for d in x.details]
         else:
-            lines.append(paint("33", f"~ {x.key}: {x.old} -> {x.new}"))
+            lines.append(f"~ {x.key}: {x.old} -> {x.new}")
     return lines
+
+
+_DIFF_COLOURS = {"+": "32", "-": "31", "~": "33"}
 
 
 def _painter() -> Callable[[str, str], str]:
@@ -146,7 +160,7 @@ def _painter() -> Callable[[str, str], str]:
     import sys
 
     if sys.stdout.isatty() and not os.environ.get("NO_COLOR"):
-        return lambda code, line: f"\x1b[{code}m{line}\x1b[0m"
+        return lambda code, line: f"\x1b[{code}m{line}\x1b[0m" if code else line
     return lambda _code, line: line
 
 

@@ -8,8 +8,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from memory_vault.fsutil import utc_stamp
 from memory_vault.journal.alarms import describe
-from memory_vault.journal.cache import OUTCOME_FAILED, Journal, describe_last_good, describe_vault
+from memory_vault.journal.cache import (
+    OUTCOME_FAILED,
+    Alarm,
+    Journal,
+    describe_last_good,
+    describe_vault,
+)
+from memory_vault.results import command_name
 from memory_vault.settings.load import Config
 
 TYPE_CHECKING = False
@@ -28,6 +36,9 @@ NO_FILES = "no-files"
 NOT_ON_REMOTE = "not-on-remote"
 KIND_OTHER_VAULT = "other-vault"
 SHRINK = "shrink"
+CLOCK = "clock"
+REMOTE_REWRITTEN = "remote-rewritten"
+CLOCK_SLACK_SECONDS = 300  # clocks of one machine drift; a backup "5 minutes ahead" is not
 
 
 @dataclass
@@ -47,11 +58,23 @@ def run_problems(config: Config, journal: Journal, now: float, pending: int,
             "again")))
     elif not journal.last_success:
         problems.append(Problem(NEVER_SYNCED, None, "no successful sync yet"))
+    elif journal.last_success > now + CLOCK_SLACK_SECONDS:
+        problems.append(Problem(CLOCK, None, (
+            f"the last success is dated {utc_stamp(journal.last_success)}, in the future: the "
+            "clock was ahead then, or is behind now; staleness cannot be judged until a sync "
+            "runs with the right time (check the clock: timedatectl, ntp)")))
     elif now - journal.last_success > config.stale_after_minutes * 60:
         minutes = int((now - journal.last_success) // 60)
         problems.append(Problem(STALE, None, (
             f"stale: the last successful sync was {minutes} minutes ago "
             f"(MEMORY_VAULT_STALE_AFTER={config.stale_after_minutes:g})")))
+    if journal.rewritten is not None:
+        when, ours, theirs = journal.rewritten
+        problems.append(Problem(REMOTE_REWRITTEN, None, (
+            f"the remote was rewritten (seen {utc_stamp(when)}): it no longer holds "
+            f"{ours[:12]}, which this machine pushed, and its branch is now at {theirs[:12]}; "
+            "only what it lacked since was replayed, nothing it dropped was sent back; "
+            f"`{command_name()} ack` closes this notice")))
     if journal.last_outcome == OUTCOME_FAILED:
         problems.append(Problem(LAST_RUN_FAILED, None,
                                 f"the last run failed: {journal.last_error}"))
@@ -69,9 +92,11 @@ def run_problems(config: Config, journal: Journal, now: float, pending: int,
     return problems
 
 
-def file_problems(config: Config, journal: Journal, files: list[FileStatus]) -> list[Problem]:
+def file_problems(config: Config, journal: Journal, files: list[FileStatus],
+                  alarms: dict[str, Alarm]) -> list[Problem]:
+    """`alarms`: the journal's open shrink alarms, and those only the vault holds yet."""
     problems = [Problem(SHRINK, name, describe(name, alarm))
-                for name, alarm in sorted(journal.alarms.items())]
+                for name, alarm in sorted(alarms.items())]
     if not any(f.present for f in files):
         return [*problems, Problem(NO_FILES, None, (
             f"none of the tracked files exists in {config.source_dir} "

@@ -11,12 +11,16 @@ from memory_vault.capture.version import Version
 from memory_vault.errors import EXIT_FAILED, EXIT_OK, VaultError
 from memory_vault.fsutil import utc_stamp
 from memory_vault.health.problems import Problem, file_problems, run_problems
-from memory_vault.journal.cache import Journal, load_journal
+from memory_vault.journal.cache import Alarm, Journal, load_journal
 from memory_vault.logfile import RunLog
 from memory_vault.settings import paths
 from memory_vault.settings.load import Config
 from memory_vault.sources import scan as sources
 from memory_vault.urls import Redactor
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from memory_vault.store.git.runner import GitRunner
 
 
 @dataclass
@@ -62,10 +66,11 @@ class StatusReport:
 class VaultView:
     """What `status` learns from the clone, without contacting the remote."""
 
-    def __init__(self, pending_push: int | None = None,
-                 on_remote: bool | None = None) -> None:
+    def __init__(self, pending_push: int | None = None, on_remote: bool | None = None,
+                 alarms: dict[str, Alarm] | None = None) -> None:
         self.pending_push = pending_push  # None: no clone to count in
         self.on_remote = on_remote  # is the last commit on the remote branch (None: unknown)
+        self.alarms = alarms or {}  # alarms of commits the journal does not know yet
 
 
 def run_status(config: Config, log: RunLog) -> StatusReport:
@@ -81,16 +86,48 @@ def vault_view(config: Config, log: RunLog) -> VaultView:
     from memory_vault.store import tracking
     from memory_vault.store.git.runner import GitRunner
 
-    last_commit = load_journal(config.state_file, config.vault_identity).last_commit
+    journal = load_journal(config.state_file, config.vault_identity)
+    last_commit = journal.last_commit
     git = GitRunner(config.clone_dir, redactor=Redactor.for_remote(config.remote),
                     timeout=config.git_timeout)
     local, remote = tracking.local_ref(config.branch), tracking.remote_ref(config.branch)
     try:
         return VaultView(tracking.ahead(git, local, remote),
-                         tracking.is_ancestor(git, last_commit, remote) if last_commit else None)
+                         tracking.is_ancestor(git, last_commit, remote) if last_commit else None,
+                         unrecorded_alarms(config, journal, git))
     except VaultError as exc:
         log.warning(f"cannot read the clone {config.clone_dir}: {exc}")
         return VaultView()
+
+
+def unrecorded_alarms(config: Config, journal: Journal,
+                      git: GitRunner | None = None) -> dict[str, Alarm]:
+    """Alarms stated by commits the journal does not know (a crash between a commit and the
+    journal, a lost journal), less those a person closed."""
+    from memory_vault.journal.acks import load_acks
+    from memory_vault.store import tracking
+    from memory_vault.store.trailers import alarms_since
+
+    if git is None:
+        if not (Path(config.clone_dir) / ".git").is_dir():
+            return {}
+        from memory_vault.store.git.runner import GitRunner
+
+        git = GitRunner(config.clone_dir, redactor=Redactor.for_remote(config.remote),
+                        timeout=config.git_timeout)
+    local = tracking.local_ref(config.branch)
+    head = git.run("rev-parse", "-q", "--verify", local, check=False).text
+    if not head or head == journal.last_commit:
+        return {}
+    since = journal.last_commit or None
+    if since is not None and not tracking.is_ancestor(git, since, head):
+        since = None
+    closed = load_acks(config.acks_file)
+    found: dict[str, Alarm] = {}
+    for a in reversed(alarms_since(git, head, since)):
+        if (a.commit, a.path) not in closed:
+            found[a.path] = Alarm(a.before, a.after, a.commit, a.parent, a.when)
+    return found
 
 
 def build_status(config: Config, view: VaultView, *, now: float | None = None
@@ -103,7 +140,7 @@ def build_status(config: Config, view: VaultView, *, now: float | None = None
     pending = journal.pending_push if view.pending_push is None else view.pending_push
     files = _file_states(config, journal)
     problems = run_problems(config, journal, now, pending, view)
-    problems += file_problems(config, journal, files)
+    problems += file_problems(config, journal, files, {**journal.alarms, **view.alarms})
     problems = [Problem(p.kind, p.file, redactor.clean(p.message)) for p in problems]
     log_file, err_file, notes = _log_places(config)
     return StatusReport(

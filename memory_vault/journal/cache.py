@@ -18,6 +18,7 @@ tab-separated, names escaped:
     alarm   <path> <records before> <records after> <commit> <previous commit> <epoch>
     skip    <path> <saved epoch> <reason>   (each file the last run could not back up;
                                              saved 0: the vault has never had it)
+    rewritten <epoch> <what we had pushed> <the remote's new tip>   (until `ack`)
 
 The state of another vault (the user moved to another remote, branch or subdir) is set aside
 the same way as a damaged one: its records say nothing about what this vault holds.
@@ -81,7 +82,7 @@ class Journal:
 
     __slots__ = ("alarms", "condition", "damaged", "files", "last_commit", "last_error",
                  "last_outcome", "last_run", "last_success", "migrated_from", "other_vault",
-                 "pending_push", "push_error", "push_error_kind", "skips", "vault")
+                 "pending_push", "push_error", "push_error_kind", "rewritten", "skips", "vault")
 
     def __init__(self) -> None:
         self.vault: Vault = ("", "", "")
@@ -100,6 +101,7 @@ class Journal:
         self.damaged: str | None = None  # why the condition is not FOUND, for a person
         self.other_vault: Vault | None = None  # what a foreign journal described
         self.migrated_from = 0  # the format it was read from, when older than FORMAT
+        self.rewritten: tuple[int, str, str] | None = None  # the remote dropped our pushes
 
     def dumps(self, now: int) -> str:
         lines = [f"{HEADER_PREFIX}{FORMAT}", f"written\t{now}\t{__version__}",
@@ -122,6 +124,8 @@ class Journal:
         for path in sorted(self.skips):
             note = self.skips[path]
             lines.append(f"skip\t{escape(path)}\t{note.saved}\t{escape(note.reason)}")
+        if self.rewritten is not None:
+            lines.append("rewritten\t" + "\t".join(map(str, self.rewritten)))
         return "\n".join(lines) + "\n"
 
 
@@ -219,6 +223,8 @@ def _parse_line(journal: Journal, line: str) -> None:
         journal.pending_push = int(fields[2])
     elif kind == "error":
         journal.last_error = unescape(rest)
+    elif kind == "rewritten":
+        journal.rewritten = (int(fields[0]), fields[1], fields[2])
 
 
 def save_journal(path: str, journal: Journal, *, now: int, durable: bool = True) -> None:

@@ -14,16 +14,22 @@ class DryRun:
     nothing."""
 
     fresh = False
+    rewritten = None
 
     def __init__(self, log: RunLog) -> None:
         self.log = log
-        self.repo = self.commits = self.remote = self.compactor = self
+        self.repo = self.commits = self.remote = self.compactor = self.worktree = self
+        self.refused: dict[str, str] = {}  # as the committer's and the remote's
+        self._staged: list[Version] = []
 
     def stage(self, version: Version) -> None:
         self.log.info(f"would back up {version.path} ({version.size} bytes, "
                       f"sha256 {version.sha256[:12]})")
 
-    def commit(self, _when: float) -> None:
+    def staged(self) -> list[Version]:
+        return self._staged
+
+    def commit(self, _when: float, _shrinks: object = None) -> None:
         return None
 
     def head(self) -> str | None:
@@ -39,6 +45,9 @@ class DryRun:
         return None
 
     def maintain(self) -> None:
+        return None
+
+    def update(self) -> None:
         return None
 
     def done(self) -> None:

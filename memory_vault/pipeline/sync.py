@@ -8,7 +8,7 @@ run is this same loop over a store that writes nothing (`pipeline.dryrun`).
 import os
 import time
 
-from memory_vault.errors import EXIT_FAILED, EXIT_OK, GitFailed, VaultError
+from memory_vault.errors import EXIT_FAILED, EXIT_OK, VaultError
 from memory_vault.journal.cache import DAMAGED, FOREIGN, FOUND, load_journal
 from memory_vault.logfile import RunLog
 from memory_vault.pipeline.lock import RunLock
@@ -53,7 +53,12 @@ def run_sync(config: Config, log: RunLog, request: SyncRequest) -> Done:
     def say_waiting() -> None:
         log.info(f"another sync is running; waiting up to {NOW_LOCK_WAIT:g} s for it to finish")
 
-    if not lock.acquire(wait=NOW_LOCK_WAIT if request.now else 0.0, on_busy=say_waiting):
+    try:
+        acquired = lock.acquire(wait=NOW_LOCK_WAIT if request.now else 0.0,
+                                on_busy=say_waiting)
+    except OSError as exc:  # a read-only or full data folder: one line, and what to do
+        raise VaultError(unwritable_home(config, exc)) from None
+    if not acquired:
         log.info("sync: another sync is running; leaving it to finish")
         return Done(EXIT_OK)
     try:
@@ -67,6 +72,12 @@ def run_sync(config: Config, log: RunLog, request: SyncRequest) -> Done:
         return Done(code)
     finally:
         lock.release()
+
+
+def unwritable_home(config: Config, exc: OSError) -> str:
+    return (f"cannot write the data folder {config.home} ({exc.strerror or exc}): make it "
+            "writable, or set MEMORY_VAULT_HOME to a folder this user can write (then "
+            "`init` again)")
 
 
 def _resume_collector() -> None:
@@ -115,8 +126,6 @@ class Run:
         if not scan.candidates and clone_ready and not push_due:
             return self.record(durable=False)
         _resume_collector()
-        if self.heartbeat is not None:
-            self.heartbeat.start()
         try:
             return self.work(scan, full=full, clone_ready=clone_ready, push_due=push_due)
         except VaultError as exc:
@@ -193,6 +202,8 @@ class Run:
             return self.vault
         from memory_vault.store.vault import Vault  # GitPython: only now that git has work
 
+        if self.heartbeat is not None:  # the run has real work: a commit or a push
+            self.heartbeat.start()
         vault = Vault(self.config, self.log, lock_fd=self.lock_fd)
         vault.repo.progress = self.request.progress
         vault.prepare()
@@ -208,43 +219,10 @@ class Run:
         return self.commit_and_push(vault, seen)
 
     def commit_and_push(self, vault: "Vault | DryRun", seen: "list[Version]") -> int:
-        from memory_vault.pipeline.record import log_files
+        from memory_vault.pipeline.commit import commit_and_push
 
-        journal = self.journal
-        commit = vault.commits.commit(self.outcome.started)
-        before = {v.path: journal.files.get(v.path) for v in seen}
-        remember(journal, seen, self.outcome.started)
-        if commit is not None and self.config.shrink_alert and not self.request.dry_run:
-            from memory_vault.pipeline.alarms import raise_alarms
-
-            raise_alarms(self.log, journal, vault, commit, before)  # type: ignore[arg-type]
-        journal.last_commit = vault.repo.head() or ""  # the commit that holds these versions
-        if commit is not None:
-            self.outcome.committed = commit.sha
-            log_files(self.log, commit.files)
-        journal.pending_push = vault.remote.unpushed()
-        if self.push and journal.pending_push:
-            try:
-                vault.remote.push()
-                self.outcome.pushed = True
-                journal.pending_push = 0
-            except GitFailed as exc:
-                self.outcome.push_error = exc
-                self.log.error(f"push failed ({exc.kind}), {journal.pending_push} commit(s) "
-                               f"kept in the clone for the next run: {exc}")
-        if commit is not None or self.outcome.pushed:
-            self.housekeeping(vault)
-        vault.done()
+        commit_and_push(self, vault, seen)
         return self.record(durable=True)
-
-    def housekeeping(self, vault: "Vault | DryRun") -> None:
-        """Compaction after the backup is safe: a failure here (a full disk, say) is a
-        warning, never the run's outcome."""
-        try:
-            vault.compactor.maintain()
-        except (VaultError, OSError) as exc:
-            self.log.warning(f"housekeeping after the backup failed (the backup itself is "
-                             f"safe): {exc}")
 
     # -- record --------------------------------------------------------------------------
 
@@ -256,8 +234,14 @@ class Run:
                           "nothing written")
             return self.outcome.exit_code
         ask = self.vault.commits.last_saved if self.vault is not None else None
-        self.summary = finish(self.config, self.log, self.journal, self.outcome,
-                              last_saved=ask, durable=durable)
+        try:
+            self.summary = finish(self.config, self.log, self.journal, self.outcome,
+                                  last_saved=ask, durable=durable)
+        except OSError as exc:
+            if self.outcome.committed is None and not self.outcome.pushed:
+                raise
+            self.log.warning(f"cannot write {self.config.state_file} ({exc.strerror or exc}): "
+                             "the backup itself is done; the next run rebuilds the journal")
         return self.outcome.exit_code
 
     def _nothing_to_back_up(self) -> str:

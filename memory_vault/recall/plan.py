@@ -38,6 +38,7 @@ class RestoreItem:
     entry: Entry | None = None
     reason: str = ""
     kept_as: str | None = None
+    dest: str | None = None  # where it is written: the file a link in the target names
 
 
 @dataclass
@@ -50,6 +51,7 @@ class RestorePlan:
     into_source: bool = True  # restored into the agents' own folder (they must restart)
     resume_hint: str | None = None  # a new machine: how to start backing up again
     announced: bool = False  # the plan was shown before the work
+    failed: list[RestoreItem] = field(default_factory=list)  # refused while being written
 
     @property
     def refused(self) -> list[RestoreItem]:
@@ -146,17 +148,32 @@ def _available(entries: dict[str, Entry]) -> str:
 
 
 def _plan_item(name: str, entry: Entry, target: str) -> RestoreItem:
+    """What restoring one entry does; a name the disk cannot hold is refused with its
+    reason, and the other files still go ahead."""
+    try:
+        return _decide(name, entry, target)
+    except OSError as exc:
+        return RestoreItem(name, Action.REFUSED, reason=f"cannot be written here "
+                                                         f"({exc.strerror or exc})")
+
+
+def _decide(name: str, entry: Entry, target: str) -> RestoreItem:
     unsafe = unsafe_reason(name, entry, target)
     if unsafe:
         return RestoreItem(name, Action.REFUSED, reason=unsafe)
     dest = os.path.join(target, name)
+    if os.path.islink(dest):  # a memory file kept through a link: restore what it names
+        dest = os.path.realpath(dest)
+        if not dest.startswith(os.path.realpath(target) + os.sep):
+            return RestoreItem(name, Action.REFUSED, reason="it is a link to a file outside "
+                                                             "the target folder")
     if os.path.lexists(dest):
         if os.path.isdir(dest) or not os.path.isfile(dest):
             return RestoreItem(name, Action.REFUSED, reason="something other than a file is there")
         if git_blob_id(dest) == entry.sha:
-            return RestoreItem(name, Action.UNCHANGED, entry=entry)
-        return RestoreItem(name, Action.REPLACE, entry=entry)
-    return RestoreItem(name, Action.RESTORE, entry=entry)
+            return RestoreItem(name, Action.UNCHANGED, entry=entry, dest=dest)
+        return RestoreItem(name, Action.REPLACE, entry=entry, dest=dest)
+    return RestoreItem(name, Action.RESTORE, entry=entry, dest=dest)
 
 
 def unsafe_reason(name: str, entry: Entry, target: str) -> str | None:

@@ -13,30 +13,41 @@ import stat
 
 from memory_vault.capture.sqlite import is_sqlite_file
 from memory_vault.fsutil import compact_utc_stamp, fsync_dir, temp_name_for, unique_path
-from memory_vault.recall.plan import Action, RestorePlan, unsafe_reason
+from memory_vault.recall.plan import Action, RestoreItem, RestorePlan, unsafe_reason
 from memory_vault.sources.scan import SQLITE_SIDECARS
 from memory_vault.store.vault import Vault
 
 
 def apply_restore(vault: Vault, plan: RestorePlan) -> None:
     """Write the plan: keep each file we replace as `<name>.pre-restore-<stamp>`, then
-    replace it atomically (the agent never sees a missing or half-written file)."""
+    replace it atomically (the agent never sees a missing or half-written file). A file
+    that cannot be written is refused with its reason; the others are still restored."""
     stamp = compact_utc_stamp()
     for item in plan.to_write:
-        if item.entry is None:
-            continue
-        dest = os.path.join(plan.target, item.name)
-        os.makedirs(os.path.dirname(dest), exist_ok=True)
-        if unsafe_reason(item.name, item.entry, plan.target):  # re-check: the disk may move
-            item.action, item.reason = Action.REFUSED, "the target changed under us"
-            continue
-        mode = 0o600
-        kept_base = f"{dest}.pre-restore-{stamp}"
-        if item.action is Action.REPLACE:
-            mode = stat.S_IMODE(os.stat(dest).st_mode)
-            item.kept_as = kept_base = unique_path(kept_base)
-            _keep_copy(dest, item.kept_as)
-        _write_blob(vault, item.entry.sha, dest, mode, kept_base)
+        try:
+            _apply(vault, plan, item, stamp)
+        except OSError as exc:
+            item.action = Action.REFUSED
+            item.reason = f"cannot be written here ({exc.strerror or exc})"
+        if item.action is Action.REFUSED:
+            plan.failed.append(item)
+
+
+def _apply(vault: Vault, plan: RestorePlan, item: RestoreItem, stamp: str) -> None:
+    if item.entry is None:
+        return
+    dest = item.dest or os.path.join(plan.target, item.name)
+    os.makedirs(os.path.dirname(dest), exist_ok=True)
+    if unsafe_reason(item.name, item.entry, plan.target):  # re-check: the disk may move
+        item.action, item.reason = Action.REFUSED, "the target changed under us"
+        return
+    mode = 0o600
+    kept_base = f"{dest}.pre-restore-{stamp}"
+    if item.action is Action.REPLACE:
+        mode = stat.S_IMODE(os.stat(dest).st_mode)
+        item.kept_as = kept_base = unique_path(kept_base)
+        _keep_copy(dest, item.kept_as)
+    _write_blob(vault, item.entry.sha, dest, mode, kept_base)
 
 
 def _write_blob(vault: Vault, sha: str, dest: str, mode: int, kept_base: str) -> None:

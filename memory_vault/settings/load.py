@@ -125,6 +125,10 @@ class Config:
         return (remote_identity(self.remote), self.branch, self.subdir)
 
     @property
+    def acks_file(self) -> str:
+        return paths.acks_file(self.home)
+
+    @property
     def lock_file(self) -> str:
         return paths.lock_file(self.home)
 

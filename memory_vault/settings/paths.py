@@ -53,6 +53,11 @@ def default_state_file(home: str) -> str:
     return os.path.join(home, ".last_sync")
 
 
+def acks_file(home: str) -> str:
+    """Where `ack` records the shrink alarms a person closed (a fact, not a cache)."""
+    return os.path.join(home, "acks")
+
+
 def lock_file(home: str) -> str:
     return os.path.join(home, "sync.lock")
 

@@ -11,6 +11,7 @@ import shutil
 
 from memory_vault.errors import NetworkError, VaultError
 from memory_vault.fsutil import compact_utc_stamp, ensure_private_dir, unique_path
+from memory_vault.store import tracking
 from memory_vault.store.compact import CLONE_TUNING, EMBEDDED_TUNING, tune
 from memory_vault.store.git import model
 from memory_vault.store.git.runner import GitRunner
@@ -69,8 +70,8 @@ class Clone:
             self.repo.git.at(path).run("init", "-q", "--bare",
                                        f"--initial-branch={self.repo.branch}")
             self.repo.log.info(f"created the embedded vault {path}")
-        else:
-            self.clear_stale_locks(path)
+        # Its git locks are not swept: another git (a push from elsewhere, a person) may be
+        # inside it, and our run lock proves nothing about those.
         tune(self.repo.git, path, EMBEDDED_TUNING)
 
     def _clone_problem(self) -> str | None:
@@ -134,8 +135,9 @@ class Clone:
             self.repo.git.run("repack", "-a", "-d", "-q")
             os.unlink(alternates)
         self.repo.git.run("config", "remote.origin.url", self.repo.origin_url)
+        # What we knew of the old remote, and what we pushed there, says nothing of the new.
         for ref in self.repo.git.run("for-each-ref", "--format=%(refname)",
-                                "refs/remotes/origin/").text.split():
+                                     "refs/remotes/origin/", tracking.PUSHED_REF).text.split():
             self.repo.git.run("update-ref", "-d", ref)
         self.repo.log.warning(f"the remote changed from {self.repo.redactor.clean(old)} to "
                          f"{self.repo.shown_remote}: the vault's history "

@@ -7,9 +7,27 @@ changes nothing is not made.
 
 from memory_vault.capture.version import Version
 from memory_vault.fsutil import plural, utc_stamp
+from memory_vault.logfile import printable
+from memory_vault.sources.names import tree_path_problem
 from memory_vault.store import trees
 from memory_vault.store.blobs import Blobs
 from memory_vault.store.repo import Repo
+from memory_vault.store.trailers import trailer
+
+
+class Shrink:
+    """A version that lost many records, said in its own commit (a trailer, `store.trailers`),
+    so that the alarm outlives any local cache."""
+
+    __slots__ = ("after", "before", "path")
+
+    def __init__(self, path: str, before: int, after: int) -> None:
+        self.path = path
+        self.before = before
+        self.after = after
+
+    def trailer(self) -> str:
+        return trailer(self.path, self.before, self.after)
 
 
 class CommitInfo:
@@ -30,22 +48,15 @@ def commit_subject(when: float, count: int) -> str:
     return f"Memory vault sync {utc_stamp(when)} ({plural(count, 'file')})"
 
 
-def printable(name: str) -> str:
-    """A file name for one line of a commit message: control characters escaped, so that
-    a name cannot forge another line.
-
-    >>> printable("a\\nb.json")
-    'a\\\\x0ab.json'
-    """
-    if all(" " <= c != "\x7f" for c in name):
-        return name
-    return "".join(c if " " <= c != "\x7f" else f"\\x{ord(c):02x}" for c in name)
-
-
-def commit_message(when: float, files: list[Version]) -> bytes:
-    """The subject, then exactly one line per file with its size and sha256."""
+def commit_message(when: float, files: list[Version],
+                   shrinks: list[Shrink] | None = None) -> bytes:
+    """The subject, then exactly one line per file with its size and sha256, then, after a
+    blank line, a trailer for each shrink alarm."""
     body = "\n".join(f"{printable(v.path)}: {v.size} bytes, sha256 {v.sha256}" for v in files)
-    return f"{commit_subject(when, len(files))}\n\n{body}\n".encode("utf-8", "surrogateescape")
+    text = f"{commit_subject(when, len(files))}\n\n{body}\n"
+    if shrinks:
+        text += "\n" + "".join(f"{s.trailer()}\n" for s in shrinks)
+    return text.encode("utf-8", "surrogateescape")
 
 
 def identity_env(name: str, email: str, when: float) -> dict[str, str]:
@@ -63,6 +74,7 @@ class Committer:
         self.repo = repo
         self.blobs = blobs
         self._staged: dict[str, Version] = {}
+        self.refused: dict[str, str] = {}  # vault path -> why the last commit left it out
 
     def stage(self, version: Version) -> None:
         """Keep one version's bytes for the commit (one file's bytes in memory at a time)."""
@@ -73,25 +85,37 @@ class Committer:
         self._staged = {}
         self.blobs.drop_staged()
 
-    def commit(self, when: float) -> CommitInfo | None:
-        """One commit of what `stage` kept, on top of our branch, if it changes anything."""
+    def staged(self) -> list[Version]:
+        return list(self._staged.values())
+
+    def commit(self, when: float, shrinks: list[Shrink] | None = None) -> CommitInfo | None:
+        """One commit of what `stage` kept, on top of our branch, if it changes anything.
+        A version the vault cannot take (a link or a file where its folder should be) is
+        left out, with its reason in `refused`; the others are committed."""
         staged, self._staged = self._staged, {}
+        self.refused = {p: why for p in staged
+                        if (why := tree_path_problem(p)) is not None}  # git's rule, once more
+        staged = {p: v for p, v in staged.items() if p not in self.refused}
         if not staged:
+            self.blobs.drop_staged()
             return None
         shas = self.blobs.store()
         repo = self.repo
-        subdir = tuple(repo.config.subdir.split("/"))
+        subdir = repo.config.subdir
         changes: trees.Changes = {
-            (*subdir, *path.split("/")): trees.Entry(trees.BLOB_MODE, "blob", sha)
-            for path, sha in shas.items()}
+            (*subdir.split("/"), *path.split("/")): trees.Entry(trees.BLOB_MODE, "blob", sha)
+            for path, sha in shas.items() if path in staged}
         parent = repo.head()
         base = repo.tree_of(parent) if parent else None
-        tree = repo.splice(base, changes)
+        spliced = repo.splice(base, changes)
+        self.refused = {p.removeprefix(subdir + "/"): why for p, why in spliced.refused.items()}
+        tree = spliced.tree
         changed = repo.paths_between(base, tree) if tree != base else set()
-        files = [v for path, v in staged.items() if f"{repo.config.subdir}/{path}" in changed]
+        files = [v for path, v in staged.items() if f"{subdir}/{path}" in changed]
         if not files:
             return None
-        message = commit_message(when, files)
+        kept = {v.path for v in files}
+        message = commit_message(when, files, [s for s in shrinks or [] if s.path in kept])
         identity = identity_env(repo.config.author_name, repo.config.author_email, when)
         sha = repo.git.run("commit-tree", tree, *(["-p", parent] if parent else []), "-F", "-",
                            input_bytes=message, extra_env=identity).text

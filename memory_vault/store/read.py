@@ -57,6 +57,33 @@ def parse_ls_tree_recursive(raw: bytes, prefix: str) -> dict[str, trees.Entry]:
     return found
 
 
+def parse_dated(text: str) -> list[tuple[str, int]]:
+    """`git rev-list --format=%ct` output as (commit, commit time), newest first.
+
+    >>> parse_dated("commit a1\\n20\\ncommit b2\\n10")
+    [('a1', 20), ('b2', 10)]
+    """
+    lines = text.splitlines()
+    return [(lines[i].split(" ", 1)[1], int(lines[i + 1])) for i in range(0, len(lines) - 1, 2)]
+
+
+def at_or_before(line: list[tuple[str, int]], when: int) -> str | None:
+    """The newest commit of `line` (newest first) that neither it nor any commit before it
+    is dated after `when`.
+
+    >>> at_or_before([("ours", 10), ("theirs", 20), ("root", 5)], 15)  # ours replayed late
+    'root'
+    >>> at_or_before([("c", 30), ("b", 25), ("a", 20)], 25), at_or_before([("a", 20)], 19)
+    ('b', None)
+    """
+    found = None
+    for commit, stamp in reversed(line):  # oldest first
+        if stamp > when:
+            break
+        found = commit
+    return found
+
+
 def parse_object_sizes(raw: bytes) -> list[tuple[str, int]]:
     """`git cat-file --batch-check='%(objectname) %(objectsize)'` output.
 
@@ -95,9 +122,14 @@ class Reader:
         return sha, int(when)
 
     def newest_at_or_before(self, tip: str, when: float) -> str | None:
+        """The vault as it was at `when`: the newest commit of the tip's first-parent line
+        that neither it nor any commit before it is dated after `when`. A commit dated
+        earlier than its parent (replayed by an older release) can never bring back a
+        version written after `when`."""
         if when < 0:
             return None
-        return self.repo.git.run("rev-list", "-1", f"--before={int(when)}", tip).text or None
+        line = self.repo.git.run("rev-list", "--first-parent", "--format=%ct", tip).text
+        return at_or_before(parse_dated(line), int(when))
 
     def first_commit_time(self, tip: str) -> int | None:
         roots = self.repo.git.run("rev-list", "--max-parents=0", tip).text.split()
@@ -115,6 +147,10 @@ class Reader:
         raw = self.repo.git.run("ls-tree", "-r", "-z", "--full-tree", commit, "--",
                            f"{subdir}/").stdout
         return parse_ls_tree_recursive(raw, subdir)
+
+    def object_size(self, sha: str) -> int:
+        """An object's size, asked of git without reading it (`cat-file -s`)."""
+        return int(self.repo.git.run("cat-file", "-s", sha).text)
 
     def blob_ids(self, commits: list[str], path: str) -> list[str | None]:
         """The blob `path` names in each commit (None where it is absent or not a file)."""

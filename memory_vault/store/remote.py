@@ -45,9 +45,12 @@ class Remote:
 
     def __init__(self, repo: Repo) -> None:
         self.repo = repo
+        self.rewritten: tuple[str, str] | None = None  # (what we had pushed, their new tip)
+        self.refused: dict[str, str] = {}  # vault path -> why a replay left it out
 
     def unpushed(self) -> int:
-        """Commits on our branch the remote does not have (as far as we last heard)."""
+        """Commits on our branch the remote does not have (as far as we last heard), not
+        counting what we pushed once and a rewrite of the remote took out."""
         return tracking.ahead(self.repo.git, self.repo.local_ref, self.repo.remote_ref)
 
     def on_remote(self, sha: str) -> bool:
@@ -55,12 +58,25 @@ class Remote:
         return self.repo.is_ancestor(sha, self.repo.remote_ref)
 
     def push(self) -> None:
-        """Push our branch; when the remote moved on, replay ours on top and try again."""
-        spec = f"{self.repo.local_ref}:refs/heads/{self.repo.branch}"
+        """Push our branch; when the remote moved on, replay ours on top and try again.
+
+        The push holds a lease on what we last saw of the remote's branch: a remote that went
+        back (rewritten, purged) refuses it even where a fast-forward would pass, so that the
+        history it dropped is never sent back; the replay then sends only what it lacks.
+        """
+        target = f"refs/heads/{self.repo.branch}"
+        spec = f"{self.repo.local_ref}:{target}"
         for _attempt in range(PUSH_TRIES):
-            result = self.repo.git.run("push", "--porcelain", "--no-verify", "origin", spec,
-                                  network=True, check=False, progress=self.repo.progress)
+            seen = self.repo.ref(self.repo.remote_ref)
+            if seen is not None and not self.repo.is_ancestor(seen, self.repo.local_ref):
+                self.replay_onto_remote()  # ours must build on theirs: the lease never forces
+                seen = self.repo.ref(self.repo.remote_ref)
+            lease = f"--force-with-lease={target}:{seen or ''}"
+            result = self.repo.git.run("push", "--porcelain", "--no-verify", lease, "origin",
+                                       spec, network=True, check=False,
+                                       progress=self.repo.progress)
             if result.returncode == 0:
+                self.repo.git.run("update-ref", tracking.PUSHED_REF, self.repo.local_ref)
                 return
             if not was_rejected(result.stdout + result.stderr):
                 raise self.repo.git.failure(result, network=True)
@@ -77,7 +93,12 @@ class Remote:
         fetch_branch(self.repo.git, progress=self.repo.progress)
 
     def replay_onto_remote(self) -> None:
-        """Fetch, then re-create our unpushed commits on top of the remote branch."""
+        """Fetch, then re-create our unpushed commits on top of the remote branch.
+
+        Only what the remote lacks and we never pushed is replayed: when the remote no longer
+        holds what we pushed (someone rewrote it, say to purge a secret), the commits it
+        dropped are not sent back; the rewrite is noted (`rewritten`) for `status`.
+        """
         self.fetch()
         theirs, ours = self.repo.ref(self.repo.remote_ref), self.repo.head()
         if theirs is None:
@@ -85,7 +106,14 @@ class Remote:
         if ours is None:
             self.repo.git.run("update-ref", self.repo.local_ref, theirs)
             return
-        mine = self.repo.git.run("rev-list", "--reverse", ours, f"^{theirs}").text.split()
+        pushed = self.repo.ref(tracking.PUSHED_REF)
+        if pushed is not None and not self.repo.is_ancestor(pushed, theirs):
+            self.rewritten = (pushed, theirs)
+            self.repo.log.warning(
+                f"the remote no longer holds {pushed[:12]}, which this machine pushed: it was "
+                f"rewritten; only what it lacks since is replayed, the rest stays out")
+        exclude = [f"^{theirs}", *([f"^{pushed}"] if pushed else [])]
+        mine = self.repo.git.run("rev-list", "--reverse", ours, *exclude).text.split()
         base = self.repo.git.run("merge-base", ours, theirs, check=False).text
         theirs_changed = self.repo.paths_between(base or None, theirs)
         tip, overlap = theirs, set[str]()
@@ -95,17 +123,27 @@ class Remote:
                 commit).stdout)
             overlap.update(p for p in ("/".join(path) for path in changes)
                            if p in theirs_changed)
-            tip = self._recommit(commit, self.repo.splice(self.repo.tree_of(tip), changes), tip)
+            base = self.repo.tree_of(tip)
+            spliced = self.repo.splice(base, changes)
+            prefix = self.repo.config.subdir + "/"
+            self.refused.update({p.removeprefix(prefix): why for p, why in spliced.refused.items()})
+            if spliced.tree != base:  # a replay that changes nothing makes no empty commit
+                tip = self._recommit(commit, spliced.tree, tip)
         self.repo.git.run("update-ref", self.repo.local_ref, tip, ours)
         self._warn_replayed(len(mine) if tip != theirs else 0, overlap)
 
     def _recommit(self, commit: str, tree: str, parent: str) -> str:
-        """`commit` again, with its message and identity, as `tree` on top of `parent`."""
-        message = self.repo.git.run("log", "-1", "--format=%B", commit).stdout
-        fields = self.repo.git.run("log", "-1", "--format=%an%x00%ae%x00%ad%x00%cn%x00%ce%x00%cd",
-                              "--date=raw", commit).text
-        return self.repo.git.run("commit-tree", tree, "-p", parent, "-F", "-", input_bytes=message,
-                            extra_env=identity_of(fields)).text
+        """`commit` again, as `tree` on top of `parent`: its message and author kept, the
+        time of the replay as its committer date, so that the history's dates never go
+        back in time (`restore --at` relies on them)."""
+        git = self.repo.git
+        message = git.run("log", "-1", "--format=%B", commit).stdout
+        fields = git.run("log", "-1", "--format=%an%x00%ae%x00%ad%x00%cn%x00%ce%x00%cd",
+                         "--date=raw", commit).text
+        identity = identity_of(fields)
+        identity["GIT_COMMITTER_DATE"] = f"{int(time.time())} +0000"
+        return git.run("commit-tree", tree, "-p", parent, "-F", "-", input_bytes=message,
+                       extra_env=identity).text
 
     def _warn_replayed(self, count: int, overlap: set[str]) -> None:
         if count:

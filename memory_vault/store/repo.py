@@ -6,7 +6,6 @@ the one `Repo` of a run and asks it for refs and trees; `store.vault.Vault` comp
 
 import os
 
-from memory_vault.errors import VaultError
 from memory_vault.logfile import RunLog
 from memory_vault.settings.load import Config
 from memory_vault.store import tracking, trees
@@ -91,16 +90,15 @@ class Repo:
             out = self.git.run("ls-tree", "-r", "-z", "--name-only", tip).stdout
         return {p for p in out.decode("utf-8", "surrogateescape").split("\0") if p}
 
-    def splice(self, tree: str | None, changes: trees.Changes) -> str:
-        """`trees.splice` with this clone's git; a folder on our path that is not a folder
-        in the vault (a planted symlink) refuses the whole commit, the history kept."""
-        try:
-            return trees.splice(self._read_tree, self._make_tree, tree, changes)
-        except trees.NotAFolder as exc:
-            raise VaultError(
-                f"refused to write into the vault: {exc} (a hostile or broken vault: someone "
-                "pushed it; nothing was written through it and the history is kept; fix the "
-                "remote's tip)") from None
+    def splice(self, tree: str | None, changes: trees.Changes) -> trees.Spliced:
+        """`trees.splice` with this clone's git. Entries of the vault that git's rules forbid
+        (someone pushed them) are dropped from the folders we rewrite, with a warning, so
+        that they can block no later backup."""
+        spliced = trees.splice(self._read_tree, self._make_tree, tree, changes)
+        for path in spliced.dropped:
+            self.log.warning(f"{path}: an entry git forbids (a hostile or broken vault) is "
+                             "left out of the new tip; the history keeps it")
+        return spliced
 
     def _read_tree(self, tree: str) -> dict[str, trees.Entry]:
         return trees.parse_ls_tree(self.git.run("ls-tree", "-z", tree).stdout)

@@ -7,6 +7,8 @@ not an error: no local branch has nothing to push, no remote branch lacks everyt
 
 from memory_vault.store.git.runner import GitRunner
 
+PUSHED_REF = "refs/memory-vault/pushed"  # the last tip this clone pushed
+
 
 def local_ref(branch: str) -> str:
     return f"refs/heads/{branch}"
@@ -20,7 +22,8 @@ def remote_ref(branch: str) -> str:
 def ahead(git: GitRunner, local_ref: str, remote_ref: str) -> int:
     """Commits on `local_ref` that `remote_ref` does not have (a damaged clone raises: a
     count it cannot make must not read as "nothing to push")."""
-    result = git.run("rev-list", "--count", "--ignore-missing", local_ref, f"^{remote_ref}")
+    result = git.run("rev-list", "--count", "--ignore-missing", local_ref, f"^{remote_ref}",
+                     f"^{PUSHED_REF}")
     return int(result.text or 0)
 
 

@@ -11,6 +11,8 @@ The parsers and the splice are pure functions over bytes; `TreeGit` is the one w
 
 from collections.abc import Callable
 
+from memory_vault.sources.names import tree_path_problem
+
 TREE_MODE = "040000"
 BLOB_MODE = "100644"
 SYMLINK_MODE = "120000"
@@ -73,15 +75,49 @@ def mktree_input(entries: dict[str, Entry]) -> bytes:
         for name, e in entries.items())
 
 
-def splice(read: ReadTree, make: MakeTree, tree: str | None, changes: Changes,
-           where: tuple[str, ...] = ()) -> str:
+class Spliced:
+    """A new tree, and what could not go into it: changes under a folder that is not a folder
+    in the vault (refused, by path), and entries of a rewritten folder that git's own rules
+    forbid (dropped: carried by the history, never written again)."""
+
+    __slots__ = ("dropped", "refused", "tree")
+
+    def __init__(self, tree: str, refused: dict[str, str], dropped: list[str]) -> None:
+        self.tree = tree
+        self.refused = refused
+        self.dropped = dropped
+
+
+def entry_problem(name: str) -> str | None:
+    """Why git's fsck (or `git mktree`) rejects `name` as one tree entry, else None.
+
+    >>> entry_problem("x.json"), entry_problem("../x"), entry_problem(".GIT")[:14]
+    (None, 'a name holding a slash', 'git cannot hol')
+    """
+    if "/" in name:
+        return "a name holding a slash"
+    return tree_path_problem(name)
+
+
+def splice(read: ReadTree, make: MakeTree, tree: str | None, changes: Changes) -> Spliced:
     """The id of `tree` with `changes` applied, every other entry kept as it was.
 
-    Only the folders on the changed paths are read and rewritten. A folder on a changed
-    path that is something else in the vault raises NotAFolder: we never write into or
-    through it.
+    Only the folders on the changed paths are read and rewritten. A change under a path that
+    is something else than a folder in the vault (a planted symlink, a file) is refused: we
+    never write into or through it; every other change is applied.
     """
+    refused: dict[str, str] = {}
+    dropped: list[str] = []
+    new = _splice(read, make, tree, changes, (), refused, dropped)
+    return Spliced(new, refused, dropped)
+
+
+def _splice(read: ReadTree, make: MakeTree, tree: str | None, changes: Changes,
+            where: tuple[str, ...], refused: dict[str, str], dropped: list[str]) -> str:
     entries = read(tree) if tree else {}
+    for name in [n for n in entries if entry_problem(n) is not None]:
+        dropped.append("/".join((*where, name)))
+        del entries[name]
     below: dict[str, Changes] = {}
     for path, entry in changes.items():
         head, rest = path[0], path[1:]
@@ -94,8 +130,11 @@ def splice(read: ReadTree, make: MakeTree, tree: str | None, changes: Changes,
     for head, sub in below.items():
         existing = entries.get(head)
         if existing is not None and existing.kind != "tree":
-            raise NotAFolder("/".join((*where, head)), existing)
-        new = splice(read, make, existing.sha if existing else None, sub, (*where, head))
+            reason = str(NotAFolder("/".join((*where, head)), existing))
+            refused.update({"/".join((*where, head, *rest)): reason for rest in sub})
+            continue
+        new = _splice(read, make, existing.sha if existing else None, sub, (*where, head),
+                      refused, dropped)
         entries[head] = Entry(TREE_MODE, "tree", new)
     return make(entries)
 

@@ -20,6 +20,7 @@ from memory_vault.store.compact import Compactor
 from memory_vault.store.read import Reader
 from memory_vault.store.remote import Remote
 from memory_vault.store.repo import Repo
+from memory_vault.store.worktree import WorkTree
 
 
 class Vault:
@@ -33,6 +34,7 @@ class Vault:
         self.commits = Committer(self.repo, self.blobs)
         self.compactor = Compactor(self.repo)
         self.reader = Reader(self.repo, self.blobs)
+        self.worktree = WorkTree(self.repo, self.blobs)
 
     @property
     def config(self) -> Config:

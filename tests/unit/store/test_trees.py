@@ -46,31 +46,49 @@ def test_splice_replaces_only_the_changed_paths() -> None:
                         "..": trees.Entry("040000", "tree", B)})
     root = store.make({"rAgentShared": trees.Entry("040000", "tree", inner),
                        "README": trees.Entry("100644", "blob", A)})
-    new_root = trees.splice(store.read, store.make, root, {
+    spliced = trees.splice(store.read, store.make, root, {
         ("rAgentShared", "memory.json"): trees.Entry("100644", "blob", B),
         ("rAgentShared", "bank", "a.md"): trees.Entry("100644", "blob", A)})
-    top = store.read(new_root)
+    top = store.read(spliced.tree)
     assert top["README"] == trees.Entry("100644", "blob", A)
     shared = store.read(top["rAgentShared"].sha)
-    assert set(shared) == {"keep.json", "..", "memory.json", "bank"}  # hostile entry kept as data
+    assert set(shared) == {"keep.json", "memory.json", "bank"}
+    assert spliced.dropped == ["rAgentShared/.."]  # git's fsck forbids it: never written again
     assert store.read(shared["bank"].sha) == {"a.md": trees.Entry("100644", "blob", A)}
 
 
-
-def test_splice_refuses_to_write_under_a_symlink() -> None:
+@pytest.mark.parametrize("name", ["../../x.json", "a/b", ".git", ".GIT.", "git~1", "", "."])
+def test_entries_git_forbids_are_dropped_from_a_rewritten_folder(name: str) -> None:
     store = Store()
-    root = store.make({"rAgentShared": trees.Entry("120000", "blob", A)})
-    with pytest.raises(trees.NotAFolder, match="rAgentShared is a symbolic link"):
-        trees.splice(store.read, store.make, root,
-                     {("rAgentShared", "memory.json"): trees.Entry("100644", "blob", B)})
+    inner = store.make({name: trees.Entry("100644", "blob", A),
+                        "ok.json": trees.Entry("100644", "blob", A)})
+    root = store.make({"s": trees.Entry("040000", "tree", inner)})
+    spliced = trees.splice(store.read, store.make, root,
+                           {("s", "new.json"): trees.Entry("100644", "blob", B)})
+    assert set(store.read(store.read(spliced.tree)["s"].sha)) == {"ok.json", "new.json"}
+    assert spliced.dropped == [f"s/{name}"]
+
+
+
+def test_splice_refuses_to_write_under_a_symlink_and_applies_the_rest() -> None:
+    store = Store()
+    root = store.make({"s": trees.Entry("040000", "tree", store.make({
+        "bank": trees.Entry("120000", "blob", A)}))})
+    spliced = trees.splice(store.read, store.make, root, {
+        ("s", "bank", "a.md"): trees.Entry("100644", "blob", B),
+        ("s", "memory.json"): trees.Entry("100644", "blob", B)})
+    assert spliced.refused == {"s/bank/a.md": "s/bank is a symbolic link in the vault, not a "
+                                               "folder"}
+    shared = store.read(store.read(spliced.tree)["s"].sha)
+    assert set(shared) == {"bank", "memory.json"} and shared["bank"].mode == "120000"
 
 
 
 def test_splice_from_nothing_and_deletions() -> None:
     store = Store()
     root = trees.splice(store.read, store.make, None,
-                        {("s", "x"): trees.Entry("100644", "blob", A)})
-    gone = trees.splice(store.read, store.make, root, {("s", "x"): None})
+                        {("s", "x"): trees.Entry("100644", "blob", A)}).tree
+    gone = trees.splice(store.read, store.make, root, {("s", "x"): None}).tree
     assert store.read(store.read(gone)["s"].sha) == {}
 
 
