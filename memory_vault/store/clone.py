@@ -25,6 +25,12 @@ MISSING = "missing"
 OTHER_REMOTE = "it is the clone of another remote"
 
 
+# In the embedded vault another git (a push from elsewhere, a person) may be inside: its lock
+# files and quarantine folders are removed only once older than any live git keeps them.
+SHARED_LOCK_AGE = 600.0
+SHARED_TEMP_AGE = 86400.0
+
+
 def stale_git_files(git_dir: str) -> list[str]:
     """Git locks and temp files in `git_dir` that only a killed git leaves behind."""
     if not os.path.isdir(git_dir):
@@ -70,8 +76,8 @@ class Clone:
             self.repo.git.at(path).run("init", "-q", "--bare",
                                        f"--initial-branch={self.repo.branch}")
             self.repo.log.info(f"created the embedded vault {path}")
-        # Its git locks are not swept: another git (a push from elsewhere, a person) may be
-        # inside it, and our run lock proves nothing about those.
+        else:  # our run lock proves nothing about another git inside it: only old leftovers
+            self.clear_stale_locks(path, older_than=True)
         tune(self.repo.git, path, EMBEDDED_TUNING)
 
     def _clone_problem(self) -> str | None:
@@ -215,13 +221,21 @@ class Clone:
             if sha:
                 target.run("update-ref", ref, sha)
 
-    def clear_stale_locks(self, git_dir: str) -> None:
+    def clear_stale_locks(self, git_dir: str, *, older_than: bool = False) -> None:
         """Remove git locks and temp files left by a killed run.
 
-        Safe because we hold the run lock and every git we start inherits it: a lock file
-        found now belongs to a process that no longer exists.
+        In the clone, safe because we hold the run lock and every git we start inherits it:
+        a lock file found now belongs to a process that no longer exists. In the embedded
+        vault (`older_than`), only those older than any live git keeps them.
         """
+        import time
+
+        now = time.time()
         for path in stale_git_files(git_dir):
+            if older_than:
+                limit = SHARED_TEMP_AGE if os.path.isdir(path) else SHARED_LOCK_AGE
+                if now - os.lstat(path).st_mtime < limit:
+                    continue
             if os.path.isdir(path) and not os.path.islink(path):
                 shutil.rmtree(path, ignore_errors=True)
             else:
