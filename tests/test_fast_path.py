@@ -25,6 +25,7 @@ CRON_PATH = {
     "memory_vault.pipeline", "memory_vault.capture", "memory_vault.capture.version",
     "memory_vault.sources.names", "memory_vault.pipeline.record",
     "memory_vault.settings.schema", "memory_vault.settings.validate",
+    "memory_vault.sources.patterns", "memory_vault.sources.source", "memory_vault.sources.registry",
 }
 NEVER = {"click", "git", "dotenv", "json", "re", "dataclasses", "typing", "logging", "enum",
          "hashlib", "subprocess", "pathlib", "contextlib", "sqlite3", "urllib.request"}

@@ -20,6 +20,11 @@ SUMMARY = {
     "install": "Install the one scheduled job (or replace ours).",
     "remove": "Remove the scheduled job (and nothing else).",
     "show": "Print the job: installed, or the one install would write.",
+    "source": "The folders backed up besides the source dir (one per agent).",
+    "add": "Track a folder as a source, with an agent's preset or patterns.",
+    "list": "Every source: name in the vault, folder, preset, patterns.",
+    "remove-source": "Stop tracking a source (the vault keeps its history).",
+    "discover": "Find the agent memory on this machine, and how to track it.",
 }
 
 EXAMPLES = {
@@ -39,6 +44,14 @@ EXAMPLES = {
                 "memory-vault schedule install --with systemd"],
     "remove": ["memory-vault schedule remove"],
     "show": ["memory-vault schedule show"],
+    "source": ["memory-vault source add ~/.claude --preset claude-code",
+               "memory-vault source list"],
+    "add": ["memory-vault source add ~/.codex --preset codex",
+            "memory-vault source add ~/work/app --files 'memory-bank/*.md,CLAUDE.md'",
+            "memory-vault source add ~/chroma --preset chroma --name notes-db"],
+    "list": ["memory-vault source list --json", "memory-vault source list --presets"],
+    "remove-source": ["memory-vault source remove codex"],
+    "discover": ["memory-vault discover", "memory-vault discover ~/projects --add"],
 }
 
 

@@ -22,6 +22,8 @@ if TYPE_CHECKING:  # dispatch is by class name: a command never imports another'
     from memory_vault.recall.history import HistoryResult
     from memory_vault.recall.plan import RestorePlan
     from memory_vault.results import Done
+    from memory_vault.sources.discover import DiscoverResult
+    from memory_vault.sources.manage import SourceList
 
 _TEXT: dict[str, Callable[[Any], list[str]]] = {}
 
@@ -162,6 +164,37 @@ def _painter() -> Callable[[str, str], str]:
     if sys.stdout.isatty() and not os.environ.get("NO_COLOR"):
         return lambda code, line: f"\x1b[{code}m{line}\x1b[0m" if code else line
     return lambda _code, line: line
+
+
+@_renders("SourceList")
+def _sources(result: "SourceList") -> list[str]:
+    if not result.sources:
+        return [f"No source besides the source dir; `{command_name()} discover` finds the "
+                "agents' memory on this machine."]
+    lines = []
+    for s in result.sources:
+        lines.append(f"{s.name}  {s.folder}" + (f"  (preset {s.preset})" if s.preset else "")
+                     + ("  [store]" if s.store else ""))
+        lines.append(f"    files:   {', '.join(s.files)}")
+        if s.exclude:
+            lines.append(f"    exclude: {', '.join(s.exclude)}")
+    return lines
+
+
+@_renders("DiscoverResult")
+def _discover(result: "DiscoverResult") -> list[str]:
+    if not result.found:
+        return ["No agent memory found (looked in the home folder and the folders given)."]
+    lines = []
+    for f in result.found:
+        state = "tracked" if f.tracked else "not tracked"
+        lines.append(f"{f.agent}: {f.folder}  ({f.files} files, {f.size / 2**20:.1f} MB, "
+                     f"{', '.join(f.formats) or '?'}; {state})")
+        command = getattr(f, "command", "")
+        if not f.tracked and command:
+            lines.append(f"    {command}")
+    lines += [f"Added the source {name}." for name in result.added]
+    return lines
 
 
 @_renders("VerifyResult")

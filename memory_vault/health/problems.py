@@ -19,6 +19,7 @@ from memory_vault.journal.cache import (
 )
 from memory_vault.results import command_name
 from memory_vault.settings.load import Config
+from memory_vault.sources.source import Source, nothing_tracked
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -92,15 +93,13 @@ def run_problems(config: Config, journal: Journal, now: float, pending: int,
     return problems
 
 
-def file_problems(config: Config, journal: Journal, files: list[FileStatus],
+def file_problems(configured: list[Source], journal: Journal, files: list[FileStatus],
                   alarms: dict[str, Alarm]) -> list[Problem]:
     """`alarms`: the journal's open shrink alarms, and those only the vault holds yet."""
     problems = [Problem(SHRINK, name, describe(name, alarm))
                 for name, alarm in sorted(alarms.items())]
     if not any(f.present for f in files):
-        return [*problems, Problem(NO_FILES, None, (
-            f"none of the tracked files exists in {config.source_dir} "
-            f"(MEMORY_VAULT_FILES={','.join(config.files)})"))]
+        return [*problems, Problem(NO_FILES, None, nothing_tracked(configured))]
     for name, skipped in sorted(journal.skips.items()):
         if skipped.saved:
             problems.append(Problem(SKIPPED, name, (

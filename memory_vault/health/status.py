@@ -16,6 +16,8 @@ from memory_vault.logfile import RunLog
 from memory_vault.settings import paths
 from memory_vault.settings.load import Config
 from memory_vault.sources import scan as sources
+from memory_vault.sources.registry import configured_sources
+from memory_vault.sources.source import Source
 from memory_vault.urls import Redactor
 
 TYPE_CHECKING = False
@@ -138,9 +140,10 @@ def build_status(config: Config, view: VaultView, *, now: float | None = None
     redactor = Redactor.for_remote(config.remote)
     journal = load_journal(config.state_file, config.vault_identity)
     pending = journal.pending_push if view.pending_push is None else view.pending_push
-    files = _file_states(config, journal)
+    configured = configured_sources(config)
+    files = _file_states(config, journal, configured)
     problems = run_problems(config, journal, now, pending, view)
-    problems += file_problems(config, journal, files, {**journal.alarms, **view.alarms})
+    problems += file_problems(configured, journal, files, {**journal.alarms, **view.alarms})
     problems = [Problem(p.kind, p.file, redactor.clean(p.message)) for p in problems]
     log_file, err_file, notes = _log_places(config)
     return StatusReport(
@@ -164,11 +167,18 @@ def build_status(config: Config, view: VaultView, *, now: float | None = None
     )
 
 
-def _file_states(config: Config, journal: Journal) -> list[FileStatus]:
-    if not Path(config.source_dir).is_dir():
-        return []
+def _file_states(config: Config, journal: Journal,
+                 configured: list[Source]) -> list[FileStatus]:
+    files: list[FileStatus] = []
+    for source in configured:
+        if Path(source.folder).is_dir():
+            files += _source_states(config, journal, source)
+    return files
+
+
+def _source_states(config: Config, journal: Journal, source: Source) -> list[FileStatus]:
     records = journal.files
-    scan = sources.scan(config.files, config.source_dir, records, read_all=False)
+    scan = sources.scan_source(source, records, read_all=False)
     skipped_now = {s.name: s.reason for s in scan.skips}
     files = []
     for name in scan.present:
@@ -180,11 +190,12 @@ def _file_states(config: Config, journal: Journal) -> list[FileStatus]:
             what = "skipped"
         elif record is None:
             what = "new"
-        elif name in scan.candidates and _content_differs(config, name, record):
+        elif name in scan.candidates and _content_differs(source.disk_path(name), record):
             what = "changed"
         else:
             what = "unchanged"
-        fmt = record.format if record and what == "unchanged" else _format_of(config, name)
+        fmt = (record.format if record and what == "unchanged"
+               else _format_of(config, source.disk_path(name), name))
         files.append(FileStatus(name, True, what, what != "unchanged", bool(saved),
                                 utc_stamp(saved) if saved else None, reason, fmt or None))
     for name in scan.absent:
@@ -194,12 +205,12 @@ def _file_states(config: Config, journal: Journal) -> list[FileStatus]:
     return files
 
 
-def _format_of(config: Config, name: str) -> str | None:
+def _format_of(config: Config, disk_path: str, name: str) -> str | None:
     """The format of a file not read by the last sync (new or changed since)."""
     from memory_vault.capture.sqlite import is_sqlite_file
     from memory_vault.content import formats
 
-    path = Path(config.source_dir) / name
+    path = Path(disk_path)
     if is_sqlite_file(str(path)):
         return formats.SQLITE
     try:
@@ -228,13 +239,13 @@ def _log_places(config: Config) -> tuple[str, str, list[str]]:
     return places[0], places[1], notes
 
 
-def _content_differs(config: Config, name: str, record: Version | None) -> bool:
+def _content_differs(disk_path: str, record: Version | None) -> bool:
     """A file whose stat differs from its record may still hold the same bytes: hash it."""
     if record is None:
         return True
     from memory_vault.capture.sqlite import CopyProblem, stored_digest
 
     try:
-        return stored_digest(str(Path(config.source_dir) / name)) != record.sha256
+        return stored_digest(disk_path) != record.sha256
     except (OSError, CopyProblem):
         return True

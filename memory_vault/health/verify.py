@@ -18,6 +18,7 @@ from memory_vault.recall.plan import git_blob_id, plan_restore
 from memory_vault.recall.writer import apply_restore
 from memory_vault.settings.load import Config
 from memory_vault.sources import scan as sources
+from memory_vault.sources.registry import configured_sources
 from memory_vault.store.vault import Vault
 
 # Content read and hashed by one `verify`: git fsck reads every version of every file, so
@@ -183,28 +184,33 @@ def _test_restore(vault: Vault, tip: str | None, checks: list[Check]) -> dict[st
 
 
 def _sources_match(vault: Vault, restored: dict[str, str]) -> Check:
+    """Each present source file equals the vault's tip, or is newer than the last sync."""
     config = vault.config
+    configured = configured_sources(config)
     if not Path(config.source_dir).is_dir():
         return Check("sources", False, f"the source dir {config.source_dir} does not exist")
-    state = load_journal(config.state_file)
-    scan = sources.scan(config.files, config.source_dir, {}, read_all=True)
-    behind = []
-    newer = 0
-    for name in scan.present:
-        path = str(Path(config.source_dir) / name)
-        try:
-            digest = stored_digest(path)
-            mtime = Path(path).stat().st_mtime
-        except (OSError, CopyProblem) as exc:
-            behind.append(f"{name}: unreadable ({getattr(exc, 'strerror', None) or exc})")
+    last_run = load_journal(config.state_file).last_run
+    behind: list[str] = []
+    equal = newer = 0
+    for source in configured:
+        if not Path(source.folder).is_dir():
             continue
-        if restored.get(name) == digest:
-            continue
-        if mtime >= state.last_run:
-            newer += 1
-        else:
-            behind.append(f"{name}: differs from the vault and is not newer than the last sync")
+        for name in sources.scan_source(source, {}, read_all=True).present:
+            path = source.disk_path(name)
+            try:
+                digest = stored_digest(path)
+                mtime = Path(path).stat().st_mtime
+            except (OSError, CopyProblem) as exc:
+                behind.append(f"{name}: unreadable ({getattr(exc, 'strerror', None) or exc})")
+                continue
+            if restored.get(name) == digest:
+                equal += 1
+            elif mtime >= last_run:
+                newer += 1
+            else:
+                behind.append(f"{name}: differs from the vault and is not newer than the "
+                              "last sync")
     if behind:
         return Check("sources", False, "; ".join(behind))
-    extra = f" ({newer} changed since the last sync)" if newer else ""
-    return Check("sources", True, f"{len(scan.present)} source files equal the vault{extra}")
+    extra = f"; {newer} changed since the last sync" if newer else ""
+    return Check("sources", True, f"{equal} source files equal the vault{extra}")

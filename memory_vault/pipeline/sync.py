@@ -16,6 +16,8 @@ from memory_vault.pipeline.record import Outcome, finish, record_failure, rememb
 from memory_vault.results import Done
 from memory_vault.settings.load import Config
 from memory_vault.sources import scan as sources
+from memory_vault.sources.registry import configured_sources
+from memory_vault.sources.source import nothing_tracked, owner
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -100,6 +102,7 @@ class Run:
         self.push = request.push and config.push and not request.dry_run
         self.outcome = Outcome(time.time())
         self.journal = load_journal(config.state_file, config.vault_identity)
+        self.sources = configured_sources(config)
         self.vault: Vault | DryRun | None = None
         self.summary = ""
         self.heartbeat: Heartbeat | None = None
@@ -146,24 +149,32 @@ class Run:
     # -- plan and capture ----------------------------------------------------------------
 
     def plan(self, full: bool) -> sources.Scan:
-        """Which tracked files exist, and which must be read (stat only)."""
-        scan = sources.scan(self.config.files, self.config.source_dir, self.journal.files,
-                            read_all=full)
-        self.outcome.present, self.outcome.absent = scan.present, scan.absent
-        self.outcome.skips = list(scan.skips)
-        return scan
+        """Which tracked files of every source exist, and which must be read (stat only)."""
+        plan = sources.Scan()
+        for source in self.sources:
+            part = sources.scan_source(source, self.journal.files, read_all=full)
+            plan.present += part.present
+            plan.absent += part.absent
+            plan.candidates += part.candidates
+            plan.skips += part.skips
+        self.outcome.present, self.outcome.absent = plan.present, plan.absent
+        self.outcome.skips = list(plan.skips)
+        return plan
 
     def capture(self, names: list[str]) -> "Iterator[Version]":
         """Whole, valid versions of `names`, one at a time; skips go to the outcome."""
         from memory_vault.pipeline.capture import capture  # hashlib: only with work
         from memory_vault.sources.scan import Skip
 
-        for name in names:
-            found = capture(name, self.config.source_dir, max_bytes=self.config.max_file_bytes,
-                            validate=self.config.validate)
+        for path in names:
+            source = owner(self.sources, path)
+            found = capture(source.relative(path) or path, source.folder,
+                            max_bytes=self.config.max_file_bytes, validate=self.config.validate)
             if isinstance(found, Skip):
+                found.name = path
                 self.outcome.skips.append(found)
             elif found is not None:
+                found.path = path
                 yield found
 
     def differs(self, version: "Version") -> bool:
@@ -245,6 +256,4 @@ class Run:
         return self.outcome.exit_code
 
     def _nothing_to_back_up(self) -> str:
-        return (f"none of the tracked files exists in {self.config.source_dir} "
-                f"(MEMORY_VAULT_FILES={','.join(self.config.files)}): nothing was backed up; "
-                "is MEMORY_VAULT_SOURCE_DIR right?")
+        return nothing_tracked(self.sources)

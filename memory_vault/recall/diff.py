@@ -16,7 +16,10 @@ from memory_vault.fsutil import utc_stamp
 from memory_vault.logfile import RunLog
 from memory_vault.pipeline.reading import reading
 from memory_vault.recall.moments import rev_or_when
+from memory_vault.recall.plan import vault_path_of
 from memory_vault.settings.load import Config
+from memory_vault.sources.registry import configured_sources
+from memory_vault.sources.source import Source, owner
 from memory_vault.store.vault import Vault
 
 SOURCE = "the source file now"
@@ -63,7 +66,8 @@ def _n(count: int | None) -> str:
 def run_diff(config: Config, log: RunLog, name: str, *, since: str | None,
              until: str | None) -> DiffResult:
     """The whole `diff` command (the local clone, no fetch, under the run lock)."""
-    vault_name = name.strip().removeprefix("./").removeprefix(config.subdir + "/")
+    configured = configured_sources(config)
+    vault_name = vault_path_of(name, config, configured)
     with reading(config, log, fetch=False) as (vault, tip):
         if tip is None:
             raise VaultError("the vault is empty: there is nothing to compare with")
@@ -75,7 +79,7 @@ def run_diff(config: Config, log: RunLog, name: str, *, since: str | None,
         contents = dict(zip(blobs, vault.blobs.iterate(blobs), strict=True))
         found = [Side(label, contents.get(blob) if blob else None) for label, blob in sides]
         old = found[0]
-        new = found[1] if until else Side(SOURCE, _source_bytes(config, vault_name))
+        new = found[1] if until else Side(SOURCE, _source_bytes(configured, vault_name))
     if old.data is None and new.data is None:
         raise UsageError(f"{vault_name}: in neither version ({old.label}, {new.label})")
     either = new.data if new.data is not None else old.data or b""
@@ -93,11 +97,11 @@ def _vault_version(vault: Vault, tip: str, rev_or_moment: str, name: str,
     return f"{sha[:12]} ({utc_stamp(when)})", blob
 
 
-def _source_bytes(config: Config, name: str) -> bytes | None:
+def _source_bytes(configured: list[Source], name: str) -> bytes | None:
     """The file as it is now (a database as its backup API image)."""
     from memory_vault.capture.sqlite import CopyProblem, is_sqlite_file, sqlite_image
 
-    path = Path(config.source_dir) / name
+    path = Path(owner(configured, name).disk_path(name))
     if not path.is_file():
         return None
     if is_sqlite_file(str(path)):

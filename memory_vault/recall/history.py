@@ -16,7 +16,9 @@ from memory_vault.fsutil import utc_stamp
 from memory_vault.journal.record_cache import RecordCache
 from memory_vault.logfile import RunLog
 from memory_vault.pipeline.reading import reading
+from memory_vault.recall.plan import vault_path_of
 from memory_vault.settings.load import Config
+from memory_vault.sources.registry import configured_sources
 from memory_vault.store.vault import Vault
 
 FILE_PAGE = 50  # `history FILE` without --limit: the default page
@@ -56,7 +58,7 @@ def run_history(config: Config, log: RunLog, name: str | None,
             return HistoryResult(name)
         if name is None:
             return HistoryResult(None, _entries(vault, tip, config.subdir, limit))
-        vault_name = name.strip().removeprefix("./").removeprefix(config.subdir + "/")
+        vault_name = vault_path_of(name, config, configured_sources(config))
         page = limit or FILE_PAGE
         entries = _entries(vault, tip, f"{config.subdir}/{vault_name}", page + 1)
         if not entries:

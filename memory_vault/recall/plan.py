@@ -10,12 +10,14 @@ from __future__ import annotations
 import enum
 import hashlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from memory_vault.errors import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, UsageError, VaultError
 from memory_vault.fsutil import utc_stamp
 from memory_vault.settings.load import Config
 from memory_vault.sources.names import is_git_name
+from memory_vault.sources.source import Source, owner
 from memory_vault.store.trees import SYMLINK_MODE, Entry
 from memory_vault.store.vault import Vault
 
@@ -39,6 +41,8 @@ class RestoreItem:
     reason: str = ""
     kept_as: str | None = None
     dest: str | None = None  # where it is written: the file a link in the target names
+    root: str = ""  # the folder it is written in, and must stay inside
+    rel: str = ""  # its path inside `root`
 
 
 @dataclass
@@ -75,15 +79,37 @@ class RestorePlan:
                            "kept_as": i.kept_as} for i in self.items]}
 
 
-def plan_restore(vault: Vault, commit: str, names: list[str], target: str) -> RestorePlan:
-    """Decide, without writing anything, what restoring `names` (or all) into `target` does."""
+Placement = Callable[[str], tuple[str, str]]  # vault path -> (folder, path inside it)
+
+
+def into(folder: str) -> Placement:
+    """Every file at its vault path inside one folder (`--to DIR`, verify's test restore)."""
+    root = os.path.abspath(folder)
+    return lambda path: (root, path)
+
+
+def into_sources(configured: list[Source]) -> Placement:
+    """Each file back into the folder of the source it belongs to."""
+    def place(path: str) -> tuple[str, str]:
+        source = owner(configured, path)
+        return os.path.abspath(source.folder), source.relative(path) or path
+
+    return place
+
+
+def plan_restore(vault: Vault, commit: str, names: list[str], target: str,
+                 place: Placement | None = None,
+                 configured: list[Source] | None = None) -> RestorePlan:
+    """Decide, without writing anything, what restoring `names` (or all) does: each file
+    where `place` puts it (by default at its vault path inside `target`)."""
     subdir = vault.config.subdir
     sha, when = vault.reader.commit_time(commit)
     plan = RestorePlan(commit=sha, date=utc_stamp(when), target=os.path.abspath(target))
+    place = place or into(target)
     _refuse_unfoldered_subdir(vault, sha, subdir)
     entries = vault.reader.entries_under(sha, subdir)
     if names:
-        wanted, missing = _select(names, entries, vault.config)
+        wanted, missing = _select(names, entries, vault.config, configured or [])
         if missing:
             raise UsageError(
                 f"not in the vault at {sha[:12]} ({plan.date}): {', '.join(missing)}"
@@ -91,7 +117,7 @@ def plan_restore(vault: Vault, commit: str, names: list[str], target: str) -> Re
             )
         entries = {n: entries[n] for n in wanted}
     for name, entry in sorted(entries.items()):
-        plan.items.append(_plan_item(name, entry, plan.target))
+        plan.items.append(_plan_item(name, entry, *place(name)))
     return plan
 
 
@@ -108,17 +134,17 @@ def _refuse_unfoldered_subdir(vault: Vault, commit: str, subdir: str) -> None:
                              "refused whole, nothing restored (a hostile or broken vault)")
 
 
-def _select(names: list[str], entries: dict[str, Entry],
-            config: Config) -> tuple[list[str], list[str]]:
+def _select(names: list[str], entries: dict[str, Entry], config: Config,
+            configured: list[Source]) -> tuple[list[str], list[str]]:
     """The vault's names the user's names mean: a name in the vault (with or without the
-    subdir), a path to the file in the source dir, or a glob (`*_memories.json`)."""
+    subdir), a path to the file in a source's folder, or a glob (`*_memories.json`)."""
     from fnmatch import fnmatchcase
 
     wanted: dict[str, None] = {}
     missing = []
     for name in names:
         found = []
-        for form in _forms(name, config):
+        for form in vault_forms(name, config, configured):
             if any(c in form for c in "*?["):
                 found += sorted(e for e in entries if fnmatchcase(e, form))
             elif form in entries:
@@ -129,14 +155,23 @@ def _select(names: list[str], entries: dict[str, Entry],
     return list(wanted), missing
 
 
-def _forms(name: str, config: Config) -> list[str]:
+def vault_forms(name: str, config: Config, configured: list[Source]) -> list[str]:
+    """The vault paths a file named by a user may mean: as given (without `./` or the
+    subdir), and as the path on disk of a file inside a source's folder."""
     name = name.strip()
     forms = [name.removeprefix("./").removeprefix(config.subdir + "/")]
     path = os.path.abspath(os.path.expanduser(name))
-    source = os.path.abspath(config.source_dir)
-    if path.startswith(source + os.sep):
-        forms.append(os.path.relpath(path, source))
+    for source in configured or [Source("", config.source_dir, config.files)]:
+        folder = os.path.abspath(source.folder)
+        if path.startswith(folder + os.sep):
+            forms.append(source.vault_path(os.path.relpath(path, folder)))
     return forms
+
+
+def vault_path_of(name: str, config: Config, configured: list[Source]) -> str:
+    """The one vault path a file named by a user means (its path on disk, inside a
+    source's folder, wins over the name as typed)."""
+    return vault_forms(name, config, configured)[-1]
 
 
 def _available(entries: dict[str, Entry]) -> str:
@@ -147,21 +182,23 @@ def _available(entries: dict[str, Entry]) -> str:
     return f" (the vault has: {', '.join(names[:8])}{more})"
 
 
-def _plan_item(name: str, entry: Entry, target: str) -> RestoreItem:
+def _plan_item(name: str, entry: Entry, root: str, rel: str) -> RestoreItem:
     """What restoring one entry does; a name the disk cannot hold is refused with its
     reason, and the other files still go ahead."""
     try:
-        return _decide(name, entry, target)
+        item = _decide(name, entry, root, rel)
     except OSError as exc:
-        return RestoreItem(name, Action.REFUSED, reason=f"cannot be written here "
+        item = RestoreItem(name, Action.REFUSED, reason=f"cannot be written here "
                                                          f"({exc.strerror or exc})")
+    item.root, item.rel = root, rel
+    return item
 
 
-def _decide(name: str, entry: Entry, target: str) -> RestoreItem:
-    unsafe = unsafe_reason(name, entry, target)
+def _decide(name: str, entry: Entry, target: str, rel: str) -> RestoreItem:
+    unsafe = unsafe_reason(rel, entry, target)
     if unsafe:
         return RestoreItem(name, Action.REFUSED, reason=unsafe)
-    dest = os.path.join(target, name)
+    dest = os.path.join(target, rel)
     if os.path.islink(dest):  # a memory file kept through a link: restore what it names
         dest = os.path.realpath(dest)
         if not dest.startswith(os.path.realpath(target) + os.sep):

@@ -15,10 +15,11 @@ from memory_vault.errors import UsageError, VaultError
 from memory_vault.logfile import RunLog
 from memory_vault.pipeline.reading import reading
 from memory_vault.recall.moments import at_or_before, commit_named, parse_when
-from memory_vault.recall.plan import RestorePlan, plan_restore
+from memory_vault.recall.plan import RestorePlan, into, into_sources, plan_restore
 from memory_vault.recall.writer import apply_restore
 from memory_vault.results import command_name
 from memory_vault.settings.load import Config
+from memory_vault.sources.registry import configured_sources
 from memory_vault.store.vault import Vault
 
 
@@ -57,9 +58,11 @@ def run_restore(
         if tip is None:
             raise VaultError("the vault is empty: there is nothing to restore")
         commit = choose_commit(vault, tip, at=at, rev=rev)
-        plan = plan_restore(vault, commit, names, target)
+        configured = configured_sources(config)
+        place = into(target) if to else into_sources(configured)
+        plan = plan_restore(vault, commit, names, target, place, configured)
         plan.dry_run = dry_run
-        plan.into_source = target == os.path.abspath(config.source_dir)
+        plan.into_source = to is None or target == os.path.abspath(config.source_dir)
         if vault.repo.fresh and config.env_file is None and not dry_run:
             plan.resume_hint = (f"Backups are not set up on this machine yet: `{command_name()} "
                                 f"init --source {config.source_dir} --remote "

@@ -36,9 +36,10 @@ def apply_restore(vault: Vault, plan: RestorePlan) -> None:
 def _apply(vault: Vault, plan: RestorePlan, item: RestoreItem, stamp: str) -> None:
     if item.entry is None:
         return
-    dest = item.dest or os.path.join(plan.target, item.name)
+    root, rel = item.root or plan.target, item.rel or item.name
+    dest = item.dest or os.path.join(root, rel)
     os.makedirs(os.path.dirname(dest), exist_ok=True)
-    if unsafe_reason(item.name, item.entry, plan.target):  # re-check: the disk may move
+    if unsafe_reason(rel, item.entry, root):  # re-check: the disk may move
         item.action, item.reason = Action.REFUSED, "the target changed under us"
         return
     mode = 0o600

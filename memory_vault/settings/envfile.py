@@ -14,6 +14,10 @@ from memory_vault.errors import ConfigError
 from memory_vault.fsutil import ensure_private_dir, write_atomic
 from memory_vault.settings import paths
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 PREFIX = "MEMORY_VAULT_"
 _CACHE_FORMAT = 1
 Signature = tuple[str, int, int, int, int]  # path, size, mtime_ns, ctime_ns, inode
@@ -49,13 +53,13 @@ def read_env_file(path: str, environ: dict[str, str]) -> dict[str, str]:
     except OSError as exc:
         raise ConfigError(f"env file {path}: cannot read it ({exc.strerror})") from None
     signature: Signature = (path, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
-    cache_path = _cache_path(environ)
-    cached = _load_cache(cache_path, signature)
+    cache_path = cache_file(environ, "envfile.cache")
+    cached = load_cached(cache_path, signature)
     if cached is not None:
         return cached
     values, cacheable = _parse(path)
     if cacheable:
-        _store_cache(cache_path, signature, values)
+        store_cached(cache_path, signature, values)
     return values
 
 
@@ -79,11 +83,12 @@ def _parse(path: str) -> tuple[dict[str, str], bool]:
     return values, "$" not in text
 
 
-def _cache_path(environ: dict[str, str]) -> str:
-    return os.path.join(paths.cache_dir(environ), "envfile.cache")
+def cache_file(environ: dict[str, str], name: str) -> str:
+    """Where a parsed settings file is cached (marshal, in the user's cache folder)."""
+    return os.path.join(paths.cache_dir(environ), name)
 
 
-def _load_cache(cache_path: str, signature: Signature) -> dict[str, str] | None:
+def load_cached(cache_path: str, signature: Signature) -> "dict[str, Any] | None":
     try:
         with open(cache_path, "rb") as handle:
             # Our own file in the user's private cache folder, validated below.
@@ -97,7 +102,7 @@ def _load_cache(cache_path: str, signature: Signature) -> dict[str, str] | None:
     return values
 
 
-def _store_cache(cache_path: str, signature: Signature, values: dict[str, str]) -> None:
+def store_cached(cache_path: str, signature: Signature, values: "Any") -> None:
     """Best effort: a cache we cannot write only costs time."""
     try:
         ensure_private_dir(os.path.dirname(cache_path))

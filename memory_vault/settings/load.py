@@ -29,6 +29,7 @@ class Config:
         "embedded",
         "env_file",
         "err_file",
+        "exclude",
         "files",
         "git_timeout",
         "home",
@@ -62,6 +63,7 @@ class Config:
         get = check.Reader(settings, origins or {})
         self.source_dir = check.folder(get, "MEMORY_VAULT_SOURCE_DIR", cwd, must_exist=need_source)
         self.files = check.patterns(get)
+        self.exclude = check.patterns(get, "MEMORY_VAULT_EXCLUDE", required=False)
         self.home = check.path(get, "MEMORY_VAULT_HOME", cwd) or paths.data_home(environ)
         self.clone_dir = check.path(get, "MEMORY_VAULT_CLONE_DIR", cwd) or paths.default_clone(
             self.home)

@@ -40,6 +40,9 @@ SETTINGS = (
             "comma-separated names or glob patterns, relative to the source dir; they may "
             "name subfolders (`memory-bank/*.md`) and `**` matches zero or more folders",
             "the eight files of the seed, plus `*_memories.json` and `memory.jsonl`"),
+    Setting("MEMORY_VAULT_EXCLUDE", "",
+            "comma-separated patterns never backed up (same syntax as `FILES`; an exclude "
+            "wins)"),
     Setting("MEMORY_VAULT_REMOTE", "", "git URL or path of the backup repository",
             "embedded: a bare repository `$MEMORY_VAULT_HOME/vault.git`, created on first use"),
     Setting("MEMORY_VAULT_HOME", "", "data folder: clone, state, lock",

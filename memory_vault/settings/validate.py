@@ -71,23 +71,36 @@ def folder(get: Reader, name: str, cwd: str, *, must_exist: bool) -> str:
     return found
 
 
-def patterns(get: Reader) -> tuple[str, ...]:
-    """The patterns in one spelling: `./x.json`, `sub//x.json` and `a/./b` name the same
-    files as `x.json`, `sub/x.json` and `a/b`, and the vault must store them by that one
-    path (git refuses `.` and empty components). What cannot be made a relative path
-    inside the source dir is refused, naming the pattern."""
-    name = "MEMORY_VAULT_FILES"
+def patterns(get: Reader, name: str = "MEMORY_VAULT_FILES", *,
+             required: bool = True) -> tuple[str, ...]:
+    """The patterns of a list setting (FILES, EXCLUDE) in one spelling; a pattern that cannot
+    be made a relative path inside the source dir is refused, naming it."""
     given = [p.strip() for p in get(name).split(",") if p.strip()]
-    if not given:
+    if required and not given:
         get.fail(name, "is empty: expected comma-separated names or globs")
+    try:
+        return normalised(given)
+    except ValueError as bad:
+        get.fail(name, f"{bad} must be a name or glob relative to the source dir (no "
+                 "absolute path, '..' or '.git')")
+    raise AssertionError  # unreachable: fail raises
+
+
+def normalised(given: "list[str] | tuple[str, ...]") -> tuple[str, ...]:
+    """`./x.json`, `sub//x.json` and `a/./b` name the same files as `x.json`, `sub/x.json`
+    and `a/b`, and the vault must store them by that one path (git refuses `.` and empty
+    components). ValueError(the pattern) for one that cannot be a relative path.
+
+    >>> normalised(["./m.json", "sub//x.json", "m.json"])
+    ('m.json', 'sub/x.json')
+    """
     found: dict[str, None] = {}
     for pattern in given:
         parts = [p for p in pattern.split("/") if p not in ("", ".")]
         checked = [p for part in parts for p in part.split("\\")]
         if (pattern.startswith(("/", "~")) or not parts or ".." in checked
                 or any(p.rstrip(". ").lower() in (".git", "git~1") for p in checked)):
-            get.fail(name, f"{pattern!r} must be a name or glob relative to the source dir "
-                     "(no absolute path, '..' or '.git')")
+            raise ValueError(repr(pattern))
         found["/".join(parts)] = None
     return tuple(found)
 

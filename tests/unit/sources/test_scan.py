@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from memory_vault.content import formats
+from memory_vault.sources import patterns
 from memory_vault.sources import scan as sources
 
 
@@ -18,7 +19,7 @@ from memory_vault.sources import scan as sources
     ("*", "", True),
 ])
 def test_wildcards(pattern: str, name: str, matches: bool) -> None:
-    assert sources.wildcard_match(pattern, name) is matches
+    assert patterns.wildcard_match(pattern, name) is matches
 
 
 

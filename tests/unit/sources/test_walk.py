@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from memory_vault.sources import names
+from memory_vault.sources import names, patterns
 from memory_vault.sources import scan as sources
 
 
@@ -90,6 +90,7 @@ def test_globstar_walks_past_symlink_loops_and_enters_each_folder_once(tmp_path:
 def test_a_walk_past_its_limit_stops_with_a_skip_naming_the_pattern(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _tree(tmp_path, tuple(f"d{i}/m{j}.json" for i in range(5) for j in range(5)))
+    monkeypatch.setattr(patterns, "SCAN_LIMIT", 12)
     monkeypatch.setattr(sources, "SCAN_LIMIT", 12)
     result = sources.scan(("**/*.json",), str(tmp_path), {}, read_all=True)
     assert [s.name for s in result.skips] == ["**/*.json"]
