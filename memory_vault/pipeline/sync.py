@@ -17,7 +17,7 @@ from memory_vault.results import Done
 from memory_vault.settings.load import Config
 from memory_vault.sources import scan as sources
 from memory_vault.sources.registry import configured_sources
-from memory_vault.sources.source import nothing_tracked, owner
+from memory_vault.sources.source import Source, nothing_tracked, owner
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -162,12 +162,17 @@ class Run:
         return plan
 
     def capture(self, names: list[str]) -> "Iterator[Version]":
-        """Whole, valid versions of `names`, one at a time; skips go to the outcome."""
+        """Whole, valid versions of `names`, one at a time; skips go to the outcome. A store
+        with any file among `names` is read whole, as one consistent set, or not at all."""
         from memory_vault.pipeline.capture import capture  # hashlib: only with work
         from memory_vault.sources.scan import Skip
 
+        stores: dict[str, list[str]] = {}
         for path in names:
             source = owner(self.sources, path)
+            if source.store:
+                stores.setdefault(source.name, [])
+                continue
             found = capture(source.relative(path) or path, source.folder,
                             max_bytes=self.config.max_file_bytes, validate=self.config.validate)
             if isinstance(found, Skip):
@@ -176,6 +181,20 @@ class Run:
             elif found is not None:
                 found.path = path
                 yield found
+        for name in stores:
+            yield from self.capture_store(next(s for s in self.sources if s.name == name))
+
+    def capture_store(self, source: "Source") -> "Iterator[Version]":
+        from memory_vault.pipeline.store import capture_store
+        from memory_vault.sources.scan import Skip
+
+        members = [p for p in self.outcome.present if owner(self.sources, p) is source]
+        found = capture_store(source, members, max_bytes=self.config.max_file_bytes,
+                              validate=self.config.validate)
+        if isinstance(found, Skip):
+            self.outcome.skips.append(found)
+            return
+        yield from found
 
     def differs(self, version: "Version") -> bool:
         known = self.journal.files.get(version.path)
