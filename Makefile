@@ -13,12 +13,14 @@ lint:  ## pinned linters, strict types (code and tests), generated docs up to da
 	$(PY) -m ruff check .
 	$(PY) -m mypy
 	$(PY) -m memory_vault.settings.docs --check
+	$(PY) -m memory_vault.sources.presets_doc --check
 
 cov:  ## the whole suite with the lines coverage missed
 	$(PY) -m pytest -q --cov-report=term-missing:skip-covered
 
-docs:  ## regenerate .env.example and the README's settings table from config.SETTINGS
+docs:  ## regenerate .env.example, the README's settings and presets tables
 	$(PY) -m memory_vault.settings.docs
+	$(PY) -m memory_vault.sources.presets_doc
 
 bench-quick:  ## the benchmark's smoke run
 	$(PY) bench/run.py --quick
