@@ -14,8 +14,8 @@ RACY_NS = 3_000_000_000  # an mtime this close to the time it was read is not tr
 class Version:
     """One version of a file: where it lives in the vault, its bytes while held, and facts."""
 
-    __slots__ = ("data", "format", "mtime_ns", "path", "records", "saved", "sha256", "size",
-                 "stat_size")
+    __slots__ = ("data", "format", "mtime_ns", "note", "path", "records", "saved", "sha256",
+                 "size", "stat_size")
 
     def __init__(self, path: str, *, size: int, sha256: str, stat_size: int, mtime_ns: int,
                  fmt: str = "", records: int | None = None, saved: int = 0,
@@ -29,6 +29,7 @@ class Version:
         self.format = fmt  # a `content.formats` name ("" until content has judged it)
         self.records = records  # how many records it holds (None: unknown)
         self.saved = saved  # epoch seconds of the run that put this version in the vault
+        self.note = ""  # a warning its read leaves (a JSON Lines file backed up with bad lines)
 
     @classmethod
     def read(cls, path: str, data: bytearray, *, stat_size: int, mtime_ns: int) -> "Version":

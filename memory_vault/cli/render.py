@@ -223,6 +223,8 @@ def _status(report: "StatusReport") -> list[str]:
     lines.append("  files:")
     width = max((len(f.name) for f in report.files), default=0)
     lines += [f"    {f.name:<{width}}  {f.format or '':<6} {file_line(f)}" for f in report.files]
+    lines += [f"  deleted:      {path}: gone from its source; the vault keeps it"
+              for path in report.gone]
     lines += [f"  set aside:    {path} (a damaged clone, kept; delete it when you no longer "
               "need it)" for path in report.set_aside]
     lines += [f"  note: {note}" for note in report.notes]

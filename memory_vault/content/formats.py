@@ -28,14 +28,16 @@ class Verdict:
     """A version's format and, if it is not whole, why (`retry`: it is being written);
     `records` when the check counted them on the way (JSON, JSON Lines)."""
 
-    __slots__ = ("format", "problem", "records", "retry")
+    __slots__ = ("format", "middle", "problem", "records", "retry", "torn_end")
 
     def __init__(self, fmt: str, problem: str | None = None, *, retry: bool = False,
-                 records: int | None = None) -> None:
+                 records: int | None = None, middle: bool = False) -> None:
         self.format = fmt
         self.problem = problem
         self.retry = retry
         self.records = records
+        self.middle = middle  # JSON Lines whose only bad lines are before its last one
+        self.torn_end = 0  # where the last of those lines ends (its prefix names them)
 
 
 def judge(name: str, data: bytes | bytearray) -> Verdict:
@@ -131,25 +133,38 @@ def count_json(data: bytes | bytearray) -> int:
 
 
 def json_lines(data: bytes | bytearray) -> Verdict:
-    """Every non-empty line parses; a last line that does not is being written."""
+    """Every non-empty line parses; a last line that does not is being written. Lines before
+    the last that do not parse are named (`middle`): the file may still be backed up once
+    it is seen unchanged (a torn line an agent left behind must not block it for good)."""
     import json
 
     lines: list[bytes | bytearray] = list(data.split(b"\n"))
     last = max((i for i, line in enumerate(lines) if line.strip()), default=-1)
-    records = 0
+    records = offset = torn_end = 0
+    bad: list[int] = []
     for number, line in enumerate(lines):
+        offset += len(line) + 1
         if not line.strip():
             continue
         records += 1
         try:
             json.loads(line, object_pairs_hook=_discard)
         except RecursionError:
-            return Verdict(JSONL, f"line {number + 1} is nested too deeply")
+            bad.append(number + 1)
+            torn_end = offset
         except ValueError:
             if number == last:
                 return Verdict(JSONL, BEING_WRITTEN, retry=True)
-            return Verdict(JSONL, f"line {number + 1} is not JSON")
-    return Verdict(JSONL, records=records)
+            bad.append(number + 1)
+            torn_end = offset
+    if not bad:
+        return Verdict(JSONL, records=records)
+    shown = ", ".join(map(str, bad[:5])) + (" ..." if len(bad) > 5 else "")
+    verdict = Verdict(JSONL, f"line{'s' if len(bad) > 1 else ''} {shown} "
+                      f"{'are' if len(bad) > 1 else 'is'} not JSON", records=records,
+                      middle=True)
+    verdict.torn_end = torn_end
+    return verdict
 
 
 def _line_count(data: bytes | bytearray) -> int:

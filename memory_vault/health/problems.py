@@ -7,6 +7,7 @@ concerns if any, and a message a person can act on. `status` is healthy when non
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from memory_vault.fsutil import utc_stamp
 from memory_vault.journal.alarms import describe
@@ -38,6 +39,7 @@ NOT_ON_REMOTE = "not-on-remote"
 KIND_OTHER_VAULT = "other-vault"
 SHRINK = "shrink"
 CLOCK = "clock"
+UNTRACKED = "untracked"
 REMOTE_REWRITTEN = "remote-rewritten"
 CLOCK_SLACK_SECONDS = 300  # clocks of one machine drift; a backup "5 minutes ahead" is not
 
@@ -111,3 +113,22 @@ def file_problems(configured: list[Source], journal: Journal, files: list[FileSt
     return problems
 
 
+
+
+def untracked_problems(configured: list[Source]) -> list[Problem]:
+    """Memory no pattern tracks, in a source without a preset: named, with the command that
+    tracks or excludes it."""
+    from memory_vault.sources.scan import untracked
+
+    problems = []
+    for source in (s for s in configured if not s.preset):
+        found = untracked(source) if Path(source.folder).is_dir() else []
+        if not found:
+            continue
+        where = ("MEMORY_VAULT_FILES or MEMORY_VAULT_EXCLUDE" if not source.name
+                 else f"the source {source.name}'s files or exclude in sources.toml")
+        shown = ", ".join(found[:5]) + (f" and {len(found) - 5} more" if len(found) > 5 else "")
+        problems.append(Problem(UNTRACKED, found[0], (
+            f"memory no pattern tracks in {source.folder}: {shown}; add it to {where} "
+            "(or exclude it), so that it is backed up or knowingly left out")))
+    return problems

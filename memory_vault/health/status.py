@@ -10,7 +10,12 @@ from pathlib import Path
 from memory_vault.capture.version import Version
 from memory_vault.errors import EXIT_FAILED, EXIT_OK, VaultError
 from memory_vault.fsutil import utc_stamp
-from memory_vault.health.problems import Problem, file_problems, run_problems
+from memory_vault.health.problems import (
+    Problem,
+    file_problems,
+    run_problems,
+    untracked_problems,
+)
 from memory_vault.journal.cache import Alarm, Journal, load_journal
 from memory_vault.logfile import RunLog
 from memory_vault.settings import paths
@@ -54,6 +59,7 @@ class StatusReport:
     pending_push: int
     push_enabled: bool
     files: list[FileStatus] = field(default_factory=list)
+    gone: list[str] = field(default_factory=list)  # deleted from their source; kept
     set_aside: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -144,6 +150,7 @@ def build_status(config: Config, view: VaultView, *, now: float | None = None
     files = _file_states(config, journal, configured)
     problems = run_problems(config, journal, now, pending, view)
     problems += file_problems(configured, journal, files, {**journal.alarms, **view.alarms})
+    problems += untracked_problems(configured)
     problems = [Problem(p.kind, p.file, redactor.clean(p.message)) for p in problems]
     log_file, err_file, notes = _log_places(config)
     return StatusReport(
@@ -155,13 +162,15 @@ def build_status(config: Config, view: VaultView, *, now: float | None = None
         log_file=log_file,
         err_file=err_file,
         last_success=utc_stamp(journal.last_success) if journal.last_success else None,
-        last_commit=journal.last_commit or None,
+        last_commit=journal.success_commit or None,
         last_run=utc_stamp(journal.last_run) if journal.last_run else None,
         last_outcome=journal.last_outcome or None,
         last_error=redactor.clean(journal.last_error) if journal.last_error else None,
         pending_push=pending,
         push_enabled=config.push,
         files=files,
+        gone=[f"{path} (the vault has its version of {utc_stamp(saved)})" if saved else path
+              for path, saved in sorted(journal.gone.items())],
         set_aside=paths.set_aside_clones(config.clone_dir),
         notes=notes,
     )

@@ -24,6 +24,11 @@ def restore_command(path: str, commit: str) -> str:
 
 
 def describe(path: str, alarm: Alarm) -> str:
+    if alarm.after == 0 and alarm.commit == alarm.previous:  # the file itself is gone
+        return (f"{path}: shrink alarm: deleted from its source ({alarm.before} records "
+                f"lost); the vault keeps it in commit {alarm.commit[:12]}: "
+                f"`{restore_command(path, alarm.commit)}` brings it back, "
+                f"`{command_name()} ack {path}` closes this alarm")
     return (f"{path}: shrink alarm: {alarm.before} records -> {alarm.after} "
             f"({alarm.lost_percent}% lost) in commit {alarm.commit[:12]}; the version before "
             f"is in commit {alarm.previous[:12]}: `{restore_command(path, alarm.previous)}` "

@@ -10,7 +10,8 @@ tab-separated, names escaped:
     memory-vault-state 4
     written <epoch> <program version>
     vault   <remote without credentials> <branch> <subdir>
-    success <epoch> <commit>
+    success <epoch> <commit>               (the last run that backed up all it could)
+    head    <commit>                       (the commit that holds the versions recorded)
     run     <epoch> <outcome> <pending pushes>
     error   <message>
     push    <kind> <message>           (the last push failure, until a push succeeds)
@@ -18,6 +19,10 @@ tab-separated, names escaped:
     alarm   <path> <records before> <records after> <commit> <previous commit> <epoch>
     skip    <path> <saved epoch> <reason>   (each file the last run could not back up;
                                              saved 0: the vault has never had it)
+    tolerate <path> <sha256>               (a JSON Lines file's torn lines, seen twice: the
+                                             hash of its bytes up to the last of them)
+    gone    <path> <saved epoch>            (tracked files deleted from their source since;
+                                             the vault keeps them)
     rewritten <epoch> <what we had pushed> <the remote's new tip>   (until `ack`)
 
 The state of another vault (the user moved to another remote, branch or subdir) is set aside
@@ -80,17 +85,21 @@ class Alarm:
 class Journal:
     """Everything remembered between runs."""
 
-    __slots__ = ("alarms", "condition", "damaged", "files", "last_commit", "last_error",
-                 "last_outcome", "last_run", "last_success", "migrated_from", "other_vault",
-                 "pending_push", "push_error", "push_error_kind", "rewritten", "skips", "vault")
+    __slots__ = ("alarms", "condition", "damaged", "files", "gone", "last_commit",
+                 "last_error", "last_outcome", "last_run", "last_success", "migrated_from",
+                 "other_vault", "pending_push", "push_error", "push_error_kind", "rewritten",
+                 "skips", "success_commit", "tolerated", "vault")
 
     def __init__(self) -> None:
         self.vault: Vault = ("", "", "")
         self.files: dict[str, Version] = {}  # by vault path
         self.skips: dict[str, SkipNote] = {}  # what the last run could not back up
         self.alarms: dict[str, Alarm] = {}  # open shrink alarms, until `ack`
-        self.last_success = 0  # epoch seconds of the last run that ended ok
-        self.last_commit = ""
+        self.gone: dict[str, int] = {}  # deleted from their source since saved (epoch)
+        self.tolerated: dict[str, str] = {}  # JSON Lines files whose torn lines were seen
+        self.last_success = 0  # epoch seconds of the last run that backed up all it could
+        self.success_commit = ""  # the vault's commit at that run
+        self.last_commit = ""  # the commit that holds the versions recorded here
         self.last_run = 0
         self.last_outcome = ""  # OUTCOME_OK, OUTCOME_PARTIAL or OUTCOME_FAILED
         self.pending_push = 0
@@ -106,7 +115,8 @@ class Journal:
     def dumps(self, now: int) -> str:
         lines = [f"{HEADER_PREFIX}{FORMAT}", f"written\t{now}\t{__version__}",
                  "vault\t" + "\t".join(escape(part) for part in self.vault),
-                 f"success\t{self.last_success}\t{self.last_commit}",
+                 f"success\t{self.last_success}\t{self.success_commit}",
+                 f"head\t{self.last_commit}",
                  f"run\t{self.last_run}\t{self.last_outcome}\t{self.pending_push}"]
         if self.last_error:
             lines.append(f"error\t{escape(self.last_error)}")
@@ -124,6 +134,10 @@ class Journal:
         for path in sorted(self.skips):
             note = self.skips[path]
             lines.append(f"skip\t{escape(path)}\t{note.saved}\t{escape(note.reason)}")
+        for path in sorted(self.tolerated):
+            lines.append(f"tolerate\t{escape(path)}\t{self.tolerated[path]}")
+        for path in sorted(self.gone):
+            lines.append(f"gone\t{escape(path)}\t{self.gone[path]}")
         if self.rewritten is not None:
             lines.append("rewritten\t" + "\t".join(map(str, self.rewritten)))
         return "\n".join(lines) + "\n"
@@ -211,13 +225,20 @@ def _parse_line(journal: Journal, line: str) -> None:
                                                     fields[3], fields[4], int(fields[5]))
     elif kind == "skip":
         journal.skips[unescape(fields[0])] = SkipNote(unescape(fields[2]), int(fields[1]))
+    elif kind == "tolerate":
+        journal.tolerated[unescape(fields[0])] = fields[1]
+    elif kind == "gone":
+        journal.gone[unescape(fields[0])] = int(fields[1])
+    elif kind == "head":
+        journal.last_commit = fields[0]
     elif kind == "vault":
         remote, branch, subdir = (unescape(f) for f in fields)
         journal.vault = (remote, branch, subdir)
     elif kind == "push":
         journal.push_error_kind, journal.push_error = unescape(fields[0]), unescape(fields[1])
     elif kind == "success":
-        journal.last_success, journal.last_commit = int(fields[0]), fields[1]
+        journal.last_success, journal.success_commit = int(fields[0]), fields[1]
+        journal.last_commit = journal.last_commit or fields[1]  # formats before `head`
     elif kind == "run":
         journal.last_run, journal.last_outcome = int(fields[0]), fields[1]
         journal.pending_push = int(fields[2])

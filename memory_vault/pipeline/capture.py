@@ -21,8 +21,8 @@ SETTLE_SECONDS = 2.0  # a file modified this recently may still be being written
 RETRY_SECONDS = 0.3
 
 
-def capture(name: str, source_dir: str, *, max_bytes: int,
-            validate: bool) -> "Version | Skip | None":
+def capture(name: str, source_dir: str, *, max_bytes: int, validate: bool,
+            tolerate: str = "") -> "Version | Skip | None":
     """A whole, valid version of the file `name`; a Skip with the reason; None if it vanished.
 
     The path rule is applied again here, not trusted from the scan: `name` is resolved
@@ -39,6 +39,11 @@ def capture(name: str, source_dir: str, *, max_bytes: int,
         if not isinstance(outcome, Version) or outcome.data is None:
             return outcome
         verdict = formats.judge(name, outcome.data)
+        torn = _torn_key(outcome.data, verdict)
+        if torn and torn == tolerate:  # the same torn lines as a run before saw
+            outcome.note = (f"{verdict.problem}: backed up as it is, those lines unchanged "
+                            "since an earlier run (every other line is whole)")
+            verdict.problem = None
         if verdict.problem is None or not validate:
             outcome.format = verdict.format
             outcome.records = (verdict.records if verdict.records is not None
@@ -46,10 +51,21 @@ def capture(name: str, source_dir: str, *, max_bytes: int,
             return outcome
         settled = time.time_ns() - outcome.mtime_ns > SETTLE_SECONDS * 1e9
         if tries_left == 0 or (settled and not verdict.retry):
-            return Skip(name, describe(verdict))
+            return Skip(name, describe(verdict), torn)
         del outcome
         time.sleep(RETRY_SECONDS)  # an agent may be half-way through writing it: look again
     raise AssertionError("unreachable")
+
+
+def _torn_key(data: bytearray, verdict: formats.Verdict) -> str:
+    """For JSON Lines whose only bad lines are not its last: the hash of its bytes up to the
+    last of them. A later version with the same key holds the same torn lines, followed by
+    lines appended since: it may be backed up as it is ("" when there is nothing torn)."""
+    if not verdict.middle:
+        return ""
+    import hashlib
+
+    return hashlib.sha256(memoryview(data)[:verdict.torn_end]).hexdigest()
 
 
 def describe(verdict: formats.Verdict) -> str:

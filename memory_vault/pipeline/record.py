@@ -14,6 +14,7 @@ from memory_vault.journal.cache import (
     OUTCOME_FAILED,
     OUTCOME_OK,
     OUTCOME_PARTIAL,
+    Alarm,
     Journal,
     SkipNote,
     describe_last_good,
@@ -61,10 +62,10 @@ def finish(config: Config, log: RunLog, journal: Journal, outcome: Outcome, *,
                   f"{describe_last_good(saved_at[skip.name])}")
     if outcome.absent:
         log.info(f"absent, nothing to back up: {', '.join(outcome.absent)}")
-    present = set(outcome.present)
-    for path in [p for p in journal.files if p not in present]:
-        del journal.files[path]
+    _note_gone(log, journal, outcome)
     journal.skips = {s.name: SkipNote(s.reason, saved_at[s.name]) for s in outcome.skips}
+    journal.tolerated = {p: key for p, key in journal.tolerated.items() if p in outcome.present}
+    journal.tolerated.update({s.name: s.sha256 for s in outcome.skips if s.sha256})
     code = outcome.exit_code
     journal.vault = config.vault_identity
     journal.last_run = int(outcome.started)
@@ -77,12 +78,32 @@ def finish(config: Config, log: RunLog, journal: Journal, outcome: Outcome, *,
     elif not journal.pending_push:
         journal.push_error_kind = journal.push_error = ""
     journal.last_error = log.redactor.clean("; ".join(problems))
-    if not code:
+    if outcome.push_error is None:  # all it could: a skipped file is its own problem
         journal.last_success = int(outcome.started)
+        journal.success_commit = journal.last_commit
     save_journal(config.state_file, journal, now=int(time.time()), durable=durable)
     line = summary(outcome, journal.pending_push)
     log.info(line)
     return line
+
+
+def _note_gone(log: RunLog, journal: Journal, outcome: Outcome) -> None:
+    """Files deleted from their source since they were backed up: the vault keeps them, the
+    journal says so; one named explicitly (not by a glob) that disappears raises the shrink
+    alarm, as an emptied one does."""
+    present, absent = set(outcome.present), set(outcome.absent)
+    for path in [p for p in journal.files if p not in present]:
+        record = journal.files.pop(path)
+        journal.gone[path] = record.saved
+        if path in absent and journal.last_commit:
+            from memory_vault.journal.alarms import describe
+
+            alarm = Alarm(record.records or 1, 0, journal.last_commit, journal.last_commit,
+                          int(time.time()))
+            journal.alarms[path] = alarm
+            log.alarm(describe(path, alarm))
+    for path in [p for p in journal.gone if p in present]:
+        del journal.gone[path]
 
 
 def summary(outcome: Outcome, pending: int) -> str:

@@ -174,12 +174,15 @@ class Run:
                 stores.setdefault(source.name, [])
                 continue
             found = capture(source.relative(path) or path, source.folder,
-                            max_bytes=self.config.max_file_bytes, validate=self.config.validate)
+                            max_bytes=self.config.max_file_bytes, validate=self.config.validate,
+                            tolerate=self.journal.tolerated.get(path, ""))
             if isinstance(found, Skip):
                 found.name = path
                 self.outcome.skips.append(found)
             elif found is not None:
                 found.path = path
+                if found.note:
+                    self.log.warning(f"{path}: {found.note}")
                 yield found
         for name in stores:
             yield from self.capture_store(next(s for s in self.sources if s.name == name))

@@ -35,13 +35,15 @@ _KINDS = {stat.S_IFDIR: "a directory", stat.S_IFIFO: "a FIFO", stat.S_IFCHR: "a 
 
 
 class Skip:
-    """A file we could not back up this run, and why (its last good copy stays)."""
+    """A file we could not back up this run, and why (its last good copy stays); the hash of
+    what was read, when something was."""
 
-    __slots__ = ("name", "reason")
+    __slots__ = ("name", "reason", "sha256")
 
-    def __init__(self, name: str, reason: str) -> None:
+    def __init__(self, name: str, reason: str, sha256: str = "") -> None:
         self.name = name
         self.reason = reason
+        self.sha256 = sha256
 
 
 class Scan:
@@ -125,6 +127,35 @@ def scan_source(source: "Source", records: "Mapping[str, Known]", *, read_all: b
     for skip in result.skips:
         skip.name = prefix + skip.name
     return result
+
+
+MEMORY_SUFFIXES = (".json", ".jsonl", ".ndjson", ".md", ".markdown", ".mdc", ".db", ".sqlite",
+                   ".sqlite3")
+
+
+def untracked(source: "Source") -> list[str]:
+    """Files whose name says memory (JSON, JSON Lines, Markdown, SQLite) at the source's top
+    level, or in a folder its patterns reach, that no pattern or exclude covers (vault
+    paths): memory that would otherwise be left out in silence."""
+    from memory_vault.sources.patterns import excluded
+
+    folders = {""} | {p.rsplit("/", 1)[0] for p in source.files
+                      if "/" in p and not any(c in p.rsplit("/", 1)[0] for c in "*?[")}
+    covered = set(Matches(source.folder, source.files).found)
+    found = []
+    for folder in sorted(folders):
+        try:
+            entries = sorted(os.scandir(os.path.join(source.folder, folder)),
+                             key=lambda e: e.name)
+        except OSError:
+            continue
+        for entry in entries:
+            name = f"{folder}/{entry.name}" if folder else entry.name
+            if (entry.name.lower().endswith(MEMORY_SUFFIXES) and entry.is_file()
+                    and not entry.name.startswith(".") and name not in covered
+                    and not excluded(name, source.exclude)):
+                found.append(source.vault_path(name))
+    return found
 
 
 def _look(result: Scan, name: str, source_dir: str, real_source: str) -> os.stat_result | None:
