@@ -159,3 +159,25 @@ def test_a_torn_middle_line_does_not_block_a_transcript(vault: Vault) -> None:
     os.utime(vault.source / "session.jsonl", (1, 1))
     assert vault.sync().returncode == 3
     assert git("status", "--porcelain", cwd=vault.clone) == ""
+
+
+def test_init_discovers_every_agent_and_takes_files_and_excludes(vault: Vault) -> None:
+    claude = vault.home / ".claude"
+    (claude / "projects/p").mkdir(parents=True)
+    (claude / "CLAUDE.md").write_text("# my rules\n")
+    (claude / ".credentials.json").write_text('{"token": "never"}')
+    vault.write("notes.json", '{"n": 1}', age=30)
+    vault.write("private.json", '{"p": 1}', age=30)
+    result = vault.run("init", "--source", str(vault.source), "--files", "*.json",
+                       "--exclude", "private.json", "--discover")
+    assert result.returncode == 0, result.stderr
+    assert "tracking claude-code" in result.stdout
+    settings = (vault.home / ".config/memory-vault/.env").read_text()
+    assert "MEMORY_VAULT_FILES='*.json'" in settings
+    assert "MEMORY_VAULT_EXCLUDE=private.json" in settings
+    assert "[claude-code]" in (vault.home / ".config/memory-vault/sources.toml").read_text()
+    assert vault.run("--now").returncode == 0
+    names = vault.remote_git("ls-tree", "-r", "--name-only", "main")
+    assert "rAgentShared/claude-code/CLAUDE.md" in names
+    assert "rAgentShared/notes.json" in names
+    assert "private.json" not in names and ".credentials.json" not in names

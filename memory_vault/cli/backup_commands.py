@@ -31,15 +31,22 @@ def sync(now: bool, dry_run: bool, no_push: bool) -> Job:
 @click.option("--remote", metavar="URL", help="Git URL or path of the backup repository.")
 @click.option("--source", metavar="DIR", type=click.Path(file_okay=False),
               help="Folder holding the memory files (default: the current one).")
+@click.option("--files", metavar="PATTERNS", help="Comma-separated names or globs in it.")
+@click.option("--exclude", metavar="PATTERNS", help="Comma-separated patterns never backed up.")
+@click.option("--discover", is_flag=True, help="Also track every agent's memory found on this "
+                                               "machine (as `discover --add`).")
 @runs(need_source=True)
-def init(remote: str | None, source: str | None) -> Job:
+def init(remote: str | None, source: str | None, files: str | None, exclude: str | None,
+         discover: bool) -> Job:
     """Write the settings file and create the clone (and the embedded remote if none)."""
     from memory_vault.pipeline.setup import init_options, init_target, initialize
 
     ctx = click.get_current_context()
     env_path = init_target(globals_of(ctx).env_file, dict(os.environ))
-    options = init_options(env_path, remote=remote, source=source)
+    options = init_options(env_path, remote=remote, source=source, files=files,
+                           exclude=exclude)
     # Read the file init is about to write (if it exists yet), and no other.
     globals_of(ctx).env_file = env_path if Path(env_path).is_file() else None
-    return Job(lambda config, log: initialize(config, log, env_path=env_path, options=options),
+    return Job(lambda config, log: initialize(config, log, env_path=env_path, options=options,
+                                              discover=discover),
                options=options, search_env_file=False)

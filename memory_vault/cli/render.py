@@ -78,7 +78,9 @@ def _init(result: "InitResult") -> list[str]:
     width = max(len(label) for label, _ in rows) + 2
     head = ("Memory Vault is ready." if result.reachable
             else "Memory Vault is set up, but the remote cannot be reached yet:")
-    return [head, *(f"  {label + ':':<{width}}{value}" for label, value in rows),
+    found = [f"  tracking {name} (found by --discover; `{command_name()} source list`)"
+             for name in result.discovered]
+    return [head, *(f"  {label + ':':<{width}}{value}" for label, value in rows), *found,
             f"Next: `{command_name()} --now` for a first backup, "
             f"`{command_name()} schedule install` to run it every 15 minutes."]
 

@@ -33,7 +33,8 @@ ALWAYS_PINNED = ("MEMORY_VAULT_SOURCE_DIR", "MEMORY_VAULT_HOME")
 class InitResult:
     """What `init` saved where, and whether the remote answered (exit 3 when it did not)."""
 
-    __slots__ = ("clone", "embedded", "env_path", "problem", "remote", "source", "written")
+    __slots__ = ("clone", "discovered", "embedded", "env_path", "problem", "remote", "source",
+                 "written")
 
     def __init__(self, config: Config, env_path: str, written: dict[str, str],
                  problem: str | None, remote_shown: str) -> None:
@@ -44,6 +45,7 @@ class InitResult:
         self.env_path = env_path
         self.written = written
         self.problem = problem  # why the remote could not be reached, if it could not
+        self.discovered: list[str] = []  # sources `--discover` added
 
     @property
     def reachable(self) -> bool:
@@ -56,7 +58,8 @@ class InitResult:
     def as_dict(self) -> dict[str, object]:
         return {"source": self.source, "remote": self.remote, "embedded": self.embedded,
                 "clone": self.clone, "settings": self.env_path,
-                "saved": sorted(self.written), "remote_problem": self.problem}
+                "saved": sorted(self.written), "remote_problem": self.problem,
+                "discovered": self.discovered}
 
 
 def init_target(env_file_option: str | None, environ: dict[str, str]) -> str:
@@ -68,14 +71,17 @@ def init_target(env_file_option: str | None, environ: dict[str, str]) -> str:
     return paths.config_env_file(environ)
 
 
-def init_options(env_path: str, *, remote: str | None, source: str | None) -> dict[str, str]:
-    """The settings `init`'s options give: --remote, and --source (else the current folder,
-    unless the environment or the env file already names one)."""
+def init_options(env_path: str, *, remote: str | None, source: str | None,
+                 files: str | None = None, exclude: str | None = None) -> dict[str, str]:
+    """The settings `init`'s options give: --remote, --files, --exclude, and --source (else
+    the current folder, unless the environment or the env file already names one)."""
     options: dict[str, str] = {}
     if source is not None or not _configured("MEMORY_VAULT_SOURCE_DIR", env_path):
         options["MEMORY_VAULT_SOURCE_DIR"] = str(Path(source or ".").expanduser().absolute())
-    if remote is not None:
-        options["MEMORY_VAULT_REMOTE"] = remote
+    for name, value in (("MEMORY_VAULT_REMOTE", remote), ("MEMORY_VAULT_FILES", files),
+                        ("MEMORY_VAULT_EXCLUDE", exclude)):
+        if value is not None:
+            options[name] = value
     return options
 
 
@@ -107,8 +113,8 @@ def settings_to_write(config: Config, options: dict[str, str],
     return values
 
 
-def initialize(config: Config, log: RunLog, *, env_path: str,
-               options: dict[str, str]) -> InitResult:
+def initialize(config: Config, log: RunLog, *, env_path: str, options: dict[str, str],
+               discover: bool = False) -> InitResult:
     """Record the settings in `env_path`, then make the vault usable (clone, embedded
     remote) and check that the remote answers."""
     from memory_vault.store.vault import Vault
@@ -132,4 +138,10 @@ def initialize(config: Config, log: RunLog, *, env_path: str,
     finally:
         lock.release()
     log.info(f"init: settings in {env_path}")
-    return InitResult(config, env_path, written, problem, log.redactor.clean(config.remote))
+    result = InitResult(config, env_path, written, problem, log.redactor.clean(config.remote))
+    if discover:  # every agent's memory on this machine, tracked from the first run
+        from memory_vault.sources.discover import run_discover
+
+        config.env_file = env_path  # the sources file goes beside the env file just written
+        result.discovered = run_discover(config, log, [config.source_dir], add=True).added
+    return result

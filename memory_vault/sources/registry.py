@@ -131,7 +131,8 @@ def save_sources(path: str, sources: list[Source]) -> None:
 
     blocks = [HEADER]
     for s in sources:
-        blocks.append(f"\n[{json.dumps(s.name)}]\nfolder = {json.dumps(s.folder)}\n"
+        key = s.name if "." not in s.name else json.dumps(s.name)  # a bare key, if it can be
+        blocks.append(f"\n[{key}]\nfolder = {json.dumps(s.folder)}\n"
                       + (f"preset = {json.dumps(s.preset)}\n" if s.preset else "")
                       + f"files = {strings(s.files)}\nexclude = {strings(s.exclude)}\n"
                       f"store = {'true' if s.store else 'false'}\n")
