@@ -42,6 +42,7 @@ from cases import (
     fleet,
     formats,
     no_change,
+    store,
     syncs,
     tracked_10k,
     year,
@@ -59,6 +60,7 @@ CASES: dict[str, Callable[[Path, Results, Plan], None]] = {
     "jsonl": formats.measure_jsonl,
     "syncs": syncs.measure,
     "fleet": fleet.measure,
+    "store": store.measure,
     "year": year.measure,
 }
 EVERYDAY = [name for name in CASES if name != "year"]  # the year is behind --year or --all

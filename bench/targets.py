@@ -81,6 +81,7 @@ PACKED = at_most(2.0, "x")  # the vault against the same history fully packed by
 NO_CHANGE = "no_change_8_seed_files"
 PEAK = "peak memory, {name}"
 YEAR = "a_year_of_history"
+STORE = "store_chroma_*_documents"
 
 
 def _peak(c: Case) -> str:
@@ -199,6 +200,19 @@ TARGETS: tuple[Target, ...] = (
            lambda c: float(c["year"]["remote_mb"]) / float(c["year"]["fully_packed_mb"]),
            lambda c: f"{c['year']['remote_mb']:.1f} MB vs {c['year']['fully_packed_mb']:.1f} MB",
            PACKED),
+    Target("a store of {documents:,} Chroma documents, written meanwhile: a sync vs cp -a",
+           STORE, _of("ratio_vs_cp"),
+           lambda c: f"{c['sync_median_s']:.2f} s vs cp -a {c['cp_median_s'] * 1000:.0f} ms = "
+                     f"{c['ratio_vs_cp']:.0f}x", at_most(2.0, "x"), field="target_ratio"),
+    Target("a store, written meanwhile: a sync vs the folder copied into git by hand", STORE,
+           _of("ratio_vs_copy_into_git"),
+           lambda c: f"{c['sync_median_s']:.2f} s vs {c['copy_into_git_median_s']:.2f} s = "
+                     f"{c['ratio_vs_copy_into_git']:.2f}x", reported()),
+    Target("a store, written meanwhile: versions that restore usable", STORE,
+           lambda c: (c["usable_versions"], c["versions"]),
+           lambda c: f"{c['usable_versions']} of {c['versions']} ({c['skipped_syncs']} of "
+                     f"{c['rounds']} syncs found it moving)",
+           Limit("every version", lambda v: v[0] == v[1] > 0)),
     Target("fleet: {machines} machines x {rounds} rounds, all at once",
            "fleet_8_machines_50_rounds",
            lambda c: (c["commits_on_remote"] == c["expected_commits"], c["failed_runs"]), _fleet,

@@ -177,6 +177,54 @@ def _is_open(fd: int) -> bool:
     return True
 
 
+class Watch:
+    """A read-only connection to the database at `relative`, opened as `read_database`
+    opens it and held across the read of a set of files (`pipeline.store`): its
+    `PRAGMA data_version` changes once any other connection commits, which a timestamp
+    tick may hide. Raises OSError, CopyProblem."""
+
+    def __init__(self, source_dir: str, relative: str) -> None:
+        import sqlite3
+        from urllib.parse import quote
+
+        self.folder, fd, leaf = open_file(source_dir, relative)
+        try:
+            checked = Checked(folder=self.folder, fd=fd, leaf=leaf)
+            guard = checked.guard()
+            self.db = sqlite3.connect(f"file:{quote(checked.path(source_dir, relative))}"
+                                      "?mode=ro", uri=True, timeout=SQLITE_BUSY_SECONDS)
+            self.first = self.version()
+            guard()
+        except sqlite3.Error as exc:
+            self.close()
+            raise CopyProblem(f"cannot open it ({exc})") from None
+        except BaseException:
+            self.close()
+            raise
+        finally:
+            os.close(fd)
+
+    def version(self) -> int:
+        """`PRAGMA data_version` now (-1 when it cannot be read: a change, to be safe)."""
+        import sqlite3
+
+        try:
+            return int(self.db.execute("PRAGMA data_version").fetchone()[0])
+        except sqlite3.Error:
+            return -1
+
+    def unchanged(self) -> bool:
+        """Has no other connection committed since the watch began?"""
+        return self.first != -1 and self.version() == self.first
+
+    def close(self) -> None:
+        if getattr(self, "db", None) is not None:
+            self.db.close()
+        if self.folder >= 0:
+            os.close(self.folder)
+            self.folder = -1
+
+
 def sqlite_image(path: str, *, check: bool = True) -> bytearray:
     """A consistent image of the database at `path`, checked when `check`."""
     return copy_database(path, check=check)[0]

@@ -41,8 +41,37 @@ def count(fmt: str, data: bytes | bytearray) -> int | None:
 
 
 def count_rows(db: sqlite3.Connection) -> int:
-    """The rows of all user tables of an open database: its record count."""
+    """The rows of all user tables of an open database that can be counted: its record
+    count. A table that cannot be (a virtual table whose module is not loaded, such as
+    sqlite-vec's `vec0`) is left out, and `uncounted` names it; its shadow tables, plain
+    tables, still count."""
     return sum(n for _table, n in _row_counts(db))
+
+
+def uncounted(fmt: str, data: bytes | bytearray) -> dict[str, str]:
+    """The tables of a database version left out of its record count, with why: what a
+    count shown beside it should say (`note`)."""
+    if fmt != formats.SQLITE:
+        return {}
+    with open_image(data) as db:
+        return uncounted_tables(db)
+
+
+def uncounted_tables(db: sqlite3.Connection) -> dict[str, str]:
+    found = {}
+    for table in user_tables(db):
+        try:
+            _count_table(db, table)
+        except sqlite3.Error as exc:
+            found[table] = str(exc)
+    return found
+
+
+def note(left_out: dict[str, str]) -> str | None:
+    """`not counted: vec_items (no such module: vec0)`, or None when every table counts."""
+    if not left_out:
+        return None
+    return "not counted: " + ", ".join(f"{t} ({why})" for t, why in sorted(left_out.items()))
 
 
 def fingerprints(fmt: str, data: bytes) -> Counter[bytes] | None:
@@ -120,22 +149,34 @@ def user_tables(db: sqlite3.Connection) -> list[str]:
 
 
 def _row_counts(db: sqlite3.Connection) -> list[tuple[str, int]]:
+    """(table, rows) of each table that can be counted; the others are left out."""
+    counted = []
+    for table in user_tables(db):
+        try:
+            counted.append((table, _count_table(db, table)))
+        except sqlite3.Error:  # a virtual table whose module is not loaded: `uncounted`
+            continue
+    return counted
+
+
+def _count_table(db: sqlite3.Connection, table: str) -> int:
     # Table names come from the database itself, quoted as identifiers.
-    return [(t, db.execute(f'SELECT count(*) FROM "{ident(t)}"').fetchone()[0])  # noqa: S608
-            for t in user_tables(db)]
+    rows: int = db.execute(f'SELECT count(*) FROM "{ident(table)}"').fetchone()[0]  # noqa: S608
+    return rows
 
 
 def tables(db: sqlite3.Connection) -> dict[str, dict[str, str]]:
     """Rows of every table by primary key (the rowid when there is none)."""
     found: dict[str, dict[str, str]] = {}
     for table in user_tables(db):
-        info = db.execute(f'PRAGMA table_info("{ident(table)}")').fetchall()
-        pk = [row[1] for row in sorted(info, key=lambda r: r[5]) if row[5]]
-        key_sql = ", ".join(f'"{ident(c)}"' for c in pk) if pk else "rowid"
         try:
+            info = db.execute(f'PRAGMA table_info("{ident(table)}")').fetchall()
+            pk = [row[1] for row in sorted(info, key=lambda r: r[5]) if row[5]]
+            key_sql = ", ".join(f'"{ident(c)}"' for c in pk) if pk else "rowid"
             cursor = db.execute(f'SELECT {key_sql}, * FROM "{ident(table)}"')  # noqa: S608
         except sqlite3.Error:
-            continue  # a WITHOUT ROWID table without a key, a virtual table: skipped
+            continue  # a WITHOUT ROWID table without a key, a virtual table whose module
+            # is not loaded (sqlite-vec's vec0): skipped, its shadow tables compared
         width = len(pk) or 1
         found[table] = {", ".join(map(str, row[:width])): repr(row[width:]) for row in cursor}
     return found

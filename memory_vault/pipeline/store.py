@@ -1,50 +1,208 @@
 """Store step: a store (Chroma, LanceDB, Qdrant, mem0: a folder of files that only make sense
 together) read as one consistent set, or not at all.
 
-Every file of the set is read (SQLite through its backup API); then every file is checked
-unchanged (size, mtime, ctime, inode); a set that moved while it was read is read again, a
-few tries. A set that cannot be read whole is one skip: the vault keeps the last whole set.
+The set is listed, then awaited until it has been left alone for `QUIET_NS` (no file's change
+time newer; `WAIT_NS` at most): `capture.read`'s rule for two agreeing reads of one file, the
+looks before and after the read being the two. Then every file is read (SQLite through its
+backup API), and the set is looked at again: the same files (none appeared, none vanished),
+each with the same size, mtime, ctime and inode (a database with its `-wal` and `-journal`,
+whose ctime SQLite itself moves when run as root: their size, mtime and inode), and each
+database's `PRAGMA data_version` unchanged on a connection held open across the read, which
+a timestamp tick cannot hide. A set that moved is read again, a few tries; a set that cannot
+be read whole is one skip: the vault keeps the last whole set.
+
+Memory: the versions must wait until the set is verified before any is staged. A set of up to
+`HOLD_BYTES` waits in memory; the rest of a larger one waits in a private temporary folder,
+one file's bytes in memory at a time, and is read back as each version is staged (the cost:
+writing and reading those bytes once more, in `$TMPDIR`, removed when the set is handed over).
 """
 
 import os
+import time
 
+from memory_vault.capture.read import QUIET_NS
+from memory_vault.capture.sqlite import CopyProblem, Watch, is_sqlite_inside
 from memory_vault.capture.version import Version
 from memory_vault.pipeline.capture import capture
-from memory_vault.sources.scan import Skip
+from memory_vault.sources.scan import SQLITE_SIDECARS, Skip, scan_source
 from memory_vault.sources.source import Source
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
 SET_TRIES = 4
+WAIT_NS = 2_000_000_000  # how long one try waits for such a moment before reading anyway
+POLL_SECONDS = 0.05
+HOLD_BYTES = 256 * 2**20  # a set up to this size waits in memory; beyond, on disk
+WATCHED = tuple(s for s in SQLITE_SIDECARS if s != "-shm")  # readers write the -shm
+KEPT_WHOLE = "a store, kept whole"
+KEEPS = "the vault keeps the last whole set"
+
+Look = tuple[int, ...] | None
+
+
+class StoreSet:
+    """The versions of one verified set, handed over one at a time: those held in memory,
+    then those set aside on disk, each read back as it is taken."""
+
+    def __init__(self) -> None:
+        self.held: list[Version] = []
+        self.spooled: list[tuple[Version, str]] = []
+        self.spool: str | None = None
+        self.held_bytes = 0
+
+    def add(self, version: Version) -> None:
+        if version.data is None or self.held_bytes + version.size <= HOLD_BYTES:
+            self.held.append(version)
+            self.held_bytes += version.size
+            return
+        if self.spool is None:
+            import tempfile
+
+            self.spool = tempfile.mkdtemp(prefix="memory-vault-store-")  # mode 0700
+        path = os.path.join(self.spool, str(len(self.spooled)))
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        try:
+            view = memoryview(version.data)
+            while view:
+                view = view[os.write(fd, view):]
+        finally:
+            os.close(fd)
+        version.data = None
+        self.spooled.append((version, path))
+
+    def __len__(self) -> int:
+        return len(self.held) + len(self.spooled)
+
+    def __iter__(self) -> "Iterator[Version]":
+        try:
+            while self.held:
+                yield self.held.pop(0)
+            while self.spooled:
+                version, path = self.spooled.pop(0)
+                with open(path, "rb") as f:
+                    version.data = bytearray(f.read())
+                os.unlink(path)
+                yield version
+        finally:
+            self.discard()
+
+    def discard(self) -> None:
+        self.held, self.spooled = [], []
+        if self.spool is not None:
+            import shutil
+
+            shutil.rmtree(self.spool, ignore_errors=True)
+            self.spool = None
 
 
 def capture_store(source: Source, members: list[str], *, max_bytes: int,
-                  validate: bool) -> "list[Version] | Skip":
-    """Every file of the store `source` (by vault path), read as one consistent set."""
-    for _attempt in range(SET_TRIES):
-        before = _looks(source, members)
-        versions: list[Version] = []
-        for path in members:
-            found = capture(source.relative(path) or path, source.folder,
-                            max_bytes=max_bytes, validate=validate)
-            if isinstance(found, Skip):
-                return Skip(source.name, f"a store, kept whole: {path} could not be read "
-                                         f"({found.reason}); the vault keeps the last whole set")
-            if found is not None:
-                found.path = path
-                versions.append(found)
-        if _looks(source, members) == before:
-            return versions
-    return Skip(source.name, f"a store, kept whole: it kept changing while being read "
-                             f"({SET_TRIES} tries); the vault keeps the last whole set")
+                  validate: bool) -> "StoreSet | Skip":
+    """Every file of the store `source`, as one consistent set (iterated, one version at a
+    time, by vault path), or one Skip naming the store. `members` are the files the plan
+    found; the set is listed again, since it may have changed since."""
+    del members  # listed again at each try, and compared with itself
+    why = "it kept changing while being read"
+    for attempt in range(SET_TRIES):
+        listed = _listing(source)
+        if isinstance(listed, Skip):
+            return listed
+        _await_quiet(source, listed)
+        outcome = _read_once(source, listed, max_bytes=max_bytes, validate=validate)
+        if isinstance(outcome, StoreSet):
+            return outcome
+        if outcome is not None:  # a file that cannot be read, in a set that held still
+            return Skip(source.name, f"{KEPT_WHOLE}: {outcome}; {KEEPS}")
+        time.sleep(0.1 * (attempt + 1))
+    return Skip(source.name, f"{KEPT_WHOLE}: {why} ({SET_TRIES} tries); {KEEPS}")
 
 
-def _looks(source: Source, members: list[str]) -> list[tuple[int, ...] | None]:
-    """What each file of the set looks like now (None: gone)."""
-    looks: list[tuple[int, ...] | None] = []
-    for path in members:
-        try:
-            st = os.stat(source.disk_path(path))
-        except OSError:
-            looks.append(None)
-            continue
-        looks.append((st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino))
+def _listing(source: Source) -> "list[str] | Skip":
+    """The set's files now, by vault path; a Skip when one of them cannot be held."""
+    scan = scan_source(source, {}, read_all=True)
+    if scan.skips:
+        first = scan.skips[0]
+        return Skip(source.name, f"{KEPT_WHOLE}: {first.name} cannot be backed up "
+                                 f"({first.reason}); {KEEPS}")
+    return scan.present
+
+
+def _read_once(source: Source, listed: list[str], *, max_bytes: int,
+               validate: bool) -> "StoreSet | str | None":
+    """The set read once: a StoreSet when it held still, the reason a file of a set that
+    held still could not be read, or None (it moved: read it again)."""
+    watches: list[Watch] = []
+    found = StoreSet()
+    try:
+        before = _looks(source, listed)
+        for path in listed:
+            relative = source.relative(path) or path
+            if before[path] is not None and is_sqlite_inside(source.folder, relative):
+                watches.append(Watch(source.folder, relative))
+        for path in listed:
+            version = capture(source.relative(path) or path, source.folder,
+                              max_bytes=max_bytes, validate=validate)
+            if not isinstance(version, Version):
+                if _moved(source, listed, before, watches):
+                    return None
+                return f"{path} could not be read ({version.reason})" if version else None
+            version.path = path
+            found.add(version)
+        if _moved(source, listed, before, watches):
+            return None
+        kept, found = found, StoreSet()
+        return kept
+    except (OSError, CopyProblem) as exc:
+        if _moved(source, listed, {}, watches):
+            return None
+        return f"it could not be read ({exc})"
+    finally:
+        found.discard()
+        for watch in watches:
+            watch.close()
+
+
+def _moved(source: Source, listed: list[str], before: "dict[str, Look]",
+           watches: list[Watch]) -> bool:
+    """Did any file of the set change, appear or vanish since `before` was taken?"""
+    if not before or _listing(source) != listed or _looks(source, listed) != before:
+        return True
+    return not all(w.unchanged() for w in watches)
+
+
+def _looks(source: Source, listed: list[str]) -> "dict[str, Look]":
+    """What each file of the set looks like now: size, mtime, ctime and inode of the file,
+    then of a database's -wal and -journal (-1s: none); None: the file is gone."""
+    looks: dict[str, Look] = {}
+    for path in listed:
+        disk = source.disk_path(path)
+        look: list[int] = []
+        for suffix in ("", *WATCHED):
+            try:
+                st = os.stat(disk + suffix, follow_symlinks=False)
+            except OSError as exc:
+                look += (-1 if isinstance(exc, FileNotFoundError) else -2,) * 4
+                continue
+            # A sidecar's change time is its mtime: SQLite run as root chowns the -wal it
+            # opens, our own read included, which moves nothing but the ctime.
+            changed = st.st_ctime_ns if not suffix else st.st_mtime_ns
+            look += (st.st_size, st.st_mtime_ns, changed, st.st_ino)
+        looks[path] = tuple(look) if look[0] != -1 else None
     return looks
+
+
+def _await_quiet(source: Source, listed: list[str]) -> None:
+    """Wait until no file of the set has changed for `QUIET_NS`, by its change time or by
+    our own clock (a change time ahead of ours proves nothing), `WAIT_NS` at most."""
+    started = time.monotonic_ns()
+    seen, since = _looks(source, listed), started
+    while True:
+        now = time.monotonic_ns()
+        newest = max((max(look[2::4]) for look in seen.values() if look), default=0)
+        if max(time.time_ns() - newest, now - since) >= QUIET_NS or now - started >= WAIT_NS:
+            return
+        time.sleep(POLL_SECONDS)
+        looks = _looks(source, listed)
+        if looks != seen:
+            seen, since = looks, time.monotonic_ns()
