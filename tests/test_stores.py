@@ -180,6 +180,55 @@ def test_a_set_larger_than_memory_waits_on_disk(tmp_path: Path,
     assert not spool.exists()
 
 
+def test_a_file_appearing_during_the_read_is_a_change(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from memory_vault.capture.version import Version
+    from memory_vault.pipeline import capture as step
+    from memory_vault.pipeline import store
+    from memory_vault.sources.source import Source
+
+    folder = tmp_path / "s"
+    folder.mkdir()
+    (folder / "a.bin").write_bytes(b"a")
+    reads: list[str] = []
+
+    def capture(name: str, source_dir: str, *, max_bytes: int,
+                validate: bool) -> Version | Skip | None:
+        reads.append(name)
+        if len(reads) == 1:  # a writer adds a file while the first one is read
+            (folder / "b.bin").write_bytes(b"b")
+        return step.capture(name, source_dir, max_bytes=max_bytes, validate=validate)
+
+    monkeypatch.setattr(store, "capture", capture)
+    monkeypatch.setattr(store, "QUIET_NS", 0)
+    found = store.capture_store(Source("s", str(folder), ("*.bin",), store=True), [],
+                                max_bytes=10**6, validate=True)
+    assert isinstance(found, store.StoreSet)
+    assert [v.path for v in found] == ["s/a.bin", "s/b.bin"]
+    assert reads == ["a.bin", "a.bin", "b.bin"]  # read again, whole
+
+
+def test_a_commit_is_seen_by_data_version(tmp_path: Path) -> None:
+    """A commit another connection makes is seen on the connection held across the read,
+    whatever the timestamps say."""
+    import sqlite3
+
+    from memory_vault.capture.sqlite import Watch
+
+    db = sqlite3.connect(tmp_path / "m.db")
+    db.execute("CREATE TABLE t (x)")
+    db.commit()
+    watch = Watch(str(tmp_path), "m.db")
+    try:
+        assert watch.unchanged()
+        db.execute("INSERT INTO t VALUES (1)")
+        db.commit()
+        assert not watch.unchanged()
+    finally:
+        watch.close()
+        db.close()
+
+
 def test_a_file_that_cannot_be_read_skips_the_whole_store(tmp_path: Path) -> None:
     from memory_vault.pipeline import store
     from memory_vault.sources.source import Source
