@@ -5,7 +5,8 @@ The file is opened once per look, from the source dir's descriptor, one componen
 with `O_NOFOLLOW` along the path the scan's rule resolved inside the source dir
 (`sources.names.resolve`): a symlink swapped in after that check is refused, never
 followed. What was opened is checked (`fstat`: a regular file, under the size limit) and
-read from that same descriptor.
+read from that same descriptor. A JSON Lines file over the limit is read the same way, in
+pieces (`capture.pieces`), never whole in memory.
 
 A writer may rewrite a memory file in place while we read it, or replace it by rename; the
 bytes kept are the bytes of one version or none at all (read again). SQLite databases are
@@ -18,6 +19,7 @@ import os
 import stat
 import time
 
+from memory_vault.capture.pieces import Pieces, Reading
 from memory_vault.capture.version import Version
 from memory_vault.sources.scan import Skip, kind
 
@@ -75,14 +77,23 @@ def problem(name: str, exc: OSError) -> "Skip | None":
     return Skip(name, f"unreadable ({exc.strerror})")
 
 
-def read_version(name: str, source_dir: str, relative: str,
-                 max_bytes: int) -> "Version | Skip | None":
+def read_version(name: str, source_dir: str, relative: str, max_bytes: int, *,
+                 pieced: Reading | None = None) -> "Version | Skip | None":
     """The version of the file at `relative` inside the source dir (vault path `name`), a
-    Skip, or None (it vanished)."""
-    outcome = read_stable(name, source_dir, relative, max_bytes)
+    Skip, or None (it vanished). With `pieced`, a file over the limit is read in pieces
+    (the caller knows it may be: `pieces.pieceable`)."""
+    outcome = read_stable(name, source_dir, relative, max_bytes, pieced)
+    if pieced is not None and not (isinstance(outcome, tuple)
+                                   and isinstance(outcome[0], Pieces)):
+        pieced.discard()
     if not isinstance(outcome, tuple):
         return outcome
     data, st = outcome
+    if isinstance(data, Pieces):
+        version = Version(name, size=data.size, sha256=data.sha256, stat_size=st.st_size,
+                          mtime_ns=st.st_mtime_ns)
+        version.pieces = data.pieces
+        return version
     return Version.read(name, data, stat_size=st.st_size, mtime_ns=st.st_mtime_ns)
 
 
@@ -105,8 +116,9 @@ class Quiet:
         return max(started_wall - st.st_ctime_ns, started - self.since)
 
 
-def read_stable(name: str, source_dir: str, relative: str,
-                max_bytes: int) -> "tuple[bytearray, os.stat_result] | Skip | None":
+def read_stable(name: str, source_dir: str, relative: str, max_bytes: int,
+                pieced: Reading | None = None
+                ) -> "tuple[bytearray | Pieces, os.stat_result] | Skip | None":
     """Read until the bytes are provably one version of the file.
 
     A stat unchanged around one read cannot prove it: a writer rewriting the file in place
@@ -122,13 +134,14 @@ def read_stable(name: str, source_dir: str, relative: str,
     tries = 0
     while tries < FALLBACK_TRIES:
         started, started_wall = time.monotonic_ns(), time.time_ns()
-        outcome = _read_once(name, source_dir, relative, max_bytes)
+        outcome = _read_once(name, source_dir, relative, max_bytes, pieced)
         if not isinstance(outcome, tuple):
             return outcome
         data, st, whole = outcome
         quiet_for = quiet.seen(st, started, started_wall) if whole else 0
         needed = QUIET_NS if started < deadline else TICK_NS
-        digest = hashlib.sha256(data).hexdigest() if whole else ""
+        digest = "" if not whole else (data.sha256 if isinstance(data, Pieces)
+                                        else hashlib.sha256(data).hexdigest())
         if quiet_for >= SETTLED_NS or (digest and digest == previous and quiet_for >= needed):
             return data, st
         previous = digest
@@ -146,8 +159,9 @@ def _pause(quiet_for: int, needed: int, tries: int) -> float:
     return (max(needed - quiet_for, 0) + 2_000_000 + 10_000_000 * tries) / 1e9
 
 
-def _read_once(name: str, source_dir: str, relative: str,
-               max_bytes: int) -> "tuple[bytearray, os.stat_result, bool] | Skip | None":
+def _read_once(name: str, source_dir: str, relative: str, max_bytes: int,
+               pieced: Reading | None = None
+               ) -> "tuple[bytearray | Pieces, os.stat_result, bool] | Skip | None":
     """(bytes, stat, whether the stat held still around the read and the name still
     leads to the file read), a Skip, or None."""
     try:
@@ -156,10 +170,16 @@ def _read_once(name: str, source_dir: str, relative: str,
         return problem(name, exc)
     try:
         opened = os.fstat(fd)
-        why = shape_problem(opened, max_bytes)
-        if why:
-            return Skip(name, why)
-        data = _read_fd(fd, opened.st_size)
+        data: bytearray | Pieces | Skip | None
+        if pieced is not None and stat.S_ISREG(opened.st_mode) and opened.st_size > max_bytes:
+            data = pieced.look(fd, opened.st_size)  # JSON Lines over the limit: in pieces
+        else:
+            why = shape_problem(opened, max_bytes)
+            if why:
+                return Skip(name, why)
+            data = _read_fd(fd, opened.st_size)
+        if isinstance(data, Skip):
+            return data
         after = os.fstat(fd)
         current = os.stat(leaf, dir_fd=folder, follow_symlinks=False)
     except OSError as exc:

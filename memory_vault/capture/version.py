@@ -7,6 +7,10 @@ stages. A plain slotted class: the journal loads these on the cron path, where `
 costs more than a whole run.
 """
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from memory_vault.capture.pieces import Piece
+
 RECHECK = -1  # mtime_ns of a version written too recently to trust its timestamp
 RACY_NS = 3_000_000_000  # an mtime this close to the time it was read is not trusted
 
@@ -14,14 +18,15 @@ RACY_NS = 3_000_000_000  # an mtime this close to the time it was read is not tr
 class Version:
     """One version of a file: where it lives in the vault, its bytes while held, and facts."""
 
-    __slots__ = ("data", "format", "mtime_ns", "note", "path", "records", "saved", "sha256",
-                 "size", "stat_size")
+    __slots__ = ("data", "format", "mtime_ns", "note", "path", "pieces", "records", "saved",
+                 "sha256", "size", "stat_size")
 
     def __init__(self, path: str, *, size: int, sha256: str, stat_size: int, mtime_ns: int,
                  fmt: str = "", records: int | None = None, saved: int = 0,
                  data: bytearray | None = None) -> None:
         self.path = path  # below the vault's subdir; for the default source, its name on disk
         self.data = data  # the bytes read, until they are in the clone
+        self.pieces: list[Piece] | None = None  # instead, read in pieces (`capture.pieces`)
         self.size = size  # of the bytes stored
         self.sha256 = sha256  # of the bytes stored
         self.stat_size = stat_size  # size and mtime the next scan compares with (SQLite: with
@@ -44,8 +49,12 @@ class Version:
         return self.mtime_ns != RECHECK and self.stat_size == size and self.mtime_ns == mtime_ns
 
     def release(self) -> "Version":
-        """Drop the bytes once they are in the clone (size and hash stay)."""
+        """Drop the bytes once they are in the clone (size and hash stay); a version read in
+        pieces drops the private files its pieces waited in."""
         self.data = None
+        for piece in self.pieces or ():
+            piece.discard()
+        self.pieces = None
         return self
 
     def remembered(self, now_ns: int, saved: int) -> "Version":

@@ -14,7 +14,7 @@ from memory_vault.fsutil import file_sha256
 from memory_vault.journal.cache import load_journal
 from memory_vault.logfile import RunLog
 from memory_vault.pipeline.reading import reading
-from memory_vault.recall.plan import git_blob_id, plan_restore
+from memory_vault.recall.plan import plan_restore, same_bytes
 from memory_vault.recall.writer import apply_restore
 from memory_vault.settings.load import Config
 from memory_vault.sources import scan as sources
@@ -154,8 +154,9 @@ def _remote_matches(vault: Vault) -> Check:
 
 
 def _test_restore(vault: Vault, tip: str | None, checks: list[Check]) -> dict[str, str]:
-    """Restore the tip into a temporary folder the way `restore` does; compare by sha256
-    with git's own copy of each file and with `.last_sync`. Returns name -> sha256."""
+    """Restore the tip into a temporary folder the way `restore` does; compare with git's
+    own copy of each file (a file in pieces: piece by piece) and by sha256 with
+    `.last_sync` (the whole file's). Returns name -> sha256."""
     if tip is None:
         checks.append(Check("restore", False, "the vault has no commits yet"))
         return {}
@@ -167,7 +168,7 @@ def _test_restore(vault: Vault, tip: str | None, checks: list[Check]) -> dict[st
         for item in plan.to_write:
             path = str(Path(scratch) / item.name)
             restored[item.name] = file_sha256(path)
-            if item.entry is None or git_blob_id(path) != item.entry.sha:
+            if item.entry is None or not same_bytes(path, item.entry):  # pieces: each
                 mismatches.append(f"{item.name}: restored bytes differ from the vault")
     records = load_journal(vault.config.state_file).files
     for name, record in records.items():

@@ -164,9 +164,11 @@ class Run:
     def capture(self, names: list[str]) -> "Iterator[Version]":
         """Whole, valid versions of `names`, one at a time; skips go to the outcome. A store
         with any file among `names` is read whole, as one consistent set, or not at all."""
+        from memory_vault.capture.pieces import Spill
         from memory_vault.pipeline.capture import capture  # hashlib: only with work
         from memory_vault.sources.scan import Skip
 
+        spill = Spill.under(self.config.home)  # JSON Lines over the limit, read in pieces
         stores: dict[str, list[str]] = {}
         for path in names:
             source = owner(self.sources, path)
@@ -175,7 +177,7 @@ class Run:
                 continue
             found = capture(source.relative(path) or path, source.folder,
                             max_bytes=self.config.max_file_bytes, validate=self.config.validate,
-                            tolerate=self.journal.tolerated.get(path, ""))
+                            tolerate=self.journal.tolerated.get(path, ""), spill=spill)
             if isinstance(found, Skip):
                 found.name = path
                 self.outcome.skips.append(found)

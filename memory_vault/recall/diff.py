@@ -2,7 +2,8 @@
 
 By default the vault's tip against the file in the source dir now; `--from`/`--to` take a
 commit or a moment (as `restore --at` does). Reported by record in the file's own format
-(`records.compare`); the file's own bytes are printed only here, never logged.
+(`records.compare`); the file's own bytes are printed only here, never logged. A file kept in
+pieces is compared as the one file it is: its pieces read and joined.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from memory_vault.recall.plan import vault_path_of
 from memory_vault.settings.load import Config
 from memory_vault.sources.registry import configured_sources
 from memory_vault.sources.source import Source, owner
+from memory_vault.store.pieced import Stored
 from memory_vault.store.vault import Vault
 
 SOURCE = "the source file now"
@@ -74,10 +76,11 @@ def run_diff(config: Config, log: RunLog, name: str, *, since: str | None,
         sides = [_vault_version(vault, tip, since or tip, vault_name, "--from")]
         if until:
             sides.append(_vault_version(vault, tip, until, vault_name, "--to"))
-        blobs = [blob for _label, blob in sides if blob]
+        blobs = list(dict.fromkeys(b for _label, stored in sides if stored for b in stored.blobs))
         # One batch: the newer version is a delta of the older, rebuilt from it once.
         contents = dict(zip(blobs, vault.blobs.iterate(blobs), strict=True))
-        found = [Side(label, contents.get(blob) if blob else None) for label, blob in sides]
+        found = [Side(label, b"".join(contents[b] for b in stored.blobs) if stored else None)
+                 for label, stored in sides]
         old = found[0]
         new = found[1] if until else Side(SOURCE, _source_bytes(configured, vault_name))
     if old.data is None and new.data is None:
@@ -88,13 +91,12 @@ def run_diff(config: Config, log: RunLog, name: str, *, since: str | None,
 
 
 def _vault_version(vault: Vault, tip: str, rev_or_moment: str, name: str,
-                   option: str) -> tuple[str, str | None]:
-    """(label, blob id or None) of the file in the commit a --from/--to names."""
+                   option: str) -> tuple[str, Stored | None]:
+    """(label, the version or None) of the file in the commit a --from/--to names."""
     commit = rev_or_when(vault, tip, rev_or_moment, option)
     sha, when = vault.reader.commit_time(commit)
-    entry = vault.reader.entry_at(sha, f"{vault.config.subdir}/{name}")
-    blob = entry.sha if entry is not None and entry.kind == "blob" else None
-    return f"{sha[:12]} ({utc_stamp(when)})", blob
+    stored = vault.reader.versions([sha], f"{vault.config.subdir}/{name}")[0]
+    return f"{sha[:12]} ({utc_stamp(when)})", stored
 
 
 def _source_bytes(configured: list[Source], name: str) -> bytes | None:

@@ -3,13 +3,17 @@
 With a file, each commit also says how many records that version holds and how many it
 added and removed against the version before: the first place to look for the day an agent
 forgot. Counts are cached by blob id (a version never changes), so a page of history reads
-each version at most once, ever.
+each version at most once, ever. A file kept in pieces is one file here: its pieces are read
+for its count, and only the pieces two versions do not share for what changed (pieces are
+cut between lines, so what they share cancels out).
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
+from memory_vault.capture import pieces
 from memory_vault.content import formats, records
 from memory_vault.errors import EXIT_OK, UsageError
 from memory_vault.fsutil import utc_stamp
@@ -19,9 +23,12 @@ from memory_vault.pipeline.reading import reading
 from memory_vault.recall.plan import vault_path_of
 from memory_vault.settings.load import Config
 from memory_vault.sources.registry import configured_sources
+from memory_vault.store.pieced import Stored
 from memory_vault.store.vault import Vault
 
 FILE_PAGE = 50  # `history FILE` without --limit: the default page
+PAIR_BUDGET = 256 * 2**20  # bytes two versions may differ by and still be compared: past
+# this (a transcript rewritten whole), what changed is not counted ("?")
 
 
 @dataclass
@@ -69,42 +76,83 @@ def run_history(config: Config, log: RunLog, name: str | None,
 
 def _entries(vault: Vault, tip: str, path: str, limit: int | None) -> list[HistoryEntry]:
     subdir = vault.config.subdir
-    return [HistoryEntry(e.sha, utc_stamp(e.when), e.subject,
-                         [p.removeprefix(subdir + "/") for p in e.paths])
+    return [HistoryEntry(e.sha, utc_stamp(e.when), e.subject, list(dict.fromkeys(
+                pieces.owner(p.removeprefix(subdir + "/")) for p in e.paths)))
             for e in vault.reader.history(tip, path, limit)]
 
 
 def _count_records(vault: Vault, name: str, entries: list[HistoryEntry]) -> None:
     """Fill in each version's record count and its changes against the next older one."""
-    blobs = vault.reader.blob_ids([e.commit for e in entries], f"{vault.config.subdir}/{name}")
+    versions = vault.reader.versions([e.commit for e in entries],
+                                     f"{vault.config.subdir}/{name}")
     cache = RecordCache.load()
-    needed = [b for b in dict.fromkeys(blobs) if b and not cache.has(b)]
-    pairs = list(zip(blobs, [*blobs[1:], None], strict=True))
-    needed_pairs = {b for new, old in pairs if new and old and not cache.pair(old, new)
-                    for b in (new, old)}
-    wanted = [b for b in dict.fromkeys(blobs) if b and (b in needed or b in needed_pairs)]
-    prints: dict[str, object] = {}
+    pairs = list(zip(versions, [*versions[1:], None], strict=True))
+    uncounted = {b for v in versions if v and not cache.has(v.key) for b in v.blobs
+                 if not cache.has(b)}
+    apart = _apart_within_budget(vault, pairs, cache)
+    printed = {b for gone, came in apart.values() for b in (*gone, *came)}
+    wanted = [b for b in dict.fromkeys(b for v in versions if v for b in v.blobs)
+              if b in uncounted or b in printed]
+    prints: dict[str, Counter[int] | None] = {}
     for sha, data in zip(wanted, vault.blobs.iterate(wanted), strict=True):
         fmt = formats.sniff(name, data)
         try:
-            counted, prints[sha] = records.measure(fmt, data)
+            counted, fingerprints = records.measure(fmt, data)
         except Exception:  # a version that does not parse has no records to count
-            counted, prints[sha] = None, None
+            counted, fingerprints = None, None
         cache.put(sha, fmt, counted)
+        if sha in printed:
+            prints[sha] = fingerprints
+    for version in versions:
+        if version is not None and not cache.has(version.key):  # in pieces: their sum
+            counts = [cache.count(b) for b in version.blobs]
+            total = None if None in counts else sum(c or 0 for c in counts)
+            cache.put(version.key, formats.JSONL, total)
     for (new, old), entry in zip(pairs, entries, strict=True):
-        entry.records = cache.count(new) if new else 0
-        if new and old and (pair := cache.pair(old, new) or _pair(prints, old, new, cache)):
+        entry.records = cache.count(new.key) if new else 0
+        if new and old and (pair := cache.pair(old.key, new.key)
+                            or _pair(prints, apart.get((old.key, new.key)), old, new, cache)):
             entry.added, entry.removed = pair
         elif new and not old:
             entry.added, entry.removed = entry.records, 0
     cache.save()
 
 
-def _pair(prints: dict[str, object], old: str, new: str,
-          cache: RecordCache) -> tuple[int, int] | None:
-    a, b = prints.get(old), prints.get(new)
-    if a is None or b is None:
+Apart = dict[tuple[str, str], tuple[list[str], list[str]]]
+
+
+def _apart_within_budget(vault: Vault, pairs: list[tuple[Stored | None, Stored | None]],
+                         cache: RecordCache) -> Apart:
+    """For each pair of versions not compared yet: the blobs only the older holds and those
+    only the newer holds (a piece both share changes nothing), when they are few enough
+    bytes to read."""
+    apart: Apart = {}
+    for new, old in pairs:
+        if new and old and not cache.pair(old.key, new.key):
+            shared = Counter(old.blobs) & Counter(new.blobs)
+            apart[(old.key, new.key)] = (list((Counter(old.blobs) - shared).elements()),
+                                         list((Counter(new.blobs) - shared).elements()))
+    if any(len(gone) + len(came) > 2 for gone, came in apart.values()):  # pieces: sized
+        blobs = list(dict.fromkeys(b for gone, came in apart.values() for b in gone + came))
+        sizes = dict(zip(blobs, vault.reader.sizes(blobs), strict=True))
+        apart = {k: (gone, came) for k, (gone, came) in apart.items()
+                 if sum(sizes[b] for b in gone + came) <= PAIR_BUDGET}
+    return apart
+
+
+def _pair(prints: dict[str, Counter[int] | None], apart: tuple[list[str], list[str]] | None,
+          old: Stored, new: Stored, cache: RecordCache) -> tuple[int, int] | None:
+    if apart is None:
         return None
-    pair = records.added_removed(a, b)  # type: ignore[arg-type]
-    cache.put_pair(old, new, pair)
+    sides: list[Counter[int]] = []
+    for blobs in apart:
+        side: Counter[int] = Counter()
+        for blob in blobs:
+            found = prints.get(blob)
+            if found is None:
+                return None
+            side.update(found)
+        sides.append(side)
+    pair = records.added_removed(sides[0], sides[1])
+    cache.put_pair(old.key, new.key, pair)
     return pair

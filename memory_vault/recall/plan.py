@@ -2,7 +2,8 @@
 
 The vault's content is data, never a path to follow: an entry that is a link, absolute, holds
 `..` or `.git`, or would land outside the target is refused with its reason; a file that
-differs is kept before it is replaced; an equal one is left alone.
+differs is kept before it is replaced; an equal one is left alone. A file the vault keeps in
+pieces is one item (`store.pieced.Pieced`), compared piece by piece.
 """
 
 from __future__ import annotations
@@ -12,12 +13,14 @@ import hashlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import BinaryIO
 
 from memory_vault.errors import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, UsageError, VaultError
 from memory_vault.fsutil import utc_stamp
 from memory_vault.settings.load import Config
 from memory_vault.sources.names import is_git_name
 from memory_vault.sources.source import Source, owner
+from memory_vault.store.pieced import Pieced
 from memory_vault.store.trees import SYMLINK_MODE, Entry
 from memory_vault.store.vault import Vault
 
@@ -207,7 +210,7 @@ def _decide(name: str, entry: Entry, target: str, rel: str) -> RestoreItem:
     if os.path.lexists(dest):
         if os.path.isdir(dest) or not os.path.isfile(dest):
             return RestoreItem(name, Action.REFUSED, reason="something other than a file is there")
-        if git_blob_id(dest) == entry.sha:
+        if same_bytes(dest, entry):
             return RestoreItem(name, Action.UNCHANGED, entry=entry, dest=dest)
         return RestoreItem(name, Action.REPLACE, entry=entry, dest=dest)
     return RestoreItem(name, Action.RESTORE, entry=entry, dest=dest)
@@ -225,6 +228,8 @@ def unsafe_reason(name: str, entry: Entry, target: str) -> str | None:
         return "it is a symbolic link in the vault"
     if entry.kind != "blob":
         return "it is not a file in the vault"
+    if isinstance(entry, Pieced) and entry.problem:
+        return entry.problem
     real_target = os.path.realpath(target)
     if not os.path.realpath(os.path.join(target, name)).startswith(real_target + os.sep):
         return "it would be written outside the target folder"
@@ -233,9 +238,31 @@ def unsafe_reason(name: str, entry: Entry, target: str) -> str | None:
 
 def git_blob_id(path: str) -> str:
     """Git's object id for the file's content (streamed): equal ids mean equal bytes."""
-    digest = hashlib.sha1(usedforsecurity=False)
-    digest.update(f"blob {os.path.getsize(path)}\0".encode())
     with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
+        return _blob_id(handle, os.path.getsize(path))
+
+
+def same_bytes(path: str, entry: Entry) -> bool:
+    """Does the file at `path` hold the bytes of the vault's entry? A file in pieces is
+    compared a piece at a time, each against its blob id (streamed)."""
+    if not isinstance(entry, Pieced):
+        return git_blob_id(path) == entry.sha
+    if len(entry.sizes) != len(entry.pieces) or os.path.getsize(path) != sum(entry.sizes):
+        return False
+    with open(path, "rb") as handle:
+        return all(_blob_id(handle, size) == piece.sha
+                   for piece, size in zip(entry.pieces, entry.sizes, strict=True))
+
+
+def _blob_id(handle: BinaryIO, size: int) -> str:
+    """Git's blob id of the next `size` bytes of `handle`."""
+    digest = hashlib.sha1(usedforsecurity=False)
+    digest.update(f"blob {size}\0".encode())
+    left = size
+    while left:
+        chunk = handle.read(min(left, 1 << 20))
+        if not chunk:
+            break
+        digest.update(chunk)
+        left -= len(chunk)
     return digest.hexdigest()

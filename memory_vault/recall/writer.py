@@ -1,8 +1,9 @@
 """Restore writer: a version of a file put on disk, atomically, keeping what it replaces.
 
 Each file is streamed from the vault into a temp file beside its place (memory stays small
-whatever its size), made durable, and renamed over the old one, which is first kept as
-`<name>.pre-restore-<stamp>`; a restored database leaves no stale `-wal`/`-shm` beside it.
+whatever its size; a file kept in pieces, each piece in order), made durable, and renamed
+over the old one, which is first kept as `<name>.pre-restore-<stamp>`; a restored database
+leaves no stale `-wal`/`-shm` beside it.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from memory_vault.capture.sqlite import is_sqlite_file
 from memory_vault.fsutil import compact_utc_stamp, fsync_dir, temp_name_for, unique_path
 from memory_vault.recall.plan import Action, RestoreItem, RestorePlan, unsafe_reason
 from memory_vault.sources.scan import SQLITE_SIDECARS
+from memory_vault.store.pieced import Pieced
+from memory_vault.store.trees import Entry
 from memory_vault.store.vault import Vault
 
 
@@ -48,18 +51,20 @@ def _apply(vault: Vault, plan: RestorePlan, item: RestoreItem, stamp: str) -> No
         mode = stat.S_IMODE(os.stat(dest).st_mode)
         item.kept_as = kept_base = unique_path(kept_base)
         _keep_copy(dest, item.kept_as)
-    _write_blob(vault, item.entry.sha, dest, mode, kept_base)
+    _write_blob(vault, item.entry, dest, mode, kept_base)
 
 
-def _write_blob(vault: Vault, sha: str, dest: str, mode: int, kept_base: str) -> None:
-    """Stream the blob into a temp file beside `dest` (git writes it, memory stays small),
-    make it durable, move a database's stale `-wal`/`-shm` away with the kept copy, and
-    rename it into place."""
+def _write_blob(vault: Vault, entry: Entry, dest: str, mode: int, kept_base: str) -> None:
+    """Stream the blob (or each piece, in order) into a temp file beside `dest` (git writes
+    it, memory stays small), make it durable, move a database's stale `-wal`/`-shm` away
+    with the kept copy, and rename it into place."""
+    shas = [p.sha for p in entry.pieces] if isinstance(entry, Pieced) else [entry.sha]
     tmp = temp_name_for(dest)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, mode)
     try:
         try:
-            vault.blobs.stream(sha, fd)
+            for sha in shas:
+                vault.blobs.stream(sha, fd)
             os.fchmod(fd, mode)
             os.fsync(fd)
         finally:

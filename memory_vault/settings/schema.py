@@ -59,7 +59,9 @@ SETTINGS = (
     Setting("MEMORY_VAULT_VALIDATE", "true",
             "skip files that do not validate in their format; `MEMORY_VAULT_VALIDATE_JSON`, "
             "the old name, is still read"),
-    Setting("MEMORY_VAULT_MAX_FILE_MB", "95", "larger files are skipped (hosts reject >100 MB)"),
+    Setting("MEMORY_VAULT_MAX_FILE_MB", "95",
+            "larger files are skipped, except JSON Lines, stored in pieces under the limit "
+            "(hosts reject >100 MB)"),
     Setting("MEMORY_VAULT_GIT_TIMEOUT", "60",
             "seconds allowed for one network operation"),
     Setting("MEMORY_VAULT_STALE_AFTER", "45",

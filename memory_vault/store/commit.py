@@ -3,14 +3,20 @@
 The versions go into the object store through the blob seam (`blobs`), and their blob ids are
 spliced into the tip's tree (`trees.splice`): nothing is checked out, ever. A commit that
 changes nothing is not made.
+
+A version read in pieces (`capture.pieces`) is committed as the folder `<path>.pieces/` of
+its pieces, and nothing at `<path>`; a plain one as `<path>`, and no such folder: whatever
+no longer belongs goes from the tip (the history keeps it). A piece the tip already holds
+at its place is not stored again.
 """
 
+from memory_vault.capture import pieces
 from memory_vault.capture.version import Version
 from memory_vault.fsutil import plural, utc_stamp
 from memory_vault.logfile import printable
 from memory_vault.sources.names import tree_path_problem
 from memory_vault.store import trees
-from memory_vault.store.blobs import Blobs
+from memory_vault.store.blobs import IDENTITY, Blobs
 from memory_vault.store.repo import Repo
 from memory_vault.store.trailers import trailer
 
@@ -74,15 +80,41 @@ class Committer:
         self.repo = repo
         self.blobs = blobs
         self._staged: dict[str, Version] = {}
+        self._pieces: dict[str, list[str]] = {}  # vault path -> its pieces' blobs, in order
         self.refused: dict[str, str] = {}  # vault path -> why the last commit left it out
 
     def stage(self, version: Version) -> None:
-        """Keep one version's bytes for the commit (one file's bytes in memory at a time)."""
-        self.blobs.stage(version.path, version.data or b"")
+        """Keep one version's bytes for the commit (one file's bytes, or one piece's, in
+        memory at a time)."""
+        if version.pieces is None:
+            self.blobs.stage(version.path, version.data or b"")
+            self._pieces.pop(version.path, None)
+        else:
+            held = self._tip_pieces(version.path)
+            blobs = []
+            for number, piece in enumerate(version.pieces, 1):
+                if held.get(pieces.piece_name(number)) == piece.blob:
+                    blobs.append(piece.blob)  # the same bytes at the same place: kept
+                    continue
+                self.blobs.stage(pieces.piece_path(version.path, number), piece.read())
+                blobs.append("")  # known once stored
+            self._pieces[version.path] = blobs
         self._staged[version.path] = version
+
+    def _tip_pieces(self, path: str) -> dict[str, str]:
+        """The pieces of `path` the tip holds (name -> blob id), when the codec stores the
+        bytes as they are (a blob id then names the piece's own bytes)."""
+        head = self.repo.head()
+        if head is None or self.blobs.codec is not IDENTITY:
+            return {}
+        folder = f"{self.repo.config.subdir}/{pieces.folder_of(path)}"
+        raw = self.repo.git.run("ls-tree", "-z", "--full-tree", head, "--", f"{folder}/").stdout
+        return {name.rsplit("/", 1)[-1]: e.sha for name, e in trees.parse_ls_tree(raw).items()
+                if e.kind == "blob"}
 
     def drop_staged(self) -> None:
         self._staged = {}
+        self._pieces = {}
         self.blobs.drop_staged()
 
     def staged(self) -> list[Version]:
@@ -93,8 +125,9 @@ class Committer:
         A version the vault cannot take (a link or a file where its folder should be) is
         left out, with its reason in `refused`; the others are committed."""
         staged, self._staged = self._staged, {}
+        pieced, self._pieces = self._pieces, {}
         self.refused = {p: why for p in staged
-                        if (why := tree_path_problem(p)) is not None}  # git's rule, once more
+                        if (why := _path_problem(p, p in pieced)) is not None}
         staged = {p: v for p, v in staged.items() if p not in self.refused}
         if not staged:
             self.blobs.drop_staged()
@@ -102,15 +135,26 @@ class Committer:
         shas = self.blobs.store()
         repo = self.repo
         subdir = repo.config.subdir
-        changes: trees.Changes = {
-            (*subdir.split("/"), *path.split("/")): trees.Entry(trees.BLOB_MODE, "blob", sha)
-            for path, sha in shas.items() if path in staged}
+        changes: trees.Changes = {}
+        for path in staged:
+            where = (*subdir.split("/"), *path.split("/"))
+            folder = (*where[:-1], pieces.folder_of(where[-1]))
+            if path in pieced:
+                changes[where] = None
+                changes[folder] = trees.Entry(trees.TREE_MODE, "tree",
+                                              self._pieces_tree(path, pieced[path], shas))
+                continue
+            changes[where] = trees.Entry(trees.BLOB_MODE, "blob", shas[path])
+            if pieces.pieceable(path):
+                changes[folder] = None  # once in pieces, now whole
         parent = repo.head()
         base = repo.tree_of(parent) if parent else None
         spliced = repo.splice(base, changes)
-        self.refused = {p.removeprefix(subdir + "/"): why for p, why in spliced.refused.items()}
+        self.refused = {pieces.owner(p.removeprefix(subdir + "/")): why
+                        for p, why in spliced.refused.items()}
         tree = spliced.tree
-        changed = repo.paths_between(base, tree) if tree != base else set()
+        changed = ({pieces.owner(p) for p in repo.paths_between(base, tree)} if tree != base
+                   else set())
         files = [v for path, v in staged.items() if f"{subdir}/{path}" in changed]
         if not files:
             return None
@@ -122,11 +166,26 @@ class Committer:
         repo.git.run("update-ref", repo.local_ref, sha, parent or "0" * 40)
         return CommitInfo(sha, commit_subject(when, len(files)), files, parent)
 
+    def _pieces_tree(self, path: str, blobs: list[str], shas: dict[str, str]) -> str:
+        """The folder of a version's pieces: `000001`, `000002`, ... in order."""
+        listing = {pieces.piece_name(number): trees.Entry(
+            trees.BLOB_MODE, "blob", blob or shas[pieces.piece_path(path, number)])
+            for number, blob in enumerate(blobs, 1)}
+        return self.repo.git.run("mktree", "-z", input_bytes=trees.mktree_input(listing)).text
+
     def last_saved(self, path: str) -> int | None:
         """When the vault last took a version of `path` (epoch seconds), if ever."""
         repo = self.repo
         if not repo.has_commits():
             return None
-        out = repo.git.run("log", "-1", "--format=%ct", repo.local_ref, "--",
-                           f"{repo.config.subdir}/{path}", check=False).text
+        where = f"{repo.config.subdir}/{path}"
+        out = repo.git.run("log", "-1", "--format=%ct", repo.local_ref, "--", where,
+                           pieces.folder_of(where), check=False).text
         return int(out) if out.isdigit() else None
+
+
+def _path_problem(path: str, pieced: bool) -> str | None:
+    """Why the vault cannot hold a file at `path` (git's rule, once more; a name kept for
+    pieces), or, in pieces, its folder of pieces."""
+    return (tree_path_problem(path) or pieces.reserved_problem(path)
+            or (tree_path_problem(pieces.folder_of(path)) if pieced else None))

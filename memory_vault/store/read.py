@@ -1,14 +1,17 @@
 """Reader: what the vault holds (restore, history, diff, verify): commits, trees, history.
 
 Restore and the reports read the vault only through these methods and the blob seam; git's
-output is parsed by the pure functions at the top, unit-tested on literal bytes.
+output is parsed by the pure functions at the top, unit-tested on literal bytes. A file kept
+in pieces (`capture.pieces`) is read as the one file it is: a `Pieced` entry, a `Stored`
+version of several blobs; its pieces never show as files of their own.
 """
 
-
+from memory_vault.capture import pieces
 from memory_vault.errors import GitFailed
 from memory_vault.store import trees
 from memory_vault.store.blobs import Blobs
 from memory_vault.store.git.batch import read_objects
+from memory_vault.store.pieced import Pieced, Stored, fold_pieces, parse_batch_check
 from memory_vault.store.repo import Repo
 
 LOG_FORMAT = "--format=%x1e%H%x1f%ct%x1f%s"
@@ -142,33 +145,78 @@ class Reader:
         return trees.parse_ls_tree(raw).get(path)  # listed by its full path
 
     def entries_under(self, commit: str, subdir: str) -> dict[str, trees.Entry]:
-        """Every non-folder entry below `subdir`, listed with `git ls-tree` (which, unlike a
-        checkout, stops at no hostile name: each entry is judged on its own later)."""
-        raw = self.repo.git.run("ls-tree", "-r", "-z", "--full-tree", commit, "--",
-                           f"{subdir}/").stdout
-        return parse_ls_tree_recursive(raw, subdir)
+        """Every file below `subdir`, listed with `git ls-tree` (which, unlike a checkout,
+        stops at no hostile name: each entry is judged on its own later); a file in pieces
+        as one `Pieced` entry, the size of each piece known."""
+        raw = self.repo.git.run("ls-tree", "-r", "-t", "-z", "--full-tree", commit, "--",
+                                f"{subdir}/").stdout
+        files = fold_pieces(parse_ls_tree_recursive(raw, subdir))
+        pieced = [e for e in files.values() if isinstance(e, Pieced) and e.problem is None]
+        if pieced:
+            shas = [p.sha for e in pieced for p in e.pieces]
+            sizes = dict(zip(shas, self.sizes(shas), strict=True))
+            for entry in pieced:
+                entry.sizes = [sizes[p.sha] for p in entry.pieces]
+        return files
+
+    def sizes(self, shas: list[str]) -> list[int]:
+        """The size of each object, asked of git in one call without reading them."""
+        listing = "".join(f"{sha}\n" for sha in shas).encode()
+        raw = self.repo.git.run("cat-file", "--batch-check=%(objectsize)",
+                                input_bytes=listing).stdout
+        return [int(size) for size in raw.split()]
+
+    def versions(self, commits: list[str], path: str) -> list[Stored | None]:
+        """The version of `path` each commit holds, whole or in pieces (None: absent, or not
+        a file); one git for them all, and one more for each set of pieces."""
+        if not commits:
+            return []
+        names = [path, *([pieces.folder_of(path)] if pieces.pieceable(path) else [])]
+        if "\n" in path:  # batch-check reads one name a line
+            return [self._version_at(c, path) for c in commits]
+        asked = "".join(f"{c}:{name}\n" for name in names for c in commits)
+        found = parse_batch_check(self.repo.git.run(
+            "cat-file", "--batch-check=%(objectname) %(objecttype)",
+            input_bytes=asked.encode("utf-8", "surrogateescape")).stdout)
+        plain, folders = found[:len(commits)], found[len(commits):] or [None] * len(commits)
+        listed: dict[str, Stored | None] = {}
+        result: list[Stored | None] = []
+        for blob, folder in zip(plain, folders, strict=True):
+            if blob is not None and blob[1] == "blob":
+                result.append(Stored(blob[0], [blob[0]]))
+            elif folder is not None and folder[1] == "tree":
+                if folder[0] not in listed:
+                    listed[folder[0]] = self._pieces_of(folder[0])
+                result.append(listed[folder[0]])
+            else:
+                result.append(None)
+        return result
+
+    def _version_at(self, commit: str, path: str) -> Stored | None:
+        entry = self.entry_at(commit, path)
+        if entry is not None and entry.kind == "blob":
+            return Stored(entry.sha, [entry.sha])
+        folder = self.entry_at(commit, pieces.folder_of(path))
+        return self._pieces_of(folder.sha) if folder and folder.kind == "tree" else None
+
+    def _pieces_of(self, tree: str) -> Stored | None:
+        """The pieces a folder of pieces holds, in order (None: not pieces we can read)."""
+        raw = self.repo.git.run("ls-tree", "-z", tree).stdout
+        entry = Pieced(trees.Entry(trees.TREE_MODE, "tree", tree), trees.parse_ls_tree(raw))
+        return None if entry.problem else Stored(tree, [p.sha for p in entry.pieces])
 
     def object_size(self, sha: str) -> int:
         """An object's size, asked of git without reading it (`cat-file -s`)."""
         return int(self.repo.git.run("cat-file", "-s", sha).text)
 
-    def blob_ids(self, commits: list[str], path: str) -> list[str | None]:
-        """The blob `path` names in each commit (None where it is absent or not a file)."""
-        if not commits:
-            return []
-        result = self.repo.git.run("rev-parse", *(f"{c}:{path}" for c in commits), check=False)
-        lines = result.text.splitlines()
-        if result.returncode == 0 and len(lines) == len(commits):
-            return list[str | None](lines)
-        return [e.sha if (e := self.entry_at(c, path)) is not None and e.kind == "blob"
-                else None for c in commits]
-
     def history(self, tip: str, path: str, limit: int | None = None) -> list[LogEntry]:
-        """Commits touching `path`, newest first, each with every path it changed."""
+        """Commits touching `path` (a file: whole or in pieces), newest first, each with
+        every path it changed."""
         args = ["log", "-z", "--name-only", "--no-renames", "--full-diff", LOG_FORMAT]
         if limit:
             args.append(f"--max-count={limit}")
-        return parse_log(self.repo.git.run(*args, tip, "--", path).stdout)
+        paths = [path, *([pieces.folder_of(path)] if pieces.pieceable(path) else [])]
+        return parse_log(self.repo.git.run(*args, tip, "--", *paths).stdout)
 
     def fsck(self, repo_path: str, *, connectivity_only: bool = False) -> str | None:
         """What `git fsck` finds wrong in a repository, or None. `connectivity_only` checks
