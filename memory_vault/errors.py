@@ -40,6 +40,7 @@ KIND_NETWORK = "network"
 KIND_AUTH = "authentication"
 KIND_REFUSED = "refused by the remote"
 KIND_GIT = "git"
+KIND_SECRET = "secret-refused"  # noqa: S105 (the host found a secret in what we pushed)
 
 
 class GitFailed(VaultError):

@@ -14,11 +14,11 @@ def _as_format_3(text: str, alarm_commit: str) -> str:
     out = ["memory-vault-state 3"]
     for line in text.splitlines()[1:]:
         kind, *fields = line.split("\t")
-        if kind == "written":
+        if kind in ("written", "head"):
             continue
-        if kind == "file":
-            stat_size, mtime, _size, *rest = fields
-            line = "\t".join(["file", stat_size, mtime, *rest])
+        if kind == "file":  # format 4 added the stored size and the hash of what was read
+            stat_size, mtime, _size, digest, saved, fmt, records, _read, name = fields
+            line = "\t".join(["file", stat_size, mtime, digest, saved, fmt, records, name])
         out.append(line)
     out.append("\t".join(["alarm", "memory.json", "40", "2", alarm_commit, alarm_commit,
                           "1764000000"]))

@@ -117,6 +117,18 @@ class Piece:
             raise OSError(f"the spilled piece {self.spill} lost bytes")
         return data
 
+    def replace(self, data: bytes) -> None:
+        """Keep other bytes for this piece instead (its secrets redacted): its file, size and
+        blob id follow; `end` still names what was read."""
+        if self.spill is None:
+            raise OSError(f"a piece read for a dry run has no bytes kept ({self.blob})")
+        fd = os.open(self.spill, os.O_WRONLY | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        self.size = len(data)
+        self.blob = hashlib.sha1(b"blob %d\0" % len(data) + data,
+                                 usedforsecurity=False).hexdigest()
+
     def discard(self) -> None:
         if self.spill is not None:
             with contextlib.suppress(FileNotFoundError):

@@ -18,17 +18,18 @@ RACY_NS = 3_000_000_000  # an mtime this close to the time it was read is not tr
 class Version:
     """One version of a file: where it lives in the vault, its bytes while held, and facts."""
 
-    __slots__ = ("data", "format", "mtime_ns", "note", "path", "pieces", "records", "saved",
-                 "sha256", "size", "stat_size")
+    __slots__ = ("data", "format", "mtime_ns", "note", "path", "pieces", "read_sha256",
+                 "records", "saved", "sha256", "size", "stat_size")
 
     def __init__(self, path: str, *, size: int, sha256: str, stat_size: int, mtime_ns: int,
                  fmt: str = "", records: int | None = None, saved: int = 0,
-                 data: bytearray | None = None) -> None:
+                 data: bytearray | None = None, read_sha256: str = "") -> None:
         self.path = path  # below the vault's subdir; for the default source, its name on disk
         self.data = data  # the bytes read, until they are in the clone
         self.pieces: list[Piece] | None = None  # instead, read in pieces (`capture.pieces`)
         self.size = size  # of the bytes stored
         self.sha256 = sha256  # of the bytes stored
+        self.read_sha256 = read_sha256 or sha256  # of the bytes read (a secret redacted since)
         self.stat_size = stat_size  # size and mtime the next scan compares with (SQLite: with
         self.mtime_ns = mtime_ns  # its -wal); RECHECK: read it again next time
         self.format = fmt  # a `content.formats` name ("" until content has judged it)
@@ -63,4 +64,5 @@ class Version:
         racy = -RACY_NS <= now_ns - self.mtime_ns <= RACY_NS  # a date ahead (a clock, tar
         mtime = RECHECK if racy else self.mtime_ns  # -t) is trusted: a new write moves it
         return Version(self.path, size=self.size, sha256=self.sha256, stat_size=self.stat_size,
-                       mtime_ns=mtime, fmt=self.format, records=self.records, saved=saved)
+                       mtime_ns=mtime, fmt=self.format, records=self.records, saved=saved,
+                       read_sha256=self.read_sha256)

@@ -25,6 +25,9 @@ SUMMARY = {
     "list": "Every source: name in the vault, folder, preset, patterns.",
     "remove-source": "Stop tracking a source (the vault keeps its history).",
     "discover": "Find the agent memory on this machine, and how to track it.",
+    "secrets": "The secrets found in memory (never shown), allowed, purged.",
+    "allow": "Keep one secret as it is in the vault from now on.",
+    "purge": "Take one secret out of every commit, here and on the remote.",
 }
 
 EXAMPLES = {
@@ -52,6 +55,10 @@ EXAMPLES = {
     "list": ["memory-vault source list --json", "memory-vault source list --presets"],
     "remove-source": ["memory-vault source remove codex"],
     "discover": ["memory-vault discover", "memory-vault discover ~/projects --add"],
+    "secrets": ["memory-vault secrets", "memory-vault secrets --json"],
+    "allow": ["memory-vault secrets allow 3f9a1c0b7d2e"],
+    "purge": ["memory-vault secrets purge 3f9a1c0b7d2e",
+              "memory-vault secrets purge 3f9a1c0b7d2e --yes"],
 }
 
 

@@ -14,6 +14,7 @@ from memory_vault.cli import (  # noqa: F401 (each registers its commands on the
     health_commands,
     recall_commands,
     schedule_commands,
+    secrets_commands,
     source_commands,
 )
 from memory_vault.cli.app import cli

@@ -18,6 +18,7 @@ from memory_vault.cli.options import Count, Work, globals_of, json_option, runs
 @click.option("--to", "to", metavar="DIR", type=click.Path(file_okay=False),
               help="Restore into DIR instead of the source dir.")
 @click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")
+@json_option
 @runs()
 def restore(files: tuple[str, ...], at: str | None, rev: str | None, to: str | None,
             dry_run: bool) -> Work:

@@ -15,8 +15,10 @@ from memory_vault.results import command_name
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # dispatch is by class name: a command never imports another's modules
+    from memory_vault.health.secrets import AllowDone, SecretsReport
     from memory_vault.health.status import FileStatus, StatusReport
     from memory_vault.health.verify import VerifyResult
+    from memory_vault.pipeline.purge import PurgeResult
     from memory_vault.pipeline.setup import InitResult
     from memory_vault.recall.diff import DiffResult
     from memory_vault.recall.history import HistoryResult
@@ -113,6 +115,9 @@ def _restore(plan: "RestorePlan") -> list[str]:
         return [*lines, "Dry run: nothing was changed."]
     unchanged = len(plan.items) - written - len(plan.refused)
     lines += [f"  refused   {item.name}  ({item.reason})" for item in plan.failed]
+    lines += [f"  {item.name}: {len(item.redacted)} secret(s) not brought back, the vault "
+              f"holds only placeholders: {', '.join(f'{r} {fp}' for r, fp in item.redacted)}"
+              for item in plan.to_write if item.redacted]
     lines.append(f"Restored {written} file(s); {unchanged} already up to date.")
     if plan.resume_hint:
         lines.append(plan.resume_hint)
@@ -197,6 +202,35 @@ def _discover(result: "DiscoverResult") -> list[str]:
             lines.append(f"    {command}")
     lines += [f"Added the source {name}." for name in result.added]
     return lines
+
+
+@_renders("SecretsReport")
+def _secrets(report: "SecretsReport") -> list[str]:
+    if not report.rows:
+        return [f"No secret found in the vault or the sources (MEMORY_VAULT_SECRETS="
+                f"{report.policy})."]
+    state = {"redacted": "redacted in the vault", "in-vault": "IN THE VAULT as it is",
+             "in-source": "in the source only (the next sync redacts it)"}
+    lines = [f"{r.fingerprint}  {r.rule:<24} {r.file}{f' ({r.where})' if r.where else ''}: "
+             f"{state[r.state]}{', allowed' if r.allowed else ''}" for r in report.rows]
+    if any(r.state == "in-vault" and not r.allowed for r in report.rows):
+        lines.append(f"A secret the vault holds as it is leaves it only with `{command_name()} "
+                     "secrets purge FINGERPRINT` (and must be rotated all the same).")
+    return lines
+
+
+@_renders("AllowDone")
+def _allowed(done: "AllowDone") -> list[str]:
+    if done.already:
+        return [f"{done.fingerprint} was already allowed ({done.file})."]
+    again = f"; {', '.join(done.holders)} will be backed up with it" if done.holders else ""
+    return [f"Allowed {done.fingerprint}: kept as it is from the next sync on{again} "
+            f"(recorded in {done.file})."]
+
+
+@_renders("PurgeResult")
+def _purged(result: "PurgeResult") -> list[str]:
+    return result.lines
 
 
 @_renders("VerifyResult")

@@ -26,7 +26,7 @@ from functools import lru_cache
 from memory_vault.content import formats, secret_rules
 from memory_vault.content.records import ident, open_image
 
-SCAN_LIMIT = 64 << 20
+SCAN_LIMIT = 128 << 20  # above MEMORY_VAULT_MAX_FILE_MB's default: every stored byte is scanned
 CELL = (0, 0)
 _SALT = b"memory-vault/secret-fingerprint/v1"
 _ITERATIONS = 200_000

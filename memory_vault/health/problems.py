@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from memory_vault.errors import KIND_SECRET
 from memory_vault.fsutil import utc_stamp
 from memory_vault.journal.alarms import describe
 from memory_vault.journal.cache import (
@@ -41,6 +42,7 @@ SHRINK = "shrink"
 CLOCK = "clock"
 UNTRACKED = "untracked"
 REMOTE_REWRITTEN = "remote-rewritten"
+SECRET_REFUSED = KIND_SECRET  # the host refused a push for a secret, not yet redacted
 CLOCK_SLACK_SECONDS = 300  # clocks of one machine drift; a backup "5 minutes ahead" is not
 
 
@@ -82,7 +84,12 @@ def run_problems(config: Config, journal: Journal, now: float, pending: int,
         problems.append(Problem(LAST_RUN_FAILED, None,
                                 f"the last run failed: {journal.last_error}"))
     if config.push:
-        if journal.push_error:
+        if journal.push_error_kind == SECRET_REFUSED:
+            problems.append(Problem(SECRET_REFUSED, _named_file(journal.push_error), (
+                f"the host refused the push for a secret the run could not redact: "
+                f"{journal.push_error}; `{command_name()} secrets` lists what the vault and "
+                "the sources hold")))
+        elif journal.push_error:
             problems.append(Problem(PUSH_FAILED, None, (
                 f"push failed ({journal.push_error_kind}): {journal.push_error}")))
         if pending:
@@ -93,6 +100,14 @@ def run_problems(config: Config, journal: Journal, now: float, pending: int,
                 f"the last backup's commit {journal.last_commit[:12]} is not on the remote's "
                 f"{config.branch} (as last seen by a fetch or push)")))
     return problems
+
+
+def _named_file(message: str) -> str | None:
+    """The file a refusal's message names (`<rule> in <path> line <n>`), if it does."""
+    import re
+
+    found = re.search(r" in (\S+) line \d+", message)
+    return found.group(1) if found else None
 
 
 def file_problems(configured: list[Source], journal: Journal, files: list[FileStatus],

@@ -255,6 +255,6 @@ def _content_differs(disk_path: str, record: Version | None) -> bool:
     from memory_vault.capture.sqlite import CopyProblem, stored_digest
 
     try:
-        return stored_digest(disk_path) != record.sha256
+        return stored_digest(disk_path) != record.read_sha256  # as read: before a redaction
     except (OSError, CopyProblem):
         return True

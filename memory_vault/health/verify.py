@@ -190,9 +190,10 @@ def _sources_match(vault: Vault, restored: dict[str, str]) -> Check:
     configured = configured_sources(config)
     if not Path(config.source_dir).is_dir():
         return Check("sources", False, f"the source dir {config.source_dir} does not exist")
-    last_run = load_journal(config.state_file).last_run
+    journal = load_journal(config.state_file)
+    last_run = journal.last_run
     behind: list[str] = []
-    equal = newer = 0
+    equal = newer = redacted = 0
     for source in configured:
         if not Path(source.folder).is_dir():
             continue
@@ -204,8 +205,12 @@ def _sources_match(vault: Vault, restored: dict[str, str]) -> Check:
             except (OSError, CopyProblem) as exc:
                 behind.append(f"{name}: unreadable ({getattr(exc, 'strerror', None) or exc})")
                 continue
+            record = journal.files.get(name)
             if restored.get(name) == digest:
                 equal += 1
+            elif record is not None and (record.sha256, record.read_sha256) == (
+                    restored.get(name), digest):  # the vault's copy has its secrets redacted
+                redacted += 1
             elif mtime >= last_run:
                 newer += 1
             else:
@@ -214,4 +219,6 @@ def _sources_match(vault: Vault, restored: dict[str, str]) -> Check:
     if behind:
         return Check("sources", False, "; ".join(behind))
     extra = f"; {newer} changed since the last sync" if newer else ""
+    if redacted:
+        extra += f"; {redacted} equal the vault but for the secrets it holds redacted"
     return Check("sources", True, f"{equal} source files equal the vault{extra}")

@@ -15,12 +15,14 @@ tab-separated, names escaped:
     run     <epoch> <outcome> <pending pushes>
     error   <message>
     push    <kind> <message>           (the last push failure, until a push succeeds)
-    file    <stat size> <mtime_ns> <size> <sha256> <saved epoch> <format> <records or -1> <path>
+    file    <stat size> <mtime_ns> <size> <sha256> <saved epoch> <format> <records or -1>
+            <sha256 of the bytes read, when a secret was redacted, else -> <path>
     alarm   <path> <records before> <records after> <commit> <previous commit> <epoch>
     skip    <path> <saved epoch> <reason>   (each file the last run could not back up;
                                              saved 0: the vault has never had it)
     tolerate <path> <sha256>               (a JSON Lines file's torn lines, seen twice: the
                                              hash of its bytes up to the last of them)
+    secret  <path> <rule> <fingerprint> <where>   (each one redacted in the vault's copy)
     gone    <path> <saved epoch>            (tracked files deleted from their source since;
                                              the vault keeps them)
     rewritten <epoch> <what we had pushed> <the remote's new tip>   (until `ack`)
@@ -88,7 +90,7 @@ class Journal:
     __slots__ = ("alarms", "condition", "damaged", "files", "gone", "last_commit",
                  "last_error", "last_outcome", "last_run", "last_success", "migrated_from",
                  "other_vault", "pending_push", "push_error", "push_error_kind", "rewritten",
-                 "skips", "success_commit", "tolerated", "vault")
+                 "secrets", "skips", "success_commit", "tolerated", "vault")
 
     def __init__(self) -> None:
         self.vault: Vault = ("", "", "")
@@ -97,6 +99,7 @@ class Journal:
         self.alarms: dict[str, Alarm] = {}  # open shrink alarms, until `ack`
         self.gone: dict[str, int] = {}  # deleted from their source since saved (epoch)
         self.tolerated: dict[str, str] = {}  # JSON Lines files whose torn lines were seen
+        self.secrets: dict[str, list[tuple[str, str, str]]] = {}  # redacted: rule, fp, where
         self.last_success = 0  # epoch seconds of the last run that backed up all it could
         self.success_commit = ""  # the vault's commit at that run
         self.last_commit = ""  # the commit that holds the versions recorded here
@@ -125,8 +128,9 @@ class Journal:
         for path in sorted(self.files):
             v = self.files[path]
             count = -1 if v.records is None else v.records
+            read = v.read_sha256 if v.read_sha256 != v.sha256 else "-"
             lines.append(f"file\t{v.stat_size}\t{v.mtime_ns}\t{v.size}\t{v.sha256}\t{v.saved}\t"
-                         f"{v.format}\t{count}\t{escape(path)}")
+                         f"{v.format}\t{count}\t{read}\t{escape(path)}")
         for path in sorted(self.alarms):
             a = self.alarms[path]
             lines.append(f"alarm\t{escape(path)}\t{a.before}\t{a.after}\t{a.commit}\t"
@@ -134,6 +138,9 @@ class Journal:
         for path in sorted(self.skips):
             note = self.skips[path]
             lines.append(f"skip\t{escape(path)}\t{note.saved}\t{escape(note.reason)}")
+        for path in sorted(self.secrets):
+            lines += [f"secret\t{escape(path)}\t{rule}\t{fp}\t{escape(where)}"
+                      for rule, fp, where in self.secrets[path]]
         for path in sorted(self.tolerated):
             lines.append(f"tolerate\t{escape(path)}\t{self.tolerated[path]}")
         for path in sorted(self.gone):
@@ -216,15 +223,20 @@ def _parse_line(journal: Journal, line: str) -> None:
         if len(digest) != 64 or stat_size < 0 or size < 0:
             raise ValueError("record")
         records = int(fields[6])
-        name = unescape(fields[7])
+        read = fields[7] if len(fields) > 8 and fields[7] != "-" else ""
+        name = unescape(fields[-1])
         journal.files[name] = Version(name, size=size, sha256=digest, stat_size=stat_size,
                                       mtime_ns=mtime_ns, fmt=fields[5], saved=saved,
-                                      records=None if records < 0 else records)
+                                      records=None if records < 0 else records,
+                                      read_sha256=read)
     elif kind == "alarm":
         journal.alarms[unescape(fields[0])] = Alarm(int(fields[1]), int(fields[2]),
                                                     fields[3], fields[4], int(fields[5]))
     elif kind == "skip":
         journal.skips[unescape(fields[0])] = SkipNote(unescape(fields[2]), int(fields[1]))
+    elif kind == "secret":
+        journal.secrets.setdefault(unescape(fields[0]), []).append(
+            (fields[1], fields[2], unescape(fields[3])))
     elif kind == "tolerate":
         journal.tolerated[unescape(fields[0])] = fields[1]
     elif kind == "gone":

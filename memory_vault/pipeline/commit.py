@@ -10,6 +10,8 @@ from memory_vault.errors import GitFailed, VaultError
 from memory_vault.pipeline.record import log_files, remember
 from memory_vault.sources.scan import Skip
 
+REDACT_TRIES = 3
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from memory_vault.capture.version import Version
@@ -60,7 +62,7 @@ def push_step(run: "Run", vault: "Vault | DryRun") -> None:
     if not (run.push and journal.pending_push):
         return
     try:
-        vault.remote.push()
+        push_draining(run, vault)
         outcome.pushed = True
         journal.pending_push = 0
         journal.last_commit = vault.repo.head() or journal.last_commit  # after a replay
@@ -77,6 +79,22 @@ def push_step(run: "Run", vault: "Vault | DryRun") -> None:
         import time
 
         journal.rewritten = (int(time.time()), *vault.remote.rewritten)
+
+
+def push_draining(run: "Run", vault: "Vault | DryRun") -> None:
+    """Push; a push the host refuses for a secret is redacted in the commits it lacks and
+    tried again (a few times: each try may show the host a secret the last one hid)."""
+    from memory_vault.store.refusal import SecretRefused
+
+    for tries_left in range(REDACT_TRIES - 1, -1, -1):
+        try:
+            vault.remote.push()
+            return
+        except SecretRefused as refused:
+            from memory_vault.pipeline.refused import redact_queue
+
+            if not tries_left or not redact_queue(run, vault, refused.refusal):  # type: ignore[arg-type]
+                raise
 
 
 def after_the_backup(run: "Run", vault: "Vault | DryRun") -> None:

@@ -65,6 +65,7 @@ def finish(config: Config, log: RunLog, journal: Journal, outcome: Outcome, *,
     _note_gone(log, journal, outcome)
     journal.skips = {s.name: SkipNote(s.reason, saved_at[s.name]) for s in outcome.skips}
     journal.tolerated = {p: key for p, key in journal.tolerated.items() if p in outcome.present}
+    journal.secrets = {p: found for p, found in journal.secrets.items() if p in outcome.present}
     journal.tolerated.update({s.name: s.sha256 for s in outcome.skips if s.sha256})
     code = outcome.exit_code
     journal.vault = config.vault_identity

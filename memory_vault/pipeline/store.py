@@ -29,7 +29,9 @@ from memory_vault.sources.source import Source
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
+
+    Check = Callable[[Version], "Version | Skip"]
 
 SET_TRIES = 4
 WAIT_NS = 2_000_000_000  # how long one try waits for such a moment before reading anyway
@@ -98,10 +100,11 @@ class StoreSet:
 
 
 def capture_store(source: Source, members: list[str], *, max_bytes: int,
-                  validate: bool) -> "StoreSet | Skip":
+                  validate: bool, check: "Check | None" = None) -> "StoreSet | Skip":
     """Every file of the store `source`, as one consistent set (iterated, one version at a
     time, by vault path), or one Skip naming the store. `members` are the files the plan
-    found; the set is listed again, since it may have changed since."""
+    found; the set is listed again, since it may have changed since. `check` (the secret
+    step) sees each version as it is read: one it refuses keeps the whole set out."""
     del members  # listed again at each try, and compared with itself
     why = "it kept changing while being read"
     for attempt in range(SET_TRIES):
@@ -109,7 +112,8 @@ def capture_store(source: Source, members: list[str], *, max_bytes: int,
         if isinstance(listed, Skip):
             return listed
         _await_quiet(source, listed)
-        outcome = _read_once(source, listed, max_bytes=max_bytes, validate=validate)
+        outcome = _read_once(source, listed, max_bytes=max_bytes, validate=validate,
+                             check=check)
         if isinstance(outcome, StoreSet):
             return outcome
         if outcome is not None:  # a file that cannot be read, in a set that held still
@@ -129,7 +133,7 @@ def _listing(source: Source) -> "list[str] | Skip":
 
 
 def _read_once(source: Source, listed: list[str], *, max_bytes: int,
-               validate: bool) -> "StoreSet | str | None":
+               validate: bool, check: "Check | None" = None) -> "StoreSet | str | None":
     """The set read once: a StoreSet when it held still, the reason a file of a set that
     held still could not be read, or None (it moved: read it again)."""
     watches: list[Watch] = []
@@ -148,7 +152,10 @@ def _read_once(source: Source, listed: list[str], *, max_bytes: int,
                     return None
                 return f"{path} could not be read ({version.reason})" if version else None
             version.path = path
-            found.add(version)
+            checked = check(version) if check is not None else version
+            if isinstance(checked, Skip):
+                return checked.reason
+            found.add(checked)
         if _moved(source, listed, before, watches):
             return None
         kept, found = found, StoreSet()

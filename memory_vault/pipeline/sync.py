@@ -17,16 +17,16 @@ from memory_vault.results import Done
 from memory_vault.settings.load import Config
 from memory_vault.sources import scan as sources
 from memory_vault.sources.registry import configured_sources
-from memory_vault.sources.source import Source, nothing_tracked, owner
+from memory_vault.sources.source import nothing_tracked
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterator
     from typing import NoReturn
 
     from memory_vault.capture.version import Version
     from memory_vault.pipeline.dryrun import DryRun
     from memory_vault.pipeline.heartbeat import Heartbeat
+    from memory_vault.pipeline.intake import Intake
     from memory_vault.store.vault import Vault
 
 NOW_LOCK_WAIT = 60.0
@@ -103,6 +103,7 @@ class Run:
         self.outcome = Outcome(time.time())
         self.journal = load_journal(config.state_file, config.vault_identity)
         self.sources = configured_sources(config)
+        self._intake: Intake | None = None
         self.vault: Vault | DryRun | None = None
         self.summary = ""
         self.heartbeat: Heartbeat | None = None
@@ -110,6 +111,16 @@ class Run:
             from memory_vault.pipeline import heartbeat
 
             self.heartbeat = heartbeat.Heartbeat(config.ping_url, log)
+
+    @property
+    def intake(self) -> "Intake":
+        """The reads of this run (made only when there is something to read)."""
+        if self._intake is None:
+            from memory_vault.pipeline.intake import Intake
+
+            self._intake = Intake(self.config, self.log, self.journal, self.sources,
+                                  self.outcome, self.tip_pieces)
+        return self._intake
 
     def ping(self, code: int, summary: str) -> None:
         if self.heartbeat is not None:
@@ -161,50 +172,6 @@ class Run:
         self.outcome.skips = list(plan.skips)
         return plan
 
-    def capture(self, names: list[str]) -> "Iterator[Version]":
-        """Whole, valid versions of `names`, one at a time; skips go to the outcome. A store
-        with any file among `names` is read whole, as one consistent set, or not at all."""
-        from memory_vault.capture.pieces import Spill
-        from memory_vault.pipeline.capture import capture  # hashlib: only with work
-        from memory_vault.sources.scan import Skip
-
-        spill = Spill.under(self.config.home)  # JSON Lines over the limit, read in pieces
-        stores: dict[str, list[str]] = {}
-        for path in names:
-            source = owner(self.sources, path)
-            if source.store:
-                stores.setdefault(source.name, [])
-                continue
-            found = capture(source.relative(path) or path, source.folder,
-                            max_bytes=self.config.max_file_bytes, validate=self.config.validate,
-                            tolerate=self.journal.tolerated.get(path, ""), spill=spill)
-            if isinstance(found, Skip):
-                found.name = path
-                self.outcome.skips.append(found)
-            elif found is not None:
-                found.path = path
-                if found.note:
-                    self.log.warning(f"{path}: {found.note}")
-                yield found
-        for name in stores:
-            yield from self.capture_store(next(s for s in self.sources if s.name == name))
-
-    def capture_store(self, source: "Source") -> "Iterator[Version]":
-        from memory_vault.pipeline.store import capture_store
-        from memory_vault.sources.scan import Skip
-
-        members = [p for p in self.outcome.present if owner(self.sources, p) is source]
-        found = capture_store(source, members, max_bytes=self.config.max_file_bytes,
-                              validate=self.config.validate)
-        if isinstance(found, Skip):
-            self.outcome.skips.append(found)
-            return
-        yield from found
-
-    def differs(self, version: "Version") -> bool:
-        known = self.journal.files.get(version.path)
-        return known is None or known.sha256 != version.sha256
-
     # -- commit and push -----------------------------------------------------------------
 
     def work(self, scan: sources.Scan, *, full: bool, clone_ready: bool, push_due: bool) -> int:
@@ -212,8 +179,8 @@ class Run:
         bytes in memory at a time. The vault is opened only by the first real change."""
         vault: Vault | DryRun | None = None
         seen: list[Version] = []
-        for version in self.capture(scan.candidates):
-            if full or self.differs(version):
+        for version in self.intake.capture(scan.candidates, every=full):
+            if full or self.intake.differs(version):
                 if vault is None:
                     vault = self.open_vault()
                     if vault.repo.fresh and not full:
@@ -229,7 +196,16 @@ class Run:
                 return self.rebuild(vault)
         return self.commit_and_push(vault, seen)
 
+    def tip_pieces(self, path: str) -> set[str]:
+        """The blobs of the pieces of `path` the vault's tip holds (the vault is opened: a
+        file read in pieces that changed is about to be committed)."""
+        vault = self.open_vault()
+        return set() if self.request.dry_run else set(
+            vault.commits.tip_pieces(path).values())  # type: ignore[union-attr]
+
     def open_vault(self) -> "Vault | DryRun":
+        if self.vault is not None:
+            return self.vault
         if self.request.dry_run:
             from memory_vault.pipeline.dryrun import DryRun
 
@@ -248,7 +224,7 @@ class Run:
     def rebuild(self, vault: "Vault | DryRun") -> int:
         """A new clone may lack what the journal says was committed: compare every file."""
         seen = []
-        for version in self.capture(self.plan(full=True).candidates):
+        for version in self.intake.capture(self.plan(full=True).candidates, every=True):
             vault.commits.stage(version)
             seen.append(version.release())
         return self.commit_and_push(vault, seen)

@@ -46,6 +46,7 @@ class RestoreItem:
     dest: str | None = None  # where it is written: the file a link in the target names
     root: str = ""  # the folder it is written in, and must stay inside
     rel: str = ""  # its path inside `root`
+    redacted: list[tuple[str, str]] = field(default_factory=list)  # placeholders: rule, fp
 
 
 @dataclass
@@ -79,7 +80,10 @@ class RestorePlan:
         return {"commit": self.commit, "date": self.date, "target": self.target,
                 "dry_run": self.dry_run,
                 "files": [{"name": i.name, "action": i.action.value, "reason": i.reason or None,
-                           "kept_as": i.kept_as} for i in self.items]}
+                           "kept_as": i.kept_as,
+                           "secrets_not_restored": [{"rule": r, "fingerprint": fp}
+                                                    for r, fp in i.redacted]}
+                          for i in self.items]}
 
 
 Placement = Callable[[str], tuple[str, str]]  # vault path -> (folder, path inside it)

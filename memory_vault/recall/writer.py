@@ -52,6 +52,20 @@ def _apply(vault: Vault, plan: RestorePlan, item: RestoreItem, stamp: str) -> No
         item.kept_as = kept_base = unique_path(kept_base)
         _keep_copy(dest, item.kept_as)
     _write_blob(vault, item.entry, dest, mode, kept_base)
+    item.redacted = _placeholders(dest)
+
+
+def _placeholders(path: str) -> list[tuple[str, str]]:
+    """The secrets a restored file holds only as placeholders (the vault never had them)."""
+    from memory_vault.content.secrets import placeholders
+
+    found: dict[tuple[str, str], None] = {}
+    with open(path, "rb") as handle:
+        tail = b""
+        for chunk in iter(lambda: handle.read(1 << 24), b""):
+            found.update(dict.fromkeys(placeholders(tail + chunk)))
+            tail = chunk[-128:]  # a placeholder cut by the chunk's end is read again
+    return list(found)
 
 
 def _write_blob(vault: Vault, entry: Entry, dest: str, mode: int, kept_base: str) -> None:

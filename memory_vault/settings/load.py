@@ -38,6 +38,7 @@ class Config:
         "ping_url",
         "push",
         "remote",
+        "secrets",
         "shrink_alert",
         "source_dir",
         "stale_after_minutes",
@@ -87,6 +88,7 @@ class Config:
         self.shrink_alert = check.number(get, "MEMORY_VAULT_SHRINK_ALERT", "percent", maximum=100,
                                     zero=True)
         self.ping_url = check.ping_url(get)
+        self.secrets = check.choice(get, "MEMORY_VAULT_SECRETS", ("redact", "refuse", "off"))
         self.author_name = check.identity(get, "MEMORY_VAULT_AUTHOR_NAME")
         self.author_email = check.identity(get, "MEMORY_VAULT_AUTHOR_EMAIL") or (
             f"memory-vault@{os.uname().nodename or 'localhost'}"

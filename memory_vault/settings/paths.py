@@ -53,6 +53,12 @@ def default_state_file(home: str) -> str:
     return os.path.join(home, ".last_sync")
 
 
+def allowed_secrets_file(env_file: str | None, environ: dict[str, str]) -> str:
+    """`secrets-allowed` beside the env file: the fingerprints a person said are no secret."""
+    return os.path.join(os.path.dirname(env_file or config_env_file(environ)),
+                        "secrets-allowed")
+
+
 def acks_file(home: str) -> str:
     """Where `ack` records the shrink alarms a person closed (a fact, not a cache)."""
     return os.path.join(home, "acks")

@@ -69,6 +69,9 @@ SETTINGS = (
     Setting("MEMORY_VAULT_SHRINK_ALERT", "50",
             "percent of its records a file may lose in one version before it raises a "
             "shrink alarm; `0` turns it off"),
+    Setting("MEMORY_VAULT_SECRETS", "redact",
+            "what a credential found in a changed file gets: `redact` (the vault's copy holds a "
+            "placeholder), `refuse` (the file is skipped) or `off` (no scan)"),
     Setting("MEMORY_VAULT_PING_URL", "",
             "heartbeat URL pinged by each sync (healthchecks.io and its peers: `URL/start`, "
             "`URL`, `URL/fail`)"),

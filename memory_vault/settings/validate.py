@@ -157,6 +157,13 @@ def remote(get: Reader, cwd: str) -> str | None:
     return os.path.normpath(os.path.join(cwd, os.path.expanduser(value)))
 
 
+def choice(get: Reader, name: str, allowed: tuple[str, ...]) -> str:
+    value = get(name).lower()
+    if value not in allowed:
+        get.fail(name, f"expected one of {', '.join(allowed)}")
+    return value
+
+
 def boolean(get: Reader, name: str) -> bool:
     value = get(name).lower()
     if value in _TRUE:

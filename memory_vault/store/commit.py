@@ -90,7 +90,7 @@ class Committer:
             self.blobs.stage(version.path, version.data or b"")
             self._pieces.pop(version.path, None)
         else:
-            held = self._tip_pieces(version.path)
+            held = self.tip_pieces(version.path)
             blobs = []
             for number, piece in enumerate(version.pieces, 1):
                 if held.get(pieces.piece_name(number)) == piece.blob:
@@ -101,7 +101,7 @@ class Committer:
             self._pieces[version.path] = blobs
         self._staged[version.path] = version
 
-    def _tip_pieces(self, path: str) -> dict[str, str]:
+    def tip_pieces(self, path: str) -> dict[str, str]:
         """The pieces of `path` the tip holds (name -> blob id), when the codec stores the
         bytes as they are (a blob id then names the piece's own bytes)."""
         head = self.repo.head()

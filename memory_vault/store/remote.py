@@ -9,7 +9,7 @@ import random
 import time
 
 from memory_vault.errors import GitFailed
-from memory_vault.store import tracking, trees
+from memory_vault.store import refusal, tracking, trailers, trees
 from memory_vault.store.git.runner import GitRunner
 from memory_vault.store.repo import Repo
 
@@ -79,6 +79,9 @@ class Remote:
                 self.repo.git.run("update-ref", tracking.PUSHED_REF, self.repo.local_ref)
                 return
             if not was_rejected(result.stdout + result.stderr):
+                if (found := refusal.parse(result.stderr + result.stdout)) is not None:
+                    found.said = self.repo.redactor.clean(found.said)
+                    raise refusal.SecretRefused(found)
                 raise self.repo.git.failure(result, network=True)
             if _attempt:
                 time.sleep(random.uniform(0, BACKOFF_SECONDS * _attempt))  # noqa: S311
@@ -108,10 +111,15 @@ class Remote:
             return
         pushed = self.repo.ref(tracking.PUSHED_REF)
         if pushed is not None and not self.repo.is_ancestor(pushed, theirs):
-            self.rewritten = (pushed, theirs)
-            self.repo.log.warning(
-                f"the remote no longer holds {pushed[:12]}, which this machine pushed: it was "
-                f"rewritten; only what it lacks since is replayed, the rest stays out")
+            if trailers.purged_between(self.repo.git, theirs, pushed):
+                self.repo.log.warning(
+                    "the remote's history was rewritten by `secrets purge` (on this or "
+                    "another machine): only what it lacks is replayed, the rest stays out")
+            else:
+                self.rewritten = (pushed, theirs)
+                self.repo.log.warning(
+                    f"the remote no longer holds {pushed[:12]}, which this machine pushed: it "
+                    "was rewritten; only what it lacks since is replayed, the rest stays out")
         exclude = [f"^{theirs}", *([f"^{pushed}"] if pushed else [])]
         mine = self.repo.git.run("rev-list", "--reverse", ours, *exclude).text.split()
         base = self.repo.git.run("merge-base", ours, theirs, check=False).text

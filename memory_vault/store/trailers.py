@@ -1,4 +1,4 @@
-"""Trailers: the shrink alarms the vault's commits carry, read back with git alone.
+"""Trailers: the shrink alarms (and purges) the vault's commits carry, read with git alone.
 
 A sync that commits a version which lost many records says so in that commit
 (`Shrink-Alarm: <path> <before> -> <after>`), so that the alarm outlives a crash between the
@@ -9,6 +9,7 @@ asks too. Paths are quoted reversibly (backslash, then control characters as `\\
 from memory_vault.store.git.runner import GitRunner
 
 ALARM_TRAILER = "Shrink-Alarm"
+PURGE_TRAILER = "Secret-Purged"  # `secrets purge` rewrote the history before this commit
 _FORMAT = "--format=%x1e%H%x1f%P%x1f%ct%x1f%B"
 
 
@@ -78,3 +79,11 @@ def alarms_since(git: GitRunner, tip: str, since: str | None) -> list[AlarmTrail
     if since:
         args.append(f"^{since}")
     return parse_alarms(git.run(*args, "--").stdout)
+
+
+def purged_between(git: GitRunner, tip: str, since: str | None) -> bool:
+    """Does a commit of `tip` that `since` lacks say that a purge rewrote the history?"""
+    args = ["log", "-1", "--format=%H", f"--grep=^{PURGE_TRAILER}: ", tip]
+    if since:
+        args.append(f"^{since}")
+    return bool(git.run(*args, "--").text)
