@@ -4,23 +4,23 @@ and GH009, with the dashes some terminals mangle; GitLab's two line forms; a pla
 from memory_vault.store.refusal import SecretRefused, parse
 
 GITHUB = """remote: error: GH013: Repository rule violations found for refs/heads/master.
-remote: 
+remote:\x20
 remote: - GITHUB PUSH PROTECTION
 remote:   \u2014\u2014\u2014\u2014\u2014\u2014\u2014\u2014\u2014
 remote:     Resolve the following violations before pushing again
-remote: 
+remote:\x20
 remote:     - Push cannot contain secrets
-remote: 
+remote:\x20
 remote:       \u2014\u2014 GitHub Personal Access Token \u2014\u2014\u2014\u2014\u2014\u2014
 remote:        locations:
 remote:          - commit: 31d495b283be4377cf3386913b7508723987afa2
 remote:            path: README.md:2
 remote:          - commit: 3af7f9fb2e49ba4888990b79fa085cd0e1d89383
 remote:            path: notes/a b.md:14
-remote: 
+remote:\x20
 remote:        (?) To push, remove secret from commit(s) or follow this URL to allow the secret.
 remote:        https://github.com/o/r/security/secret-scanning/unblock-secret/2wEO3pOdce1x
-remote: 
+remote:\x20
 To https://github.com/o/r
  ! [remote rejected] master -> master (push declined due to repository rule violations)
 error: failed to push some refs to 'https://github.com/o/r'
