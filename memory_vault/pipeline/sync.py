@@ -179,7 +179,8 @@ class Run:
         bytes in memory at a time. The vault is opened only by the first real change."""
         vault: Vault | DryRun | None = None
         seen: list[Version] = []
-        for version in self.intake.capture(scan.candidates, every=full):
+        reads = self.intake.capture(scan.candidates, every=full) if scan.candidates else ()
+        for version in reads:  # nothing to read: no reading machinery imported
             if full or self.intake.differs(version):
                 if vault is None:
                     vault = self.open_vault()
