@@ -4,7 +4,7 @@ does. The commands live in modules by concern (`*_commands.py`); `main` gathers 
 import click
 
 from memory_vault import __version__
-from memory_vault.cli.options import global_options
+from memory_vault.cli.options import global_options, json_option
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 
@@ -12,6 +12,7 @@ CONTEXT = {"help_option_names": ["-h", "--help"]}
 @click.group(invoke_without_command=True, context_settings=CONTEXT)
 @click.option("--now", is_flag=True, help="Sync now: hash every file and print a summary.")
 @global_options
+@json_option
 @click.version_option(__version__, prog_name="memory-vault")
 @click.pass_context
 def cli(ctx: click.Context, now: bool) -> None:

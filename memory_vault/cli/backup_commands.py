@@ -8,13 +8,14 @@ import click
 
 from memory_vault.cli.app import CONTEXT, cli
 from memory_vault.cli.help import SUMMARY, epilog
-from memory_vault.cli.options import Job, globals_of, runs
+from memory_vault.cli.options import Job, globals_of, json_option, runs
 
 
 @cli.command(short_help=SUMMARY["sync"], epilog=epilog("sync"), context_settings=CONTEXT)
 @click.option("--now", is_flag=True, help="Hash every file whatever its mtime; print a summary.")
 @click.option("--dry-run", is_flag=True, help="Show what would be backed up; change nothing.")
 @click.option("--no-push", is_flag=True, help="Commit locally; leave the push to a later run.")
+@json_option
 @runs(need_source=True)
 def sync(now: bool, dry_run: bool, no_push: bool) -> Job:
     """Back up the memory files that changed (one commit, then push)."""
@@ -35,6 +36,7 @@ def sync(now: bool, dry_run: bool, no_push: bool) -> Job:
 @click.option("--exclude", metavar="PATTERNS", help="Comma-separated patterns never backed up.")
 @click.option("--discover", is_flag=True, help="Also track every agent's memory found on this "
                                                "machine (as `discover --add`).")
+@json_option
 @runs(need_source=True)
 def init(remote: str | None, source: str | None, files: str | None, exclude: str | None,
          discover: bool) -> Job:

@@ -28,6 +28,7 @@ SUMMARY = {
     "secrets": "The secrets found in memory (never shown), allowed, purged.",
     "allow": "Keep one secret as it is in the vault from now on.",
     "purge": "Take one secret out of every commit, here and on the remote.",
+    "doctor": "What is set and from where, the job, the remote; what to do.",
 }
 
 EXAMPLES = {
@@ -59,6 +60,8 @@ EXAMPLES = {
     "allow": ["memory-vault secrets allow 3f9a1c0b7d2e"],
     "purge": ["memory-vault secrets purge 3f9a1c0b7d2e",
               "memory-vault secrets purge 3f9a1c0b7d2e --yes"],
+    "doctor": ["memory-vault doctor", "memory-vault doctor --json",
+               "memory-vault doctor --env-file ~/.config/memory-vault/.env"],
 }
 
 

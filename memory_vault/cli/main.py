@@ -28,11 +28,20 @@ def run_cli(args: list[str]) -> int:
         result = cli.main(args=args, prog_name="memory-vault", standalone_mode=False)
     except click.ClickException as exc:
         exc.show()
+        if _wants_json(args):
+            from memory_vault.cli.render import show_error
+
+            show_error(exc.exit_code, exc.format_message(), None)  # still one document
         return exc.exit_code
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         return 1
     return result if isinstance(result, int) else 0
+
+
+def _wants_json(args: list[str]) -> bool:
+    """`--json` among the options (not after `--`, where it would be a file's name)."""
+    return "--json" in (args[:args.index("--")] if "--" in args else args)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from memory_vault.cli.guard import echo_level, run_guarded
-from memory_vault.logfile import RunLog
+from memory_vault.logfile import WARNING, RunLog
 from memory_vault.settings.load import Config
 
 TYPE_CHECKING = False
@@ -88,6 +88,8 @@ def runs(*, need_source: bool = False) -> Callable[[Callable[..., Any]], Callabl
             opts = globals_of(ctx)
             echo = echo_level(quiet=opts.quiet, verbose=opts.verbose, summary=job.summary,
                               person=job.person)
+            if opts.as_json:  # stdout holds the one document: a person's lines stay off it
+                echo = max(echo, WARNING)
             from memory_vault.cli import render
 
             show: Callable[[Any], None] = functools.partial(render.show, as_json=opts.as_json)

@@ -15,6 +15,7 @@ from memory_vault.results import command_name
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # dispatch is by class name: a command never imports another's modules
+    from memory_vault.health.doctor import DoctorReport
     from memory_vault.health.secrets import AllowDone, SecretsReport
     from memory_vault.health.status import FileStatus, StatusReport
     from memory_vault.health.verify import VerifyResult
@@ -42,7 +43,8 @@ def show(result: object, *, as_json: bool = False) -> None:
     """Print `result`: its JSON envelope, or its lines of text."""
     if as_json:
         as_dict = getattr(result, "as_dict", None)
-        write_stdout(envelope.dumps(envelope.of_result(as_dict() if as_dict else None)))
+        payload = as_dict() if as_dict else {}
+        write_stdout(envelope.dumps(envelope.of_result(payload, getattr(result, "exit_code", 0))))
         return
     for line in text(result):
         write_stdout(line + "\n")  # each renderer escapes what it did not write itself
@@ -55,7 +57,7 @@ def show_error(exit_code: int, message: str, variable: str | None) -> None:
 
 def text(result: object) -> list[str]:
     """The lines of `result`, every name and value from the disk or the vault escaped."""
-    render = _TEXT.get(type(result).__name__)
+    render = next((_TEXT[c.__name__] for c in type(result).__mro__ if c.__name__ in _TEXT), None)
     if render is None:
         return []
     lines = [printable(line) for line in render(result)]
@@ -236,6 +238,13 @@ def _purged(result: "PurgeResult") -> list[str]:
 @_renders("VerifyResult")
 def _verify(result: "VerifyResult") -> list[str]:
     return [f"{'ok' if c.ok else 'FAIL':<5} {c.name:<8} {c.detail}" for c in result.checks]
+
+
+@_renders("DoctorReport")
+def _doctor(report: "DoctorReport") -> list[str]:
+    from memory_vault.cli.doctor_text import doctor_lines
+
+    return doctor_lines(report)
 
 
 @_renders("StatusReport")

@@ -7,7 +7,7 @@ import click
 
 from memory_vault.cli.app import CONTEXT, cli
 from memory_vault.cli.help import SUMMARY, epilog
-from memory_vault.cli.options import Work, global_options, runs
+from memory_vault.cli.options import Work, global_options, json_option, runs
 
 
 @cli.group(short_help=SUMMARY["schedule"], epilog=epilog("schedule"), context_settings=CONTEXT)
@@ -33,6 +33,7 @@ def _every(func: Callable[..., Any]) -> Callable[..., Any]:
                   context_settings=CONTEXT)
 @_every
 @_scheduler_options
+@json_option
 @runs()
 def schedule_install(every: int, kind: str | None) -> Work:
     """Install the job (or replace ours): exactly one, whatever was there."""
@@ -44,6 +45,7 @@ def schedule_install(every: int, kind: str | None) -> Work:
 @schedule.command("remove", short_help=SUMMARY["remove"], epilog=epilog("remove"),
                   context_settings=CONTEXT)
 @_scheduler_options
+@json_option
 @runs()
 def schedule_remove(kind: str | None) -> Work:
     """Remove the job (and nothing else)."""
@@ -56,6 +58,7 @@ def schedule_remove(kind: str | None) -> Work:
                   context_settings=CONTEXT)
 @_every
 @_scheduler_options
+@json_option
 @runs()
 def schedule_show(every: int, kind: str | None) -> Work:
     """Print the job: the installed one, else the one install writes (exit 1)."""

@@ -24,6 +24,7 @@ def source() -> None:
                                                   "the preset's, else memory files).")
 @click.option("--exclude", metavar="PATTERNS", help="Comma-separated patterns never backed up.")
 @click.option("--store", is_flag=True, help="One consistent set: committed whole or not at all.")
+@json_option
 @runs()
 def source_add(folder: str, name: str | None, preset: str | None, files: str | None,
                exclude: str | None, store: bool) -> Work:
@@ -49,6 +50,7 @@ def source_list() -> Work:
 @source.command("remove", short_help=SUMMARY["remove-source"],
                 epilog=epilog("remove-source"), context_settings=CONTEXT)
 @click.argument("name")
+@json_option
 @runs()
 def source_remove(name: str) -> Work:
     """Stop tracking the source NAME (the vault keeps its history)."""

@@ -12,7 +12,22 @@ from memory_vault.settings.load import Config
 ACK_LOCK_WAIT = 60.0
 
 
-def run_ack(config: Config, log: RunLog, names: list[str]) -> Done:
+class AckDone(Done):
+    """The alarms `ack` closed (and whether it closed the notice of a rewritten remote)."""
+
+    __slots__ = ("closed", "rewritten_closed")
+
+    def __init__(self, closed: list[str], rewritten_closed: bool, lines: list[str]) -> None:
+        super().__init__(EXIT_OK, lines)
+        self.closed = closed
+        self.rewritten_closed = rewritten_closed
+
+    def as_dict(self) -> object:
+        return {"closed": self.closed, "rewritten_notice_closed": self.rewritten_closed,
+                "lines": self.lines}
+
+
+def run_ack(config: Config, log: RunLog, names: list[str]) -> AckDone:
     """Close the alarms of `names` (all when none are named, and the notice of a rewritten
     remote), recorded durably (`journal.acks`) before the journal, and logged."""
     import time
@@ -34,7 +49,8 @@ def run_ack(config: Config, log: RunLog, names: list[str]) -> Done:
             del journal.alarms[name]
             log.info(f"ack: closed the shrink alarm of {name}")
         lines = [f"Closed the shrink alarm of {name}." for name in closed]
-        if not names and journal.rewritten is not None:
+        rewritten_closed = not names and journal.rewritten is not None
+        if rewritten_closed:
             journal.rewritten = None
             log.info("ack: closed the notice that the remote was rewritten")
             lines.append("Closed the notice that the remote was rewritten.")
@@ -42,4 +58,4 @@ def run_ack(config: Config, log: RunLog, names: list[str]) -> Done:
             save_journal(config.state_file, journal, now=int(time.time()))
     finally:
         lock.release()
-    return Done(EXIT_OK, lines or ["There was no open shrink alarm."])
+    return AckDone(closed, rewritten_closed, lines or ["There was no open shrink alarm."])

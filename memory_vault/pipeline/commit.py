@@ -49,6 +49,7 @@ def commit_step(run: "Run", vault: "Vault | DryRun", seen: "list[Version]") -> N
     if commit is None:
         return
     outcome.committed = commit.sha
+    outcome.changed = [v.path for v in commit.files]
     log_files(run.log, commit.files)
     if shrinks:
         from memory_vault.pipeline.alarms import open_alarms

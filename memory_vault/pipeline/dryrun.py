@@ -21,8 +21,10 @@ class DryRun:
         self.repo = self.commits = self.remote = self.compactor = self.worktree = self
         self.refused: dict[str, str] = {}  # as the committer's and the remote's
         self._staged: list[Version] = []
+        self.would: list[str] = []  # the files a real run would back up
 
     def stage(self, version: Version) -> None:
+        self.would.append(version.path)
         self.log.info(f"would back up {version.path} ({version.size} bytes, "
                       f"sha256 {version.sha256[:12]})")
 

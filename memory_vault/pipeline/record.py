@@ -22,6 +22,7 @@ from memory_vault.journal.cache import (
     save_journal,
 )
 from memory_vault.logfile import RunLog
+from memory_vault.results import Done
 from memory_vault.settings.load import Config
 from memory_vault.sources.scan import Skip
 
@@ -37,10 +38,12 @@ LISTED_FILES = 50  # per-file log lines beyond this are summed up in one line
 class Outcome:
     """The facts of one run, as they are learned."""
 
-    __slots__ = ("absent", "committed", "present", "push_error", "pushed", "skips", "started")
+    __slots__ = ("absent", "changed", "committed", "present", "push_error", "pushed", "skips",
+                 "started")
 
     def __init__(self, started: float) -> None:
         self.started = started
+        self.changed: list[str] = []  # the files this run's commit holds (a dry run: would)
         self.present: list[str] = []  # every tracked file found
         self.absent: list[str] = []  # explicitly named, not there
         self.skips: list[Skip] = []  # left out this run, with the reason
@@ -51,6 +54,32 @@ class Outcome:
     @property
     def exit_code(self) -> int:
         return EXIT_PARTIAL if self.skips or self.push_error else EXIT_OK
+
+
+class SyncResult(Done):
+    """What one sync did, for a script (`--json`); a person reads the log's summary line."""
+
+    __slots__ = ("committed", "dry_run", "files", "pending_push", "push_error", "pushed",
+                 "skips", "summary")
+
+    def __init__(self, exit_code: int, outcome: Outcome, *, pending_push: int, summary: str,
+                 dry_run: bool = False) -> None:
+        super().__init__(exit_code)
+        self.committed = outcome.committed
+        self.pushed = outcome.pushed
+        self.pending_push = pending_push
+        self.files = list(outcome.changed)
+        self.skips = [(s.name, s.reason) for s in outcome.skips]
+        self.push_error = str(outcome.push_error) if outcome.push_error is not None else None
+        self.summary = summary
+        self.dry_run = dry_run
+
+    def as_dict(self) -> object:
+        return {"exit_code": self.exit_code, "dry_run": self.dry_run,
+                "committed": self.committed, "pushed": self.pushed,
+                "pending_push": self.pending_push, "files": self.files,
+                "skips": [{"file": name, "reason": why} for name, why in self.skips],
+                "push_error": self.push_error, "summary": self.summary}
 
 
 def finish(config: Config, log: RunLog, journal: Journal, outcome: Outcome, *,

@@ -9,11 +9,11 @@ import os
 import time
 
 from memory_vault.errors import EXIT_FAILED, EXIT_OK, VaultError
+from memory_vault.fsutil import plural
 from memory_vault.journal.cache import DAMAGED, FOREIGN, FOUND, load_journal
 from memory_vault.logfile import RunLog
 from memory_vault.pipeline.lock import RunLock
-from memory_vault.pipeline.record import Outcome, finish, record_failure, remember
-from memory_vault.results import Done
+from memory_vault.pipeline.record import Outcome, SyncResult, finish, record_failure, remember
 from memory_vault.settings.load import Config
 from memory_vault.sources import scan as sources
 from memory_vault.sources.registry import configured_sources
@@ -45,11 +45,12 @@ class SyncRequest:
         self.progress = progress  # git's progress meter: a person at a terminal, never cron
 
 
-def run_sync(config: Config, log: RunLog, request: SyncRequest) -> Done:
+def run_sync(config: Config, log: RunLog, request: SyncRequest) -> SyncResult:
     """Run one sync; its result carries the exit code (0, 3). Raises VaultError on failure.
     What a sync has to say goes to the log (and to the terminal through it)."""
     if request.dry_run:
-        return Done(Run(config, log, request, None).execute())
+        run = Run(config, log, request, None)
+        return run.result(run.execute())
     lock = RunLock(config.lock_file)
 
     def say_waiting() -> None:
@@ -61,8 +62,9 @@ def run_sync(config: Config, log: RunLog, request: SyncRequest) -> Done:
     except OSError as exc:  # a read-only or full data folder: one line, and what to do
         raise VaultError(unwritable_home(config, exc)) from None
     if not acquired:
-        log.info("sync: another sync is running; leaving it to finish")
-        return Done(EXIT_OK)
+        busy = "sync: another sync is running; leaving it to finish"
+        log.info(busy)
+        return SyncResult(EXIT_OK, Outcome(time.time()), pending_push=0, summary=busy)
     try:
         run = Run(config, log, request, lock.fd)
         try:
@@ -71,7 +73,7 @@ def run_sync(config: Config, log: RunLog, request: SyncRequest) -> Done:
             run.ping(EXIT_FAILED, f"sync failed: {exc}")
             raise
         run.ping(code, run.summary)
-        return Done(code)
+        return run.result(code)
     finally:
         lock.release()
 
@@ -121,6 +123,10 @@ class Run:
             self._intake = Intake(self.config, self.log, self.journal, self.sources,
                                   self.outcome, self.tip_pieces)
         return self._intake
+
+    def result(self, code: int) -> SyncResult:
+        return SyncResult(code, self.outcome, pending_push=self.journal.pending_push,
+                          summary=self.summary, dry_run=self.request.dry_run)
 
     def ping(self, code: int, summary: str) -> None:
         if self.heartbeat is not None:
@@ -242,8 +248,10 @@ class Run:
         if self.request.dry_run:
             for skip in self.outcome.skips:
                 self.log.warning(f"{skip.name}: would be skipped, {skip.reason}")
-            self.log.info(f"sync (dry run): {len(self.outcome.present)} files checked, "
-                          "nothing written")
+            self.outcome.changed = list(getattr(self.vault, "would", []))
+            self.summary = (f"sync (dry run): {plural(len(self.outcome.present), 'file')} "
+                            "checked, nothing written")
+            self.log.info(self.summary)
             return self.outcome.exit_code
         ask = self.vault.commits.last_saved if self.vault is not None else None
         try:

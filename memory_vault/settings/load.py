@@ -35,6 +35,7 @@ class Config:
         "home",
         "log_file",
         "max_file_bytes",
+        "origins",
         "ping_url",
         "push",
         "remote",
@@ -59,6 +60,7 @@ class Config:
         origins: dict[str, str] | None = None,
     ) -> None:
         self.env_file = env_file
+        self.origins = origins or {}  # name as given -> where it came from (`doctor`)
         self.unknown_settings = sorted(
             k for k in settings if k not in VARIABLES and k not in RENAMED)
         get = check.Reader(settings, origins or {})

@@ -54,12 +54,33 @@ class SourceList:
         self.exit_code = EXIT_OK
 
     def as_dict(self) -> dict[str, object]:
-        return {"sources": [{"name": s.name, "folder": s.folder, "preset": s.preset or None,
-                             "files": list(s.files), "exclude": list(s.exclude),
-                             "store": s.store} for s in self.sources]}
+        return {"sources": [described(s) for s in self.sources]}
 
 
-def run_source_add(config: "Config", log: RunLog, request: SourceRequest) -> Done:
+def described(source: Source) -> dict[str, object]:
+    return {"name": source.name, "folder": source.folder, "preset": source.preset or None,
+            "files": list(source.files), "exclude": list(source.exclude),
+            "store": source.store}
+
+
+class SourceChanged(Done):
+    """The source `source add` added or `source remove` removed, and the sources file."""
+
+    __slots__ = ("added", "file", "removed")
+
+    def __init__(self, lines: list[str], file: str, *, added: Source | None = None,
+                 removed: str | None = None) -> None:
+        super().__init__(EXIT_OK, lines)
+        self.file = file
+        self.added = added
+        self.removed = removed
+
+    def as_dict(self) -> object:
+        return {"added": described(self.added) if self.added else None,
+                "removed": self.removed, "sources_file": self.file, "lines": self.lines}
+
+
+def run_source_add(config: "Config", log: RunLog, request: SourceRequest) -> SourceChanged:
     path = sources_file(config)
     existing = load_sources(path, config)
     source = _new_source(request, config)
@@ -71,13 +92,13 @@ def run_source_add(config: "Config", log: RunLog, request: SourceRequest) -> Don
         raise UsageError(f"--name: {problem}")
     save_sources(path, [*existing, source])
     log.info(f"source add: {source.name} = {source.folder} ({path})")
-    return Done(EXIT_OK, [
+    return SourceChanged([
         f"Added the source {source.name}: {source.folder}, kept in the vault at "
         f"{config.subdir}/{source.name}/",
         f"  files:   {', '.join(source.files)}",
         *([f"  exclude: {', '.join(source.exclude)}"] if source.exclude else []),
         *(["  a store: committed whole or not at all"] if source.store else []),
-        f"Next: `{command_name()} --now` backs it up."])
+        f"Next: `{command_name()} --now` backs it up."], path, added=source)
 
 
 def _new_source(request: SourceRequest, config: "Config") -> Source:
@@ -121,7 +142,7 @@ def run_source_list(config: "Config", log: RunLog) -> SourceList:
     return SourceList(load_sources(sources_file(config), config))
 
 
-def run_source_remove(config: "Config", log: RunLog, name: str) -> Done:
+def run_source_remove(config: "Config", log: RunLog, name: str) -> SourceChanged:
     path = sources_file(config)
     existing = load_sources(path, config)
     kept = [s for s in existing if s.name != name]
@@ -131,5 +152,5 @@ def run_source_remove(config: "Config", log: RunLog, name: str) -> Done:
             " (none is configured)"))
     save_sources(path, kept)
     log.info(f"source remove: {name} ({path})")
-    return Done(EXIT_OK, [f"Stopped tracking the source {name}; the vault keeps its history "
-                          f"at {config.subdir}/{name}/."])
+    return SourceChanged([f"Stopped tracking the source {name}; the vault keeps its history "
+                          f"at {config.subdir}/{name}/."], path, removed=name)

@@ -36,6 +36,25 @@ CRON = "cron"
 KINDS = (CRON, SYSTEMD, LAUNCHD)
 
 
+class Scheduled(Done):
+    """What a `schedule` command found or did: the scheduler, whether our job is in place
+    (after it), whether it changed anything, and the job (the crontab line, or the files)."""
+
+    __slots__ = ("changed", "installed", "job", "kind")
+
+    def __init__(self, exit_code: int, lines: list[str], *, kind: str, installed: bool,
+                 job: list[str], changed: bool = False) -> None:
+        super().__init__(exit_code, lines)
+        self.kind = kind
+        self.installed = installed
+        self.job = job
+        self.changed = changed
+
+    def as_dict(self) -> object:
+        return {"scheduler": self.kind, "installed": self.installed, "changed": self.changed,
+                "job": self.job, "lines": self.lines}
+
+
 def default_kind() -> str:
     """cron where `crontab` exists; else a systemd user timer; else launchd on macOS."""
     if shutil.which("crontab"):
@@ -54,7 +73,7 @@ def settings_file(config: Config, *, must_exist: bool = True) -> str:
     return path
 
 
-def run_install(config: Config, log: RunLog, every: int, kind: str | None) -> Done:
+def run_install(config: Config, log: RunLog, every: int, kind: str | None) -> Scheduled:
     kind = kind or default_kind()
     check_every(every)
     env_file = settings_file(config)
@@ -62,40 +81,46 @@ def run_install(config: Config, log: RunLog, every: int, kind: str | None) -> Do
         line = cron.cron_line(every, env_file)
         changed = cron.install(line)
         log.info(f"schedule: {'installed' if changed else 'unchanged'}: {line}")
-        return Done(EXIT_OK, [("Installed" if changed else "Already installed") + ":", line])
+        return Scheduled(EXIT_OK, [("Installed" if changed else "Already installed") + ":", line],
+                         kind=kind, installed=True, job=[line], changed=changed)
     changed, written = install_files(kind, every, env_file)
     why = run_all(activation(kind, ACTIVATE), tolerate_first=kind == LAUNCHD)
     log.info(f"schedule: {kind} job {'written' if changed else 'unchanged'}: "
              f"{', '.join(written)}")
     lines = [("Installed" if changed else "Already installed") + f" ({kind}):", *written]
     if why is None:
-        return Done(EXIT_OK, lines)
+        return Scheduled(EXIT_OK, lines, kind=kind, installed=True, job=written, changed=changed)
     wanted = " && ".join(" ".join(shlex.quote(p) for p in c)
                            for c in activation(kind, ACTIVATE)[-1:])
     log.warning(f"schedule: {why}: the job is written but not active; activate it with "
                 f"`{wanted}`")
-    return Done(EXIT_PARTIAL, [*lines, f"Not active yet ({why}); activate it with: {wanted}"])
+    return Scheduled(EXIT_PARTIAL, [*lines, f"Not active yet ({why}); activate it with: {wanted}"],
+                     kind=kind, installed=False, job=written, changed=changed)
 
 
-def run_remove(config: Config, log: RunLog, kind: str | None) -> Done:
+def run_remove(config: Config, log: RunLog, kind: str | None) -> Scheduled:
     kind = kind or default_kind()
     if kind == CRON:
         removed = cron.remove()
         if removed:
             log.info("schedule: removed the memory-vault crontab line")
-        return Done(EXIT_OK, ["Removed the memory-vault line." if removed
-                              else "There was no memory-vault line in the crontab."])
+        return Scheduled(EXIT_OK, ["Removed the memory-vault line." if removed
+                                   else "There was no memory-vault line in the crontab."],
+                         kind=kind, installed=False, job=[], changed=removed)
     existing = [path for path in unit_files(kind, 15, "x") if path.is_file()]
     if not existing:
-        return Done(EXIT_OK, [f"There was no memory-vault {kind} job."])
+        return Scheduled(EXIT_OK, [f"There was no memory-vault {kind} job."], kind=kind,
+                         installed=False, job=[])
     run_all(activation(kind, DEACTIVATE), tolerate_first=True)
     for path in existing:
         path.unlink()
     log.info(f"schedule: removed the {kind} job: {', '.join(map(str, existing))}")
-    return Done(EXIT_OK, [f"Removed the memory-vault {kind} job:", *map(str, existing)])
+    removed_files = [str(path) for path in existing]
+    return Scheduled(EXIT_OK, [f"Removed the memory-vault {kind} job:", *removed_files],
+                     kind=kind, installed=False, job=removed_files, changed=True)
 
 
-def run_show(config: Config, log: RunLog, every: int, kind: str | None) -> Done:
+def run_show(config: Config, log: RunLog, every: int, kind: str | None) -> Scheduled:
     """The installed job; else the one `install` would write (exit 1: not installed)."""
     kind = kind or default_kind()
     env_file = settings_file(config, must_exist=False)
@@ -105,11 +130,12 @@ def run_show(config: Config, log: RunLog, every: int, kind: str | None) -> Done:
             line = cron.installed()
         except VaultError as exc:
             log.warning(str(exc))
-            return Done(EXIT_FAILED, [wanted])
+            return Scheduled(EXIT_FAILED, [wanted], kind=kind, installed=False, job=[wanted])
         if line is None:
-            return Done(EXIT_FAILED, [f"No memory-vault line in the crontab; `{command_name()} "
-                                      "schedule install` adds this one:", wanted])
-        return Done(EXIT_OK, [line])
+            return Scheduled(EXIT_FAILED, [f"No memory-vault line in the crontab; "
+                                           f"`{command_name()} schedule install` adds this one:",
+                                           wanted], kind=kind, installed=False, job=[wanted])
+        return Scheduled(EXIT_OK, [line], kind=kind, installed=True, job=[line])
     files = unit_files(kind, every, env_file)
     installed_now = all(path.is_file() for path in files)
     lines = [] if installed_now else [f"Not installed; `{command_name()} schedule install --with "
@@ -117,4 +143,5 @@ def run_show(config: Config, log: RunLog, every: int, kind: str | None) -> Done:
     for path, text in files.items():
         shown = path.read_text() if installed_now else text
         lines += [f"# {path}", *shown.rstrip("\n").splitlines()]
-    return Done(EXIT_OK if installed_now else EXIT_FAILED, lines)
+    return Scheduled(EXIT_OK if installed_now else EXIT_FAILED, lines, kind=kind,
+                     installed=installed_now, job=[str(path) for path in files])

@@ -110,3 +110,13 @@ def install_files(kind: str, every: int, env_file: str) -> tuple[bool, list[str]
     return changed, written
 
 
+def timer_state() -> str | None:
+    """`systemctl --user is-enabled` of our timer (`enabled`, `disabled`...); None when it
+    cannot be asked (no systemctl, no user session bus)."""
+    try:
+        result = subprocess.run(["systemctl", "--user", "is-enabled", f"{UNIT}.timer"],
+                                capture_output=True, text=True, check=False, timeout=30)
+    except (FileNotFoundError, subprocess.TimeoutExpired):
+        return None
+    state = result.stdout.strip()
+    return state if state and " " not in state else None

@@ -11,9 +11,10 @@ from memory_vault.cli import envelope
 from memory_vault.cli.main import cli
 
 
-def test_a_result_keeps_its_keys_at_the_top_beside_the_schema() -> None:
-    assert envelope.of_result({"healthy": True}) == {"schema": 1, "healthy": True}
-    assert envelope.of_result([{"commit": "x"}]) == [{"commit": "x"}]  # history: a list
+def test_a_result_keeps_its_keys_at_the_top_beside_the_schema_and_exit_code() -> None:
+    assert envelope.of_result({"healthy": True}, 1) == {"schema": 1, "healthy": True,
+                                                        "exit_code": 1}
+    assert envelope.of_result([{"commit": "x"}], 0) == [{"commit": "x"}]  # history: a list
 
 
 def test_an_error_names_its_code_message_and_variable() -> None:
