@@ -7,6 +7,7 @@ written down, as absolute paths: otherwise cron backs up something else into a s
 """
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from memory_vault.errors import EXIT_OK, EXIT_PARTIAL, NetworkError
@@ -83,6 +84,35 @@ def init_options(env_path: str, *, remote: str | None, source: str | None,
         if value is not None:
             options[name] = value
     return options
+
+
+# `init`'s options, in the order a hint writes them; every other setting is passed the way
+# `init` also reads it, as a variable of its environment.
+INIT_OPTIONS = {"MEMORY_VAULT_SOURCE_DIR": "--source", "MEMORY_VAULT_REMOTE": "--remote",
+                "MEMORY_VAULT_FILES": "--files", "MEMORY_VAULT_EXCLUDE": "--exclude"}
+
+
+def init_command(config: Config, environ: dict[str, str], program: str,
+                 clean: Callable[[str], str]) -> str:
+    """The `init` command that pins the settings a command without an env file ran with
+    (all from its environment): the source dir, the remote, and each `MEMORY_VAULT_*`
+    variable set, paths absolute, credentials masked by `clean`. Typed in another shell, it
+    backs up what this one restored, into the same vault."""
+    import shlex
+
+    values = {name: value.strip() for name, value in environ.items()
+              if name in VARIABLES and value.strip()}
+    for name, attribute in PATH_SETTINGS.items():
+        if name in values or name == "MEMORY_VAULT_SOURCE_DIR":
+            values[name] = str(getattr(config, attribute))
+    values.pop("MEMORY_VAULT_REMOTE", None)
+    if not config.embedded:
+        values["MEMORY_VAULT_REMOTE"] = config.remote
+    prefix = [f"{name}={shlex.quote(clean(value))}" for name, value in sorted(values.items())
+              if name not in INIT_OPTIONS]
+    options = [f"{option} {shlex.quote(clean(values[name]))}"
+               for name, option in INIT_OPTIONS.items() if name in values]
+    return " ".join([*prefix, program, "init", *options])
 
 
 def _configured(name: str, env_path: str) -> bool:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from memory_vault.errors import UsageError, VaultError
 from memory_vault.logfile import RunLog
 from memory_vault.pipeline.reading import reading
+from memory_vault.pipeline.setup import init_command
 from memory_vault.recall.moments import at_or_before, commit_named, parse_when
 from memory_vault.recall.plan import RestorePlan, into, into_sources, plan_restore
 from memory_vault.recall.writer import apply_restore
@@ -64,9 +65,8 @@ def run_restore(
         plan.dry_run = dry_run
         plan.into_source = to is None or target == os.path.abspath(config.source_dir)
         if vault.repo.fresh and config.env_file is None and not dry_run:
-            plan.resume_hint = (f"Backups are not set up on this machine yet: `{command_name()} "
-                                f"init --source {config.source_dir} --remote "
-                                f"{log.redactor.clean(config.remote)}` resumes them.")
+            line = init_command(config, dict(os.environ), command_name(), log.redactor.clean)
+            plan.resume_hint = f"Backups are not set up on this machine yet: `{line}` resumes them."
         if announce is not None:
             announce(plan)
             plan.announced = True

@@ -49,9 +49,45 @@ def owner(sources: "list[Source]", vault_path: str) -> Source:
 
 
 def nothing_tracked(sources: "list[Source]") -> str:
-    """The one line for a run that found no tracked file in any source."""
+    """The one line for a run that found no tracked file in any source: when the source dir
+    holds files after all, the file list is the likely cause, not the folder."""
     default, *named = sources
     where = (f"in {default.folder} (MEMORY_VAULT_FILES={','.join(default.files)})"
              + "".join(f", nor in {s.folder} (source {s.name})" for s in named))
-    return (f"none of the tracked files exists {where}: nothing was backed up; is "
-            "MEMORY_VAULT_SOURCE_DIR right?")
+    others = files_in(default.folder)
+    if not others:
+        return (f"none of the tracked files exists {where}: nothing was backed up; is "
+                "MEMORY_VAULT_SOURCE_DIR right?")
+    shown = ", ".join(others[:SHOWN]) + (" ..." if len(others) > SHOWN else "")
+    return (f"none of the tracked files exists {where}: nothing was backed up; the folder "
+            f"holds other files ({shown}) that no pattern matches: is MEMORY_VAULT_FILES "
+            "right?")
+
+
+SHOWN = 5  # files named in a message
+LOOKED_AT = 1000  # folder entries `files_in` looks at, at most
+
+
+def files_in(folder: str) -> list[str]:
+    """Up to `SHOWN` + 1 regular files in `folder` or below it (hidden folders left out),
+    by their path inside it, looking at no more than `LOOKED_AT` entries."""
+    import os
+
+    found: list[str] = []
+    looked = 0
+    pending = [""]
+    while pending and len(found) <= SHOWN and looked < LOOKED_AT:
+        rel = pending.pop(0)
+        try:
+            entries = sorted(os.scandir(os.path.join(folder, rel)), key=lambda e: e.name)
+        except OSError:
+            continue
+        for entry in entries:
+            looked += 1
+            name = f"{rel}/{entry.name}" if rel else entry.name
+            if entry.is_dir(follow_symlinks=False):
+                if not entry.name.startswith("."):
+                    pending.append(name)
+            elif entry.is_file(follow_symlinks=False) and ".pre-restore-" not in entry.name:
+                found.append(name)
+    return found[:SHOWN + 1]
