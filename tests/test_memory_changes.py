@@ -41,7 +41,9 @@ def test_the_knowledge_graph_diff_names_what_was_learned_and_forgotten(vault: Va
     report = _json(vault.run("diff", "memory.json", "--json"))
 
     assert text.returncode == 0
-    assert text.stdout.splitlines()[0] == "memory.json: +2 -2 ~1 records (3 -> 3)"
+    assert text.stdout.splitlines()[0] == (
+        "memory.json: +3 -3 records (3 -> 3); 1 changed in place (~), each counted as one "
+        "record removed and one added")
     assert "+ entity Bo: topic: new hire" in text.stdout
     assert "- relation Ada -works_on-> Atlas" in text.stdout
     assert "    + likes tea" in text.stdout and "    - works on Atlas" in text.stdout
@@ -50,7 +52,7 @@ def test_the_knowledge_graph_diff_names_what_was_learned_and_forgotten(vault: Va
     assert [c["key"] for c in report["removed"]] == ["entity Atlas",
                                                      "relation Ada -works_on-> Atlas"]
     assert report["changed"][0]["details"] == ["+ likes tea", "- works on Atlas"]
-    assert report["records"] == {"before": 3, "after": 3}
+    assert report["records"] == {"before": 3, "after": 3, "added": 3, "removed": 3}
 
 
 def test_json_changes_by_key_path_between_two_commits_and_times(vault: Vault) -> None:
@@ -87,8 +89,9 @@ def test_markdown_by_section(vault: Vault) -> None:
     assert vault.sync().returncode == 0
     vault.write("CLAUDE.md", "# Project\n- use uv\n- tests first\n\n## Style\n")
     report = _json(vault.run("diff", "CLAUDE.md", "--json"))
-    assert [c["key"] for c in report["added"]] == ["# Project > - tests first"]
-    assert [c["key"] for c in report["removed"]] == ["## Style > - short functions"]
+    assert [(c["key"], c["new"]) for c in report["added"]] == [("# Project", "- tests first")]
+    assert [(c["key"], c["old"]) for c in report["removed"]] == [
+        ("## Style", "- short functions")]
 
 
 @pytest.mark.parametrize("journal", ["delete", "wal"])
@@ -116,7 +119,7 @@ def test_sqlite_rows_by_primary_key_and_schema(vault: Vault, journal: str) -> No
     assert [c["key"] for c in report["added"]] == ["schema notes", "facts[9]"]
     assert [c["key"] for c in report["removed"]] == ["facts[5]"]
     assert [c["key"] for c in report["changed"]] == ["facts[3]"]
-    assert report["records"] == {"before": 5, "after": 5}
+    assert report["records"] == {"before": 5, "after": 5, "added": 2, "removed": 2}
     assert vault.remote_file("agent.db")[18:20] == (b"\x02\x02" if journal == "wal"
                                                     else b"\x01\x01")  # stored as it is
 

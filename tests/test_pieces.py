@@ -139,12 +139,12 @@ def test_an_appended_line_rewrites_only_the_last_piece(vault: Vault) -> None:
     report = _json(vault.run("diff", "session.jsonl", "--from", commits[1], "--to", commits[0],
                              "--json"))
     assert (len(report["added"]), len(report["removed"])) == (1, 0)
-    assert report["records"] == {"before": 1500, "after": 1501}
+    assert report["records"] == {"before": 1500, "after": 1501, "added": 1, "removed": 0}
     with source.open("a") as out:  # against the source now: what the next sync will take
         out.write(_line(1501) + _line(1502))
     text = vault.run("diff", "session.jsonl")
     assert text.returncode == 0, text.stderr
-    assert text.stdout.splitlines()[0] == "session.jsonl: +2 -0 ~0 records (1,501 -> 1,503)"
+    assert text.stdout.splitlines()[0] == "session.jsonl: +2 -0 records (1,501 -> 1,503)"
     assert_fsck_clean(vault.clone, vault.remote)
 
 
@@ -180,7 +180,8 @@ def test_a_file_that_shrinks_below_the_limit_is_whole_again(vault: Vault) -> Non
     assert source.read_bytes() == _transcript(600).encode()
     assert _json(vault.run("diff", "session.jsonl", "--from", history[1]["commit"], "--to",
                            history[0]["commit"], "--json"))["records"] == {
-        "before": 50, "after": 900}
+        "before": 50, "after": 900, "added": history[0]["added"],
+        "removed": history[0]["removed"]}
     assert_fsck_clean(vault.clone, vault.remote)
 
 

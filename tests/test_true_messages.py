@@ -81,3 +81,113 @@ def test_no_tracked_file_names_the_file_list_when_the_folder_holds_others(
     empty = vault.sync("--now")
     assert empty.returncode == 1
     assert "is MEMORY_VAULT_SOURCE_DIR right?" in empty.stderr
+
+
+def test_verify_counts_only_the_files_that_equal_the_vault(vault: Vault) -> None:
+    for name in ("memory.json", "gpt4_memories.json", "gpt4o_memories.json",
+                 "claude_opus_memories.json"):
+        vault.write(name, '{"v": 1}', age=60)
+    assert vault.sync().returncode == 0
+    vault.write("memory.json", '{"v": 2}')
+    vault.write("gpt4_memories.json", '{"v": 2}')
+
+    result = vault.run("verify")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    line = next(x for x in result.stdout.splitlines() if " sources " in x)
+    assert line.endswith("2 of 4 source files equal the vault; 2 changed since the last sync "
+                         "(the next sync backs them up)")
+
+
+def _last_success(vault: Vault) -> str:
+    shown = vault.run("status").stdout
+    return next(x for x in shown.splitlines() if "last success:" in x).split(":", 1)[1].strip()
+
+
+def test_status_pairs_a_success_with_its_own_commit(vault: Vault, tmp_path: Path) -> None:
+    import json
+
+    vault.write("memory.json", '{"v": 1}', age=60)
+    assert vault.sync().returncode == 0
+    first = json.loads(vault.run("status", "--json").stdout)
+    assert first["last_commit"] == vault.remote_commits()[0]
+    vault.remote.rename(tmp_path / "away.git")  # the remote is gone: the next push fails
+    vault.write("memory.json", '{"v": 2}', age=30)
+    partial = vault.sync()
+    assert partial.returncode == 3
+    local = git("rev-parse", "main", cwd=vault.clone).strip()
+    assert local != first["last_commit"]
+
+    shown = _last_success(vault)
+    assert shown == f"{first['last_success']} (commit {first['last_commit'][:12]})"
+    assert local[:12] not in shown
+
+
+def test_status_without_a_success_names_no_commit(vault: Vault, tmp_path: Path) -> None:
+    vault.remote.rename(tmp_path / "away.git")  # the first push fails: no success yet
+    vault.write("memory.json", '{"v": 1}', age=60)
+    assert vault.sync().returncode == 3
+    assert _last_success(vault) == "never"
+    # A journal of an earlier release wrote the commit without a success: still "never".
+    state = vault.state_file.read_text().splitlines()
+    local = git("rev-parse", "main", cwd=vault.clone).strip()
+    state = [f"success\t0\t{local}" if x.startswith("success\t") else x for x in state]
+    vault.state_file.write_text("\n".join(state) + "\n")
+    assert _last_success(vault) == "never"
+
+
+CHANGES = {
+    "memory.json": (
+        '{"type": "entity", "name": "Ada", "entityType": "person", "observations": ["a"]}\n'
+        '{"type": "entity", "name": "Bo", "entityType": "person", "observations": ["b"]}\n',
+        '{"type": "entity", "name": "Ada", "entityType": "person", "observations": ["a", "c"]}\n'
+        '{"type": "entity", "name": "Cy", "entityType": "person", "observations": ["d"]}\n'
+        '{"type": "relation", "from": "Ada", "to": "Cy", "relationType": "knows"}\n'),
+    "gpt4_memories.json": ('{"records": [{"text": "one"}, {"text": "two"}], "owner": "ada"}',
+                           '{"records": [{"text": "one"}, {"text": "2"}, {"text": "3"}]}'),
+    "CLAUDE.md": ("# Project\n- use uv\n\n## Deploy\n- on Monday\n",
+                  "# Project\n- use uv\n- tests first\n\n## Deploy\n- Friday freeze.\n"
+                  "\n## Style\n- use uv\n"),
+}
+
+
+def test_diff_and_history_count_one_change_the_same_way(vault: Vault) -> None:
+    import json
+    import re
+
+    vault.env["MEMORY_VAULT_FILES"] = ",".join(CHANGES)
+    for name, (before, _after) in CHANGES.items():
+        vault.write(name, before, age=60)
+    assert vault.sync().returncode == 0
+    for name, (_before, after) in CHANGES.items():
+        vault.write(name, after, age=30)
+    assert vault.sync().returncode == 0
+    newer, older = vault.remote_commits()
+
+    for name in CHANGES:
+        entry = json.loads(vault.run("history", name, "--json").stdout)[0]
+        report = json.loads(vault.run("diff", name, "--from", older, "--to", newer,
+                                      "--json").stdout)
+        counted = (report["records"]["added"], report["records"]["removed"])
+        assert counted == (entry["added"], entry["removed"]), name
+        history_line = vault.run("history", name).stdout.splitlines()[0]
+        diff_line = vault.run("diff", name, "--from", older, "--to", newer).stdout
+        plus_minus = re.search(r"\+\d+ -\d+", history_line)
+        assert plus_minus is not None
+        assert f": {plus_minus.group(0)} records (" in diff_line.splitlines()[0], name
+        # The listing adds up to the count: a change in place is one of each.
+        changed = len(report["changed"])
+        assert (len(report["added"]) + changed, len(report["removed"]) + changed) == counted
+
+
+def test_a_markdown_diff_line_names_its_heading_once(vault: Vault) -> None:
+    vault.env["MEMORY_VAULT_FILES"] = "CLAUDE.md"
+    vault.write("CLAUDE.md", CHANGES["CLAUDE.md"][0], age=60)
+    assert vault.sync().returncode == 0
+    vault.write("CLAUDE.md", CHANGES["CLAUDE.md"][1], age=30)
+
+    lines = vault.run("diff", "CLAUDE.md").stdout.splitlines()
+
+    assert lines[0] == "CLAUDE.md: +4 -1 records (4 -> 7)"
+    assert lines[3:] == ["+ # Project: - tests first", "+ ## Deploy: - Friday freeze.",
+                         "+ ## Style", "+ ## Style: - use uv", "- ## Deploy: - on Monday"]

@@ -152,8 +152,8 @@ def _diff(result: "DiffResult") -> list[str]:
     """Painted by `text`: green for learned, red for forgotten, yellow for changed."""
     c = result.comparison
     lines = [result.summary, f"  from {result.old.label}", f"  to   {result.new.label}"]
-    lines += [f"+ {x.key}" + (f": {x.new}" if x.new else "") for x in c.added]
-    lines += [f"- {x.key}" + (f": {x.old}" if x.old else "") for x in c.removed]
+    lines += ["+ " + ": ".join(part for part in (x.key, x.new) if part) for x in c.added]
+    lines += ["- " + ": ".join(part for part in (x.key, x.old) if part) for x in c.removed]
     for x in c.changed:
         if x.details:
             lines.append(f"~ {x.key}")
@@ -251,8 +251,8 @@ def _doctor(report: "DoctorReport") -> list[str]:
 def _status(report: "StatusReport") -> list[str]:
     logs = report.log_file + ("" if report.err_file == report.log_file
                               else f" (errors: {report.err_file})")
-    last = f"{report.last_success or 'never'}" + (
-        f" (commit {report.last_commit[:12]})" if report.last_commit else "")
+    last = (f"{report.last_success} (commit {report.last_commit[:12]})"
+            if report.last_success and report.last_commit else report.last_success or "never")
     rows = [
         ("remote", report.remote + (" (embedded)" if report.embedded else "")),
         ("clone", report.clone),

@@ -2,7 +2,9 @@
 
 In each format's own terms: JSON key paths; the MCP memory server's entities (by name, with
 the observations learned and forgotten) and relations; other JSON Lines by their
-`id`/`name`/`key`; Markdown by section; SQLite by table and primary key.
+`id`/`name`/`key`; text by line, each under its Markdown heading; SQLite by table and
+primary key. The records added and removed are counted once, as `history` counts them
+(`records.changes`); a record changed in place is one of each.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from memory_vault.content import formats
-from memory_vault.content.records import count, leaves, open_image, tables
+from memory_vault.content.records import changes, count, leaves, lines, open_image, tables
 
 SHORT = 80  # long values are shortened to this many characters in a diff
 _MCP = ("entity", "relation")
@@ -36,6 +38,8 @@ class Comparison:
     format: str
     before: int | None  # record counts (None: no version, or bytes)
     after: int | None
+    gained: int | None = None  # records added and removed, as `history` counts them
+    lost: int | None = None
     added: list[Change] = field(default_factory=list)
     removed: list[Change] = field(default_factory=list)
     changed: list[Change] = field(default_factory=list)
@@ -50,6 +54,12 @@ def compare(fmt: str, old: bytes | None, new: bytes | None) -> Comparison:
     if fmt == formats.BYTES or (result.before is None and result.after is None
                                 and bool(old or new)):
         result.note = _bytes_note(old, new)
+        return result
+    counted = changes(fmt, old, new)
+    if counted is not None:
+        result.gained, result.lost = counted
+    if fmt == formats.TEXT:
+        result.added, result.removed = _text_changes(old or b"", new or b"")
         return result
     if fmt == formats.JSONL and old and new:
         old, new = _differing_lines(old, new)
@@ -80,8 +90,6 @@ def _keyed(fmt: str, data: bytes | None) -> dict[str, object]:
         return {path: json.dumps(value, ensure_ascii=False) for path, value in leaves(data)}
     if fmt == formats.JSONL:
         return _keyed_lines(data)
-    if fmt == formats.TEXT:
-        return _keyed_markdown(data)
     if fmt == formats.SQLITE:
         with open_image(data) as db:
             keyed: dict[str, object] = {f"schema {name}": sql for name, sql in _schema(db)}
@@ -175,22 +183,49 @@ def _keyed_graph(items: list[dict[str, object]]) -> dict[str, object]:
 
 # -- text ----------------------------------------------------------------------------------------
 
-def _keyed_markdown(data: bytes) -> dict[str, object]:
-    """Lines by the Markdown section they stand in (`## Heading > line`)."""
-    keyed: dict[str, object] = {}
-    section = "(top)"
-    seen: Counter[str] = Counter()
-    for raw in data.decode("utf-8", "replace").splitlines():
-        line = raw.strip()
-        if not line:
-            continue
-        if line.startswith("#"):
-            section = line
-            continue
-        seen[f"{section} > {line}"] += 1
-        suffix = f" ({seen[f'{section} > {line}']})" if seen[f"{section} > {line}"] > 1 else ""
-        keyed[f"{section} > {line}{suffix}"] = line
-    return keyed
+def _text_changes(old: bytes, new: bytes) -> tuple[list[Change], list[Change]]:
+    """The lines added and removed (the records `history` counts, as a multiset: a line
+    that moved is neither), each shown under the Markdown heading it stands in; a heading
+    is a record of its own."""
+    old_lines, new_lines = _sections(old), _sections(new)
+    gone = Counter(raw for _s, raw, _t in old_lines)
+    came = Counter(raw for _s, raw, _t in new_lines)
+    gone, came = gone - came, came - gone
+    return ([Change(section, new=text) for section, text in _pick(new_lines, old_lines, came)],
+            [Change(section, old=text) for section, text in _pick(old_lines, new_lines, gone)])
+
+
+Located = list[tuple[str, bytes, str]]  # (its heading, the line as it is, as shown)
+
+
+def _sections(data: bytes) -> Located:
+    """Each line of `data` with the Markdown heading it stands under ("" for a heading
+    and for what comes before the first)."""
+    found = []
+    section = ""
+    for raw in lines(data):
+        text = raw.decode("utf-8", "replace").strip()
+        if text.startswith("#"):
+            section = text
+            found.append(("", raw, text))
+        else:
+            found.append((section, raw, text))
+    return found
+
+
+def _pick(these: Located, others: Located, wanted: Counter[bytes]) -> list[tuple[str, str]]:
+    """Which occurrences of the lines `wanted` counts to show, in order: those under a
+    heading the other version does not have them under first."""
+    extra = Counter((s, raw) for s, raw, _t in these) - Counter((s, raw) for s, raw, _t in others)
+    chosen: set[int] = set()
+    for first_pass in (True, False):
+        for i, (section, raw, _text) in enumerate(these):
+            if i in chosen or wanted[raw] <= 0 or (first_pass and extra[(section, raw)] <= 0):
+                continue
+            chosen.add(i)
+            wanted[raw] -= 1
+            extra[(section, raw)] -= 1
+    return [(these[i][0], these[i][2]) for i in sorted(chosen)]
 
 
 def _schema(db: sqlite3.Connection) -> list[tuple[str, str]]:

@@ -2,8 +2,8 @@
 
 A record is a leaf value wherever it is nested (JSON), a non-empty line (JSON Lines, text) or
 a table row (SQLite). Counts drive the shrink alarm and `history FILE`; fingerprints (a
-multiset of records' hashes) give history's added and removed; `content.compare` gives
-`diff`'s record-by-record account.
+multiset of records' hashes) give the records added and removed, one count for `history`
+and `diff` alike (`changes`); `content.compare` gives `diff`'s record-by-record account.
 """
 
 from __future__ import annotations
@@ -19,10 +19,34 @@ def measure(fmt: str, data: bytes) -> tuple[int | None, Counter[int] | None]:
     """(count, fingerprints) of one version, reading it once. Fingerprints are the records'
     hashes: within one run they compare like the records, and far faster."""
     if fmt in (formats.JSONL, formats.TEXT):
-        lines = [line for line in data.split(b"\n") if line and not line.isspace()]
-        return len(lines), Counter(map(hash, lines))
+        found = lines(data)
+        return len(found), Counter(map(hash, found))
     prints = fingerprints(fmt, data)
     return count(fmt, data), None if prints is None else Counter(map(hash, prints.elements()))
+
+
+def lines(data: bytes) -> list[bytes]:
+    """The records of a JSON Lines or text version: its lines that are not blank, as they
+    are (a line indented anew is another record)."""
+    return [line for line in data.split(b"\n") if line and not line.isspace()]
+
+
+def changes(fmt: str, old: bytes | None, new: bytes | None) -> tuple[int, int] | None:
+    """(records added, records removed) from `old` to `new` (None: no version), counted
+    as `history` counts them; None when a version has no records to count."""
+    sides: list[Counter[int]] = []
+    for data in (old, new):
+        if data is None:
+            sides.append(Counter())
+            continue
+        try:
+            prints = measure(fmt, data)[1]
+        except Exception:  # a version that does not parse has no records to count
+            return None
+        if prints is None:
+            return None
+        sides.append(prints)
+    return added_removed(sides[0], sides[1])
 
 
 def count(fmt: str, data: bytes | bytearray) -> int | None:
@@ -77,7 +101,7 @@ def note(left_out: dict[str, str]) -> str | None:
 def fingerprints(fmt: str, data: bytes) -> Counter[bytes] | None:
     """A multiset of records, comparable across versions (added = new - old)."""
     if fmt in (formats.JSONL, formats.TEXT):
-        return Counter(line.strip() for line in data.split(b"\n") if line.strip())
+        return Counter(lines(data))
     if fmt == formats.JSON:
         return Counter(f"{path}={value}".encode() for path, value in leaves(data))
     if fmt == formats.SQLITE:

@@ -218,7 +218,15 @@ def _sources_match(vault: Vault, restored: dict[str, str]) -> Check:
                               "last sync")
     if behind:
         return Check("sources", False, "; ".join(behind))
-    extra = f"; {newer} changed since the last sync" if newer else ""
+    return Check("sources", True, sources_line(equal, newer, redacted))
+
+
+def sources_line(equal: int, newer: int, redacted: int) -> str:
+    """Each count says what is true of exactly that many files."""
+    total = equal + newer + redacted
+    parts = [f"{equal} of {total} source files equal the vault"]
     if redacted:
-        extra += f"; {redacted} equal the vault but for the secrets it holds redacted"
-    return Check("sources", True, f"{equal} source files equal the vault{extra}")
+        parts.append(f"{redacted} equal it but for the secrets it holds redacted")
+    if newer:
+        parts.append(f"{newer} changed since the last sync (the next sync backs them up)")
+    return "; ".join(parts)

@@ -249,7 +249,9 @@ def _parse_line(journal: Journal, line: str) -> None:
     elif kind == "push":
         journal.push_error_kind, journal.push_error = unescape(fields[0]), unescape(fields[1])
     elif kind == "success":
-        journal.last_success, journal.success_commit = int(fields[0]), fields[1]
+        journal.last_success = int(fields[0])
+        # No success, no commit of one (releases before `head` wrote the last commit here).
+        journal.success_commit = fields[1] if journal.last_success else ""
         journal.last_commit = journal.last_commit or fields[1]  # formats before `head`
     elif kind == "run":
         journal.last_run, journal.last_outcome = int(fields[0]), fields[1]

@@ -48,21 +48,27 @@ class DiffResult:
         c = self.comparison
         if c.note:
             return f"{self.file}: {c.note}"
-        counts = f"({_n(c.before)} -> {_n(c.after)})"
-        return (f"{self.file}: +{len(c.added)} -{len(c.removed)} ~{len(c.changed)} records "
-                f"{counts}")
+        line = (f"{self.file}: +{_n(c.gained, '?')} -{_n(c.lost, '?')} records "
+                f"({_n(c.before)} -> {_n(c.after)})")
+        if c.changed:
+            line += (f"; {len(c.changed)} changed in place (~), each counted as one record "
+                     "removed and one added")
+        elif not (c.added or c.removed) and self.old.data != self.new.data:
+            line += "; the same records, in another order or spacing"
+        return line
 
     def as_dict(self) -> dict[str, object]:
         c = self.comparison
         return {"file": self.file, "format": c.format, "from": self.old.label,
                 "to": self.new.label, "summary": self.summary,
-                "records": {"before": c.before, "after": c.after},
+                "records": {"before": c.before, "after": c.after, "added": c.gained,
+                            "removed": c.lost},
                 "added": [asdict(x) for x in c.added], "removed": [asdict(x) for x in c.removed],
                 "changed": [asdict(x) for x in c.changed], "note": c.note}
 
 
-def _n(count: int | None) -> str:
-    return "none" if count is None else f"{count:,}"
+def _n(count: int | None, unknown: str = "none") -> str:
+    return unknown if count is None else f"{count:,}"
 
 
 def run_diff(config: Config, log: RunLog, name: str, *, since: str | None,
