@@ -2,11 +2,13 @@
 
 Not the stdlib `logging` package: importing it costs about 10 ms, more than the whole budget
 of a cron run that finds nothing to do. What we need is small: one line per event,
-`2026-11-24T17:45:00Z LEVEL message`, INFO+ to the log, WARNING+ to the error file, rotation at
-5 MB with three generations, and an open that never follows a planted symlink or hard link
-and refuses a file owned by someone else. A refused file is replaced, quietly, by the file of
-the same name in `~/.local/state/memory-vault/`, which says once why it is used: a cron run
-must not turn every INFO line into a mail.
+`2026-11-24T17:45:00Z LEVEL [whose] message`, INFO+ to the log, WARNING+ to the error file,
+rotation at 5 MB with three generations, and an open that never follows a planted symlink
+or hard link and refuses a file owned by someone else. A refused file is replaced, quietly,
+by the file of the same name in `~/.local/state/memory-vault/`, which says once why it is
+used: a cron run must not turn every INFO line into a mail. Each line names whose it is,
+the configuration's data folder and the process (`2026-11-24T17:45:00Z INFO
+[~/.local/share/memory-vault pid 1234] message`): configurations may share one log file.
 """
 
 import os
@@ -136,6 +138,15 @@ def printable(text: str) -> str:
     return "".join(c if " " <= c < "\x7f" or c > "\x9f" else f"\\x{ord(c):02x}" for c in text)
 
 
+def vault_label(home: str) -> str:
+    """A configuration's name in its log lines: its data folder (its clone, journal and lock:
+    one to each configuration), `~/` for the home folder; it holds no credentials."""
+    user_home = os.environ.get("HOME", "")
+    if user_home not in ("", "/") and home.startswith(user_home.rstrip("/") + "/"):
+        return "~" + home[len(user_home.rstrip("/")):]
+    return home
+
+
 def fallback_path(path: str, fallback_dir: str) -> str:
     return os.path.join(fallback_dir, os.path.basename(path) or "memoryvaultsync.log")
 
@@ -177,7 +188,12 @@ class RunLog:
         echo: int = ERROR,
         redactor: Redactor | None = None,
         fallback_dir: str | None = None,
+        label: str = "",
     ) -> None:
+        # Whose line it is, as journalctl says `unit[pid]`: several configurations may share
+        # one log in /tmp, and two runs of one may overlap.
+        self.whose = printable(f"[{label} pid {os.getpid()}] " if label
+                               else f"[pid {os.getpid()}] ")
         self.log = LogTarget(log_path)
         self.err = LogTarget(err_path)
         self.echo = echo
@@ -219,7 +235,7 @@ class RunLog:
     def emit(self, level: int, message: str) -> None:
         message = printable(self.redactor.clean(" | ".join(message.splitlines()) or message))
         if level >= INFO:
-            line = f"{utc_stamp()} {LEVEL_NAMES[level]} {message}\n"
+            line = f"{utc_stamp()} {LEVEL_NAMES[level]} {self.whose}{message}\n"
             self._to_file(self.log, line, to_stderr=level < self.echo)
             if level >= WARNING:
                 self._to_file(self.err, line, to_stderr=False)
@@ -251,8 +267,8 @@ class RunLog:
         if backup is None:
             backup = self._fallbacks[path] = LogTarget(path)
             if not os.path.exists(path):
-                backup.write(f"{utc_stamp()} INFO logging here because {target.path} is "
-                             f"refused: {target.refused}\n")
+                backup.write(f"{utc_stamp()} INFO {self.whose}logging here because "
+                             f"{target.path} is refused: {target.refused}\n")
         return backup.write(line)
 
     @staticmethod

@@ -191,3 +191,30 @@ def test_a_markdown_diff_line_names_its_heading_once(vault: Vault) -> None:
     assert lines[0] == "CLAUDE.md: +4 -1 records (4 -> 7)"
     assert lines[3:] == ["+ # Project: - tests first", "+ ## Deploy: - Friday freeze.",
                          "+ ## Style", "+ ## Style: - use uv", "- ## Deploy: - on Monday"]
+
+
+LOG_LINE = (r"(?P<time>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ) (?P<level>INFO|WARNING|ERROR) "
+            r"\[(?P<whose>.+) pid (?P<pid>\d+)\] (?P<message>.*)")
+
+
+def test_each_log_line_names_its_configuration_and_process(vault: Vault,
+                                                           tmp_path: Path) -> None:
+    import re
+
+    work = tmp_path / "work"
+    work.mkdir()
+    git("init", "-q", "--bare", "--initial-branch=main", str(tmp_path / "work.git"))
+    (work / "memory.json").write_text('{"work": 1}')
+    vault.write("memory.json", '{"home": 1}', age=10)
+    other = {"MEMORY_VAULT_HOME": str(tmp_path / "work-data"),
+             "MEMORY_VAULT_SOURCE_DIR": str(work),
+             "MEMORY_VAULT_REMOTE": str(tmp_path / "work.git")}
+
+    assert vault.sync().returncode == 0  # both log to the same file
+    assert vault.sync(env=other).returncode == 0
+
+    lines = [re.fullmatch(LOG_LINE, x) for x in vault.log_lines()]
+    assert all(lines), vault.log_lines()
+    summaries = {m["whose"]: m["pid"] for m in lines if m and m["message"].startswith("sync: ")}
+    assert set(summaries) == {"~/.local/share/memory-vault", str(tmp_path / "work-data")}
+    assert len(set(summaries.values())) == 2  # two runs, two processes

@@ -10,7 +10,7 @@ import os
 import sys
 
 from memory_vault.errors import EXIT_FAILED, EXIT_USAGE, ConfigError, VaultError
-from memory_vault.logfile import DEBUG, ERROR, INFO, WARNING, RunLog
+from memory_vault.logfile import DEBUG, ERROR, INFO, WARNING, RunLog, vault_label
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -51,14 +51,16 @@ def run_guarded(
     from memory_vault.settings.schema import VARIABLES
     from memory_vault.urls import Redactor
 
-    fallback = paths.state_dir(dict(os.environ))
+    environ = dict(os.environ)
+    fallback = paths.state_dir(environ)
     try:
         config = load_config(options=options, env_file_option=env_file, need_source=need_source,
                              search_env_file=search_env_file)
     except ConfigError as exc:
         log = RunLog(_env_or(VARIABLES, "MEMORY_VAULT_LOG_FILE"),
                      _env_or(VARIABLES, "MEMORY_VAULT_ERR_FILE"), echo=echo,
-                     fallback_dir=fallback)
+                     fallback_dir=fallback, label=vault_label(
+                         os.environ.get("MEMORY_VAULT_HOME") or paths.data_home(environ)))
         log.set_redactor(Redactor.for_remote(os.environ.get("MEMORY_VAULT_REMOTE")))
         log.error(f"configuration error: {exc}")
         log.close()
@@ -68,7 +70,7 @@ def run_guarded(
         return EXIT_USAGE
     log = RunLog(config.log_file, config.err_file, echo=echo,
                  redactor=Redactor.for_remote(config.remote, config.ping_url),
-                 fallback_dir=fallback)
+                 fallback_dir=fallback, label=vault_label(config.home))
     for name in config.unknown_settings:
         log.warning(f"unknown setting {name} ignored (a typo?)")
     code = EXIT_FAILED
