@@ -218,3 +218,88 @@ def test_each_log_line_names_its_configuration_and_process(vault: Vault,
     summaries = {m["whose"]: m["pid"] for m in lines if m and m["message"].startswith("sync: ")}
     assert set(summaries) == {"~/.local/share/memory-vault", str(tmp_path / "work-data")}
     assert len(set(summaries.values())) == 2  # two runs, two processes
+
+
+def test_restore_names_the_copy_it_kept_in_its_last_lines(vault: Vault) -> None:
+    vault.write("memory.json", '{"v": 1}', age=60)
+    assert vault.sync().returncode == 0
+    vault.write("memory.json", '{"v": 2, "mine": true}', age=30)
+
+    result = vault.run("restore", "memory.json")
+
+    assert result.returncode == 0, result.stderr
+    kept = [p for p in vault.source.iterdir() if ".pre-restore-" in p.name]
+    assert len(kept) == 1 and kept[0].read_text() == '{"v": 2, "mine": true}'
+    tail = result.stdout.splitlines()[-3:]
+    assert f"The copy of memory.json it replaced is kept as {kept[0]}" in tail
+
+
+class _Answers404:
+    """A monitor that answers every ping 404 (a check that was deleted)."""
+
+    def __enter__(self) -> int:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                self.send_error(404, "Not Found")
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return int(self.server.server_address[1])
+
+    def __exit__(self, *_exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_failed_heartbeat_says_what_failed_in_words(vault: Vault) -> None:
+    from servers import free_port
+
+    port = free_port()
+    vault.write("memory.json", '{"a": 1}', age=10)
+    vault.env["MEMORY_VAULT_PING_URL"] = f"http://127.0.0.1:{port}/ping/abc"
+    down = vault.run("--now")
+    assert down.returncode == 0
+    assert (f"heartbeat http://127.0.0.1:{port}/ping/abc failed: nothing answers at "
+            f"127.0.0.1:{port} (connection refused)") in down.stderr
+    with _Answers404() as answering:
+        vault.env["MEMORY_VAULT_PING_URL"] = f"http://127.0.0.1:{answering}/ping/gone"
+        gone = vault.run("--now")
+    assert "failed: the monitor answered HTTP 404 Not Found" in gone.stderr
+    for said in (down.stderr, gone.stderr, "\n".join(vault.err_lines())):
+        assert "urlopen" not in said and "Errno" not in said and "<" not in said
+
+
+def test_verbose_now_says_why_each_file_is_read_or_not(vault: Vault) -> None:
+    vault.env["MEMORY_VAULT_FILES"] = "*.json,notes.md"
+    vault.write("memory.json", '{"a": 1}', age=60)
+    vault.write("gpt4_memories.json", '{"b": 1}', age=60)
+    vault.write("gpt4o_memories.json", "{broken", age=60)
+    assert vault.sync().returncode == 3
+    vault.write("memory.json", '{"a": 22}', age=30)
+
+    plain = vault.run("--now").stdout.splitlines()
+    vault.write("memory.json", '{"a": 333}', age=20)
+    verbose = vault.run("-v", "--now").stdout.splitlines()
+    cron_like = vault.run("-v", "sync").stdout.splitlines()
+
+    assert not any(": read" in x or ": not read" in x for x in plain)
+    assert ("gpt4_memories.json: read: --now reads every file, though its size and mtime are "
+            "those the last sync saw") in verbose
+    assert any(x.startswith("memory.json: read: --now reads every file; its size (9 -> 10 "
+                            "bytes) and mtime (") for x in verbose), verbose
+    assert ("gpt4o_memories.json: read: not in .last_sync (never backed up from this "
+            "machine)") in verbose
+    assert "notes.md: not read: named in the file list, and not there" in verbose
+    assert any(x.startswith("memory.json: read whole: changed since the last sync (sha256 ")
+               for x in verbose)
+    assert any(x.startswith("gpt4_memories.json: read whole: the same bytes as at the last "
+                            "sync") for x in verbose)
+    assert ("memory.json: not read: its size and mtime are those the last sync saw"
+            in cron_like)

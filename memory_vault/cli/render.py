@@ -121,6 +121,8 @@ def _restore(plan: "RestorePlan") -> list[str]:
               f"holds only placeholders: {', '.join(f'{r} {fp}' for r, fp in item.redacted)}"
               for item in plan.to_write if item.redacted]
     lines.append(f"Restored {written} file(s); {unchanged} already up to date.")
+    lines += [f"The copy of {item.name} it replaced is kept as {item.kept_as}"
+              for item in plan.to_write if item.kept_as]
     if plan.resume_hint:
         lines.append(plan.resume_hint)
     lines.append("Restart the agent system so that the agents load the restored memory."

@@ -102,7 +102,40 @@ class _Ping:
             with _opener().open(request, timeout=TIMEOUT) as response:
                 response.read(1024)
         except (OSError, ValueError) as exc:  # URLError, HTTPError, timeouts are OSErrors
-            self.problem = str(exc)
+            self.problem = in_words(exc, url)
+
+
+def in_words(exc: BaseException, url: str) -> str:
+    """What went wrong with a ping, as a person says it (urllib says `<urlopen error
+    [Errno 111] Connection refused>`)."""
+    import socket
+    import ssl
+    import urllib.error
+    from urllib.parse import urlsplit
+
+    if isinstance(exc, urllib.error.HTTPError):
+        return f"the monitor answered HTTP {exc.code} {exc.reason}".rstrip()
+    reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
+    parts = urlsplit(url)
+    where = parts.netloc.rpartition("@")[2] or url
+    host = parts.hostname or where
+    if isinstance(reason, ConnectionRefusedError):
+        return f"nothing answers at {where} (connection refused)"
+    if isinstance(reason, socket.gaierror):
+        return f"the host name {host} cannot be resolved ({reason.strerror or reason})"
+    if isinstance(reason, ssl.SSLCertVerificationError):
+        return f"{host}'s TLS certificate is not trusted ({reason.verify_message})"
+    if isinstance(reason, ssl.SSLError):
+        return f"the TLS connection to {where} failed ({reason.reason or reason})"
+    if isinstance(reason, TimeoutError):
+        return f"{where} did not answer within {TIMEOUT:g} s"
+    if isinstance(reason, ConnectionResetError):
+        return f"{where} closed the connection before answering"
+    if isinstance(reason, OSError) and reason.strerror:
+        return f"cannot reach {where}: {reason.strerror[:1].lower()}{reason.strerror[1:]}"
+    if isinstance(reason, ValueError):
+        return f"the URL cannot be used: {reason}"
+    return f"cannot reach {where}: {reason}"
 
 
 def _opener() -> "urllib.request.OpenerDirector":

@@ -11,7 +11,7 @@ import time
 from memory_vault.errors import EXIT_FAILED, EXIT_OK, VaultError
 from memory_vault.fsutil import plural
 from memory_vault.journal.cache import DAMAGED, FOREIGN, FOUND, load_journal
-from memory_vault.logfile import RunLog
+from memory_vault.logfile import DEBUG, RunLog
 from memory_vault.pipeline.lock import RunLock
 from memory_vault.pipeline.record import Outcome, SyncResult, finish, record_failure, remember
 from memory_vault.settings.load import Config
@@ -108,6 +108,8 @@ class Run:
         self._intake: Intake | None = None
         self.vault: Vault | DryRun | None = None
         self.summary = ""
+        self.verbose = log.echo <= DEBUG
+        self.explained = False
         self.heartbeat: Heartbeat | None = None
         if config.ping_url and not request.dry_run:  # urllib only when a URL is set
             from memory_vault.pipeline import heartbeat
@@ -176,7 +178,21 @@ class Run:
             plan.skips += part.skips
         self.outcome.present, self.outcome.absent = plan.present, plan.absent
         self.outcome.skips = list(plan.skips)
+        if self.verbose and not self.explained:  # -v: why each file is read or not
+            self.explained = True
+            from memory_vault.pipeline.reasons import explain_scan
+
+            explain_scan(self.log, self.sources, self.journal.files, plan,
+                         self._every_file(full))
         return plan
+
+    def _every_file(self, full: bool) -> str | None:
+        """Why this run reads every file, if it does."""
+        if not full:
+            return None
+        if self.request.now:
+            return "--now reads every file"
+        return f".last_sync is {self.journal.damaged or 'of an old format'}: every file is read"
 
     # -- commit and push -----------------------------------------------------------------
 
@@ -187,6 +203,10 @@ class Run:
         seen: list[Version] = []
         reads = self.intake.capture(scan.candidates, every=full) if scan.candidates else ()
         for version in reads:  # nothing to read: no reading machinery imported
+            if self.verbose:
+                from memory_vault.pipeline.reasons import explain_read
+
+                explain_read(self.log, version, self.journal.files.get(version.path))
             if full or self.intake.differs(version):
                 if vault is None:
                     vault = self.open_vault()
