@@ -303,3 +303,63 @@ def test_verbose_now_says_why_each_file_is_read_or_not(vault: Vault) -> None:
                             "sync") for x in verbose)
     assert ("memory.json: not read: its size and mtime are those the last sync saw"
             in cron_like)
+
+
+def _first_command() -> str:
+    """The one line of the README's first code block, under "The two commands"."""
+    from conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## The two commands", 1)[1]
+    block = section.split("```sh\n", 1)[1].split("```", 1)[0]
+    lines = block.strip().splitlines()
+    assert len(lines) == 1
+    return lines[0]
+
+
+def test_the_readme_first_command_keeps_the_example_out_of_the_real_vault(
+        tmp_path: Path) -> None:
+    import subprocess
+
+    from conftest import ROOT
+
+    install, run = _first_command().split(" && .venv/bin/memory-vault ", 1)
+    # The install steps are what this test's interpreter already holds; the rest runs as
+    # written, in a copy of the checkout's examples, with the README's `.venv` standing in.
+    assert install == "python3 -m venv .venv && .venv/bin/pip install -q ."
+    checkout = tmp_path / "checkout"
+    shutil.copytree(ROOT / "examples", checkout / "examples")
+    program = checkout / ".venv/bin/memory-vault"
+    program.parent.mkdir(parents=True)
+    program.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{SCRIPT}" "$@"\n')
+    program.chmod(0o755)
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {**base_env(home), "MEMORY_VAULT_LOG_FILE": str(tmp_path / "sync.log"),
+           "MEMORY_VAULT_ERR_FILE": str(tmp_path / "sync.err")}
+
+    first = subprocess.run(["sh", "-c", f".venv/bin/memory-vault {run}"], cwd=checkout,
+                           env=env, capture_output=True, text=True, check=False)
+
+    assert first.returncode == 0, first.stderr
+    assert not (home / ".local/share/memory-vault").exists()  # the real data folder
+    example = checkout / "examples/.memory-vault/vault.git"
+    assert git(f"--git-dir={example}", "show", "main:rAgentShared/memory.json") == (
+        ROOT / "examples/agent/memory.json").read_text()
+    assert "examples/.memory-vault/" in (ROOT / ".gitignore").read_text().splitlines()
+
+    # A later `init` for the user's own agents, then a backup: the example is not in it.
+    agents = tmp_path / "agents"
+    agents.mkdir()
+    (agents / "memory.json").write_text('{"mine": 1}')
+    init = subprocess.run([str(program), "init", "--source", str(agents)], cwd=checkout,
+                          env=env, capture_output=True, text=True, check=False)
+    assert init.returncode == 0, init.stderr
+    now = subprocess.run([str(program), "--now"], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, check=False)
+    assert now.returncode == 0, now.stderr
+    mine = home / ".local/share/memory-vault/vault.git"
+    assert git(f"--git-dir={mine}", "ls-tree", "-r", "--name-only", "main").split() == [
+        "rAgentShared/memory.json"]
+    assert git(f"--git-dir={mine}", "show", "main:rAgentShared/memory.json") == '{"mine": 1}'
+    assert git(f"--git-dir={mine}", "log", "--format=%H", "main").count("\n") == 1
