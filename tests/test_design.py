@@ -13,7 +13,8 @@ KERNEL = {"errors", "fsutil", "logfile", "results", "urls", "__init__"}
 RANKS = {"settings": 1, "sources": 2, "capture": 3, "content": 4, "store": 5, "journal": 6,
          "pipeline": 7, "triggers": 8, "recall": 8, "health": 9, "cli": 10, "entry": 11,
          "__main__": 12}
-STARTERS = {"store/git/runner.py", "triggers/cron.py", "triggers/units.py"}
+STARTERS = {"store/git/runner.py", "triggers/cron.py", "triggers/units.py", "triggers/watch.py",
+            "triggers/background.py"}
 MAX_LINES = 300
 
 
@@ -140,4 +141,5 @@ def _in_prose(path: object, name: str, flag: str) -> bool:
 
     text = Path(str(path)).read_text()
     in_rows = any(flag in row for row in _command_rows(text).values())
-    return str(path).endswith("SPEC.md") and (f"{name} {flag}" in text or in_rows)
+    in_text = re.search(rf"{name}( [a-z-]+)? {flag}\b", text) is not None  # `schedule install
+    return str(path).endswith("SPEC.md") and (in_text or in_rows)  # --watch` too

@@ -222,3 +222,132 @@ def test_intervals_that_leave_gaps_are_refused(vault: Vault, cron: Path, every: 
     result = vault.run("schedule", "install", "--every", every)
     assert result.returncode == 2 and "divide" in result.stderr
     assert not cron.exists()
+
+
+BUS_DOWN = """#!/bin/sh
+# A stand-in for systemctl on a machine with no user session bus (a container, a server reached
+# over ssh without lingering): every --user call fails as the real one does there.
+echo "systemctl $*" >> "$SCHEDULER_CALLS"
+echo "Failed to connect to bus: No medium found" >&2
+exit 1
+"""
+
+
+def _bus_down(vault: Vault, tmp_path: Path, *, crontab: bool = False) -> Path:
+    """A PATH holding only a systemctl that cannot reach its bus (and crontab if asked)."""
+    bindir = tmp_path / "bus-down-bin"
+    bindir.mkdir(exist_ok=True)
+    tool = bindir / "systemctl"
+    tool.write_text(BUS_DOWN)
+    tool.chmod(0o755)
+    if crontab:
+        (bindir / "crontab").write_text(FAKE_CRONTAB)
+        (bindir / "crontab").chmod(0o755)
+        vault.env["CRONTAB_FILE"] = str(tmp_path / "crontab.txt")
+    vault.env["PATH"] = str(bindir)
+    vault.env["SCHEDULER_CALLS"] = str(tmp_path / "calls.txt")
+    settings = vault.home / ".config/memory-vault/.env"
+    settings.parent.mkdir(parents=True, exist_ok=True)
+    settings.write_text(f"MEMORY_VAULT_SOURCE_DIR={vault.source}\n")
+    return bindir
+
+
+def _fix_for_this_machine() -> str:
+    """What a machine without a user bus needs: cron where systemd does not run at all (a
+    container), lingering where it does."""
+    return ("loginctl enable-linger" if Path("/run/systemd/system").is_dir()
+            else "apt install cron")
+
+
+@pytest.mark.parametrize("watch", [False, True])
+def test_without_crontab_and_without_a_bus_install_says_why_and_leaves_nothing(
+        vault: Vault, tmp_path: Path, watch: bool) -> None:
+    _bus_down(vault, tmp_path)
+    result = vault.run("schedule", "install", *(["--watch"] if watch else []))
+    assert result.returncode == 1, result.stdout + result.stderr
+    line = result.stderr.strip()
+    assert "Failed to connect to bus" in line and "nothing was installed" in line
+    if not watch:
+        assert "crontab is not installed here, so the job went to systemd" in line
+        assert _fix_for_this_machine() in line
+    assert not (vault.home / ".config/systemd").exists()
+    assert "Traceback" not in result.stderr
+
+
+def test_with_systemd_asked_and_crontab_there_the_fix_names_cron(
+        vault: Vault, tmp_path: Path) -> None:
+    _bus_down(vault, tmp_path, crontab=True)
+    result = vault.run("schedule", "install", "--with", "systemd")
+    assert result.returncode == 1
+    assert "schedule install --with cron" in result.stderr
+    assert "so the job went to systemd" not in result.stderr  # the user chose systemd
+    assert not (vault.home / ".config/systemd").exists()
+
+
+def test_a_refused_reinstall_keeps_the_job_that_was_there(
+        vault: Vault, schedulers: Path, tmp_path: Path) -> None:
+    assert vault.run("schedule", "install", "--with", "systemd").returncode == 0
+    units = vault.home / ".config/systemd/user"
+    before = {p.name: p.read_bytes() for p in units.iterdir()}
+    _bus_down(vault, tmp_path)
+    result = vault.run("schedule", "install", "--with", "systemd", "--every", "30")
+    assert result.returncode == 1
+    assert {p.name: p.read_bytes() for p in units.iterdir()} == before
+
+
+def test_remove_removes_our_files_when_systemctl_cannot_be_reached(
+        vault: Vault, schedulers: Path, tmp_path: Path) -> None:
+    assert vault.run("schedule", "install", "--with", "systemd").returncode == 0
+    assert vault.run("schedule", "install", "--watch", "--with", "systemd").returncode == 0
+    units = vault.home / ".config/systemd/user"
+    wants = units / "timers.target.wants"  # what `systemctl enable` left from an earlier day
+    wants.mkdir()
+    (wants / "memory-vault.timer").symlink_to(units / "memory-vault.timer")
+    (units / "other.service").write_text("[Service]\nExecStart=/bin/true\n")
+    _bus_down(vault, tmp_path)
+    for args in (["--with", "systemd"], ["--watch"]):
+        result = vault.run("schedule", "remove", *args)
+        assert result.returncode == 0, result.stderr
+        assert "Failed to connect to bus" in result.stdout
+        assert "removed all the same" in result.stdout
+    assert sorted(p.name for p in units.rglob("*")) == ["other.service", "timers.target.wants"]
+
+
+def test_the_watch_service_installed_shown_and_removed(vault: Vault, schedulers: Path) -> None:
+    shown = vault.run("schedule", "show", "--watch", "--with", "systemd")
+    assert shown.returncode == 1 and "schedule install --watch --with systemd" in shown.stdout
+    assert vault.run("schedule", "install", "--watch", "--with", "systemd").returncode == 0
+    service = vault.home / ".config/systemd/user/memory-vault-watch.service"
+    text = service.read_text()
+    assert "Restart=on-failure" in text and "KillMode=mixed" in text
+    assert text.split("ExecStart=", 1)[1].split("\n", 1)[0].endswith(" watch")
+    assert "systemctl --user restart memory-vault-watch.service" in schedulers.read_text()
+    shown = vault.run("schedule", "show", "--watch", "--with", "systemd")
+    assert shown.returncode == 0 and "Restart=on-failure" in shown.stdout
+    import shutil
+    import subprocess
+
+    if shutil.which("systemd-analyze"):
+        verify = subprocess.run(["systemd-analyze", "verify", str(service)],
+                                capture_output=True, text=True, check=False)
+        assert verify.returncode == 0, verify.stdout + verify.stderr
+    assert vault.run("schedule", "remove", "--watch", "--with", "systemd").returncode == 0
+    assert not service.exists()
+    assert "systemctl --user disable --now memory-vault-watch.service" in schedulers.read_text()
+
+
+def test_the_watch_agent_of_launchd_keeps_it_alive(vault: Vault, schedulers: Path) -> None:
+    import plistlib
+
+    assert vault.run("schedule", "install", "--watch", "--with", "launchd").returncode == 0
+    path = vault.home / "Library/LaunchAgents/io.github.memory-vault.watch.plist"
+    job = plistlib.loads(path.read_bytes())
+    assert job["KeepAlive"] is True and job["RunAtLoad"] is True
+    assert job["ProgramArguments"][-1] == "watch"
+    assert vault.run("schedule", "remove", "--watch", "--with", "launchd").returncode == 0
+    assert not path.exists()
+
+
+def test_watch_under_cron_is_a_usage_error(vault: Vault, cron: Path) -> None:
+    result = vault.run("schedule", "install", "--watch", "--with", "cron")
+    assert result.returncode == 2 and "--with systemd or --with launchd" in result.stderr

@@ -16,6 +16,7 @@ from memory_vault.cli import (  # noqa: F401 (each registers its commands on the
     schedule_commands,
     secrets_commands,
     source_commands,
+    watch_commands,
 )
 from memory_vault.cli.app import cli
 

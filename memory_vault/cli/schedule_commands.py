@@ -13,14 +13,18 @@ from memory_vault.cli.options import Work, global_options, json_option, runs
 @cli.group(short_help=SUMMARY["schedule"], epilog=epilog("schedule"), context_settings=CONTEXT)
 @global_options
 def schedule() -> None:
-    """Manage the one scheduled job that runs Memory Vault (cron, systemd or launchd)."""
+    """Manage the one scheduled job that runs Memory Vault (cron, systemd or launchd), the
+    watch service, and the agents' hooks (claude-code, codex, gemini-cli)."""
 
 
 def _scheduler_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    func = click.option("--with", "kind", type=click.Choice(["cron", "systemd", "launchd"]),
-                        help="The scheduler (default: cron where crontab exists, else a "
-                             "systemd user timer, launchd on macOS).")(func)
-    return func
+    func = click.option("--with", "kind", type=click.Choice(
+        ["cron", "systemd", "launchd", "claude-code", "codex", "gemini-cli"]),
+        help="The scheduler (default: cron where crontab exists, else a systemd user timer, "
+             "launchd on macOS), or an agent whose hooks start a sync.")(func)
+    return click.option("--watch", is_flag=True,
+                        help="The `watch` service instead of the timed job (systemd or "
+                             "launchd).")(func)
 
 
 def _every(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -35,11 +39,11 @@ def _every(func: Callable[..., Any]) -> Callable[..., Any]:
 @_scheduler_options
 @json_option
 @runs()
-def schedule_install(every: int, kind: str | None) -> Work:
+def schedule_install(every: int, kind: str | None, watch: bool) -> Work:
     """Install the job (or replace ours): exactly one, whatever was there."""
     from memory_vault.triggers.schedule import run_install
 
-    return lambda config, log: run_install(config, log, every, kind)
+    return lambda config, log: run_install(config, log, every, kind, watch)
 
 
 @schedule.command("remove", short_help=SUMMARY["remove"], epilog=epilog("remove"),
@@ -47,11 +51,11 @@ def schedule_install(every: int, kind: str | None) -> Work:
 @_scheduler_options
 @json_option
 @runs()
-def schedule_remove(kind: str | None) -> Work:
+def schedule_remove(kind: str | None, watch: bool) -> Work:
     """Remove the job (and nothing else)."""
     from memory_vault.triggers.schedule import run_remove
 
-    return lambda config, log: run_remove(config, log, kind)
+    return lambda config, log: run_remove(config, log, kind, watch)
 
 
 @schedule.command("show", short_help=SUMMARY["show"], epilog=epilog("show"),
@@ -60,8 +64,8 @@ def schedule_remove(kind: str | None) -> Work:
 @_scheduler_options
 @json_option
 @runs()
-def schedule_show(every: int, kind: str | None) -> Work:
+def schedule_show(every: int, kind: str | None, watch: bool) -> Work:
     """Print the job: the installed one, else the one install writes (exit 1)."""
     from memory_vault.triggers.schedule import run_show
 
-    return lambda config, log: run_show(config, log, every, kind)
+    return lambda config, log: run_show(config, log, every, kind, watch)

@@ -63,6 +63,21 @@ class RunLock:
             self.fd = fd
             return True
 
+    def wait_free(self, wait: float, stopped: "Callable[[], bool]" = lambda: False) -> bool:
+        """Wait up to `wait` seconds until no run holds the lock, without keeping it: a run
+        started for a change (by `watch` or an agent's hook) must not be the one that finds
+        the lock taken and leaves, while the run inside may have read the files before the
+        change. False when the wait ran out or `stopped` said so."""
+        deadline = time.monotonic() + wait
+        while not stopped():
+            if self.acquire():
+                self.release()
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.1)
+        return False
+
     def release(self) -> None:
         if self.fd is not None:
             os.close(self.fd)

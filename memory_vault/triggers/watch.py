@@ -1,0 +1,173 @@
+"""Watch: the foreground process that waits for changes to the tracked files of every source,
+waits until the writing stops, runs one sync, and waits again (`memory-vault watch`).
+
+The file system tells us of changes through watchfiles (the Rust `notify` crate: inotify,
+FSEvents, kqueue; polling where none works), imported here only: never on the cron path.
+Its own grouping counts distinct paths, so a file rewritten every 100 ms would look quiet to
+it; the quiet is judged here, by time: a sync starts `QUIET` s after the last tracked change,
+or `MOST` s after the first change not yet synced while a writer never stops, and a sync
+only ever commits whole versions (the capture's rule). The sync is the job's own command in a
+child process, started once no other run holds the lock, so that cron beside it is safe and
+`watch` stays small. SIGTERM and SIGINT stop it, after a sync under way has finished.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import threading
+import time
+from types import FrameType
+
+from memory_vault.errors import EXIT_OK, EXIT_PARTIAL, VaultError
+from memory_vault.fsutil import plural
+from memory_vault.logfile import RunLog
+from memory_vault.pipeline.lock import RunLock
+from memory_vault.results import Done
+from memory_vault.settings.load import Config, load_config
+from memory_vault.triggers.job import program_command
+from memory_vault.triggers.watched import Watched
+
+STEP_MS = 250  # how often the watcher looks at its events: its whole idle cost
+QUIET = 0.75  # seconds without a tracked change: the writing has stopped
+MOST = 5.0  # a writer that never stops still gets a sync this often
+FIRST_RETRY, LAST_RETRY = 5.0, 900.0  # a failed sync is tried again, less and less often
+POLL_MS = 2000  # the polling fallback's period
+LOCK_WAIT = 600.0
+
+
+class Watcher:
+    """One `watch` process: what it watches, what is pending, how its syncs went."""
+
+    def __init__(self, config: Config, log: RunLog) -> None:
+        self.config = config
+        self.log = log
+        self.stop = threading.Event()
+        self.watched = Watched(config)
+        self.known = self.watched.signature()
+        self.polling = bool(os.environ.get("WATCHFILES_FORCE_POLLING"))
+        self.first_change: float | None = None  # the first change not synced yet
+        self.last_change = 0.0
+        self.retry_at: float | None = None
+        self.retry_delay = FIRST_RETRY
+        self.syncs = 0
+
+    def run(self) -> Done:
+        for number in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(number, self._on_signal)
+        self._say_what_is_watched()
+        self.first_change = self.last_change = time.monotonic() - QUIET  # catch up first
+        while not self.stop.is_set():
+            if self.watched.roots:
+                self._watch_until_the_set_changes()
+            else:
+                self._wait_for_a_folder()
+        self.log.info(f"watch: stopped after {plural(self.syncs, 'sync')}")
+        return Done(EXIT_OK)
+
+    def _on_signal(self, _number: int, _frame: FrameType | None) -> None:
+        self.stop.set()
+
+    def _say_what_is_watched(self) -> None:
+        how = f"polling every {POLL_MS / 1000:g} s" if self.polling else "file system events"
+        self.log.info(f"watch: watching {plural(len(self.watched.roots), 'folder')} ({how}): "
+                      f"a sync follows {QUIET:g} s after the last change, every {MOST:g} s at "
+                      "most while writing goes on; Ctrl-C stops")
+        for folder in self.watched.missing:
+            self.log.info(f"watch: {folder} does not exist yet; watching for it")
+
+    def _watch_until_the_set_changes(self) -> None:
+        from watchfiles import Change, watch
+
+        events = watch(*self.watched.roots, watch_filter=None, debounce=1000, step=STEP_MS,
+                       rust_timeout=int(QUIET * 1000), yield_on_timeout=True,
+                       stop_event=self.stop, raise_interrupt=False,
+                       force_polling=True if self.polling else None, poll_delay_ms=POLL_MS,
+                       ignore_permission_denied=True)
+        try:
+            for changes in events:
+                now = time.monotonic()
+                if any(self.watched.counts(path, added=change == Change.added)
+                       for change, path in changes):
+                    self._changed(now)
+                if not self._tick(now):
+                    return
+        except FileNotFoundError:  # a folder went away: the set is made again
+            self.stop.wait(QUIET)
+        except (OSError, RuntimeError) as exc:
+            self._fall_back(exc)
+        finally:
+            events.close()
+
+    def _wait_for_a_folder(self) -> None:
+        while self.stop.wait(QUIET) is False and self._tick(time.monotonic()):
+            pass
+
+    def _tick(self, now: float) -> bool:
+        """Sync when due; False when the watched set must be made again."""
+        if self._due(now):
+            self._sync()
+        signature = self.watched.signature()
+        if signature == self.known:
+            return True
+        self.known = signature
+        self._reload()
+        return False
+
+    def _changed(self, now: float) -> None:
+        self.last_change = now
+        if self.first_change is None:
+            self.first_change = now
+
+    def _due(self, now: float) -> bool:
+        if self.first_change is not None:
+            return now - self.last_change >= QUIET or now - self.first_change >= MOST
+        return self.retry_at is not None and now >= self.retry_at
+
+    def _sync(self) -> None:
+        """One sync, as cron runs it, once no other run holds the lock."""
+        self.first_change = None
+        if not RunLock(self.config.lock_file).wait_free(LOCK_WAIT, self.stop.is_set):
+            if not self.stop.is_set():
+                self._failed(1)
+            return
+        env_file = ["--env-file", self.config.env_file] if self.config.env_file else []
+        code = subprocess.call([*program_command(), *env_file], stdin=subprocess.DEVNULL)
+        self.syncs += 1
+        if code == EXIT_OK:
+            self.retry_at, self.retry_delay = None, FIRST_RETRY
+        else:
+            self._failed(code)
+
+    def _failed(self, code: int) -> None:
+        delay = self.retry_delay
+        self.retry_at = time.monotonic() + delay
+        self.retry_delay = min(delay * 2, LAST_RETRY)
+        say = self.log.info if code == EXIT_PARTIAL else self.log.warning
+        say(f"watch: the sync ended with exit code {code}; trying again in {delay:g} s")
+
+    def _reload(self) -> None:
+        """The settings or the folders changed: watch the new set, and sync once for it."""
+        try:
+            self.config = load_config(env_file_option=self.config.env_file)
+            self.watched = Watched(self.config)
+        except VaultError as exc:
+            self.log.warning(f"watch: the settings changed but cannot be used ({exc}); "
+                             "watching as before")
+            self.watched = Watched(self.config)
+        self.known = self.watched.signature()
+        self._changed(time.monotonic())
+        self._say_what_is_watched()
+
+    def _fall_back(self, exc: Exception) -> None:
+        if self.polling:
+            raise VaultError(f"cannot watch the source folders: {exc}") from None
+        self.polling = True
+        self.log.warning(f"watch: the file system's events cannot be had ({exc}); polling "
+                         f"every {POLL_MS / 1000:g} s instead (raise fs.inotify.max_user_watches"
+                         " on Linux to go back)")
+
+
+def run_watch(config: Config, log: RunLog) -> Done:
+    return Watcher(config, log).run()
