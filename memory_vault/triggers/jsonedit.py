@@ -116,6 +116,8 @@ class _Scanner:
         self.at += 1
         self.blank()
         while not self.text.startswith(closing, self.at):
+            if self.at >= len(self.text):
+                raise self.fail(f"the text ends before the closing '{closing}'")
             if node.items:
                 if not self.text.startswith(",", self.at):
                     raise self.fail(f"expected ',' or '{closing}'")
