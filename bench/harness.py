@@ -58,6 +58,8 @@ class Plan:
     format_syncs: int  # syncs of the SQLite and JSON Lines cases
     fleet_rounds: int
     restic: bool  # restic is run beside us (only with --all)
+    watch_idle_s: float = 120.0  # `watch` left alone (10 minutes with --all)
+    watch_writer_s: float = 60.0  # a writer every 100 ms beside `watch`
 
 
 # -- running ---------------------------------------------------------------------------------

@@ -45,6 +45,7 @@ from cases import (
     store,
     syncs,
     tracked_10k,
+    watch,
     year,
 )
 from harness import ROOT, Plan, Results, machine
@@ -61,6 +62,7 @@ CASES: dict[str, Callable[[Path, Results, Plan], None]] = {
     "syncs": syncs.measure,
     "fleet": fleet.measure,
     "store": store.measure,
+    "watch": watch.measure,
     "year": year.measure,
 }
 EVERYDAY = [name for name in CASES if name != "year"]  # the year is behind --year or --all
@@ -88,7 +90,9 @@ def plan_of(args: argparse.Namespace) -> Plan:
                 syncs=args.syncs or (1000 if args.all else 30 if args.quick else 50),
                 format_syncs=100 if args.all else 10,
                 fleet_rounds=50 if args.all else 4,
-                restic=args.all and bool(shutil.which("restic")) and not args.no_restic)
+                restic=args.all and bool(shutil.which("restic")) and not args.no_restic,
+                watch_idle_s=600.0 if args.all else 30.0 if args.quick else 120.0,
+                watch_writer_s=20.0 if args.quick else 60.0)
 
 
 def chosen(args: argparse.Namespace) -> set[str]:

@@ -81,6 +81,7 @@ PACKED = at_most(2.0, "x")  # the vault against the same history fully packed by
 NO_CHANGE = "no_change_8_seed_files"
 PEAK = "peak memory, {name}"
 YEAR = "a_year_of_history"
+WATCH = "watch_a_local_remote"
 STORE = "store_chroma_*_documents"
 
 
@@ -107,6 +108,13 @@ def _formats(case: str, kind: str, sync_time: Limit) -> list[Target]:
                lambda c: f"{c['restic_mb']:.1f} MB vs ours {c['ours_mb_at_restic_syncs']:.1f} MB",
                reported(), when=_has("restic_mb")),
     ]
+
+
+def _writer(c: Case) -> str:
+    whole = ("every one a version it wrote" if c["writer_versions_all_written"]
+             else "NOT every one a version it wrote")
+    return (f"{c['writer_commits']} commits of {c['writer_writes']} writes, one every "
+            f"{c['writer_gap_min_s']:.1f}-{c['writer_gap_max_s']:.1f} s, {whole}")
 
 
 def _year(key: str, what: str, limit: Limit) -> Target:
@@ -213,6 +221,20 @@ TARGETS: tuple[Target, ...] = (
            lambda c: f"{c['usable_versions']} of {c['versions']} ({c['skipped_syncs']} of "
                      f"{c['rounds']} syncs found it moving)",
            Limit("every version", lambda v: v[0] == v[1] > 0)),
+    Target("watch: a change on the remote after the writer stops (median of "
+           "{latency_rounds})", WATCH, _of("latency_median_s"),
+           lambda c: f"{c['latency_median_s']:.2f} s (slowest {c['latency_max_s']:.2f} s)",
+           at_most(3.0, " s")),
+    Target("watch: idle {idle_s:.0f} s, CPU of one core", WATCH, _of("idle_cpu_percent"),
+           lambda c: f"{c['idle_cpu_percent']:.3f}%", below(0.1, "%")),
+    Target("watch: idle, memory", WATCH, lambda c: max(c["idle_rss_mb"], c["idle_peak_mb"]),
+           lambda c: f"{c['idle_rss_mb']:.1f} MB (peak {c['idle_peak_mb']:.1f} MB)",
+           below(30, " MB")),
+    Target("watch: a writer every 100 ms for {writer_s:.0f} s", WATCH,
+           lambda c: (c["writer_gap_min_s"], c["writer_gap_max_s"],
+                      c["writer_versions_all_written"]), _writer,
+           Limit("every 2-10 s, whole versions",
+                 lambda v: v[0] is not None and v[0] >= 2 and v[1] <= 10 and v[2])),
     Target("fleet: {machines} machines x {rounds} rounds, all at once",
            "fleet_8_machines_50_rounds",
            lambda c: (c["commits_on_remote"] == c["expected_commits"], c["failed_runs"]), _fleet,
