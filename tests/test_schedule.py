@@ -324,6 +324,8 @@ def test_the_watch_service_installed_shown_and_removed(vault: Vault, schedulers:
     assert "systemctl --user restart memory-vault-watch.service" in schedulers.read_text()
     shown = vault.run("schedule", "show", "--watch", "--with", "systemd")
     assert shown.returncode == 0 and "Restart=on-failure" in shown.stdout
+    timer = vault.run("schedule", "show", "--with", "systemd")
+    assert "schedule show --watch` shows it" in timer.stdout
     import shutil
     import subprocess
 

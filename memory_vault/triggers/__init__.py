@@ -1,2 +1,2 @@
 """Triggers: what starts a sync: the one scheduled job (cron, a systemd timer, a launchd
-agent)."""
+agent), the `watch` process, an agent's hooks."""

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from memory_vault.errors import EXIT_FAILED, EXIT_OK, ConfigError
+from memory_vault.errors import EXIT_FAILED, EXIT_OK, ConfigError, VaultError
 from memory_vault.fsutil import compact_utc_stamp, unique_path, write_atomic
 from memory_vault.logfile import RunLog
 from memory_vault.results import Done
@@ -100,8 +100,8 @@ class _Document:
         self.text = text
         self.root = self._parse()
         if self.root.value() != expected:
-            raise ConfigError(f"{self.path}: the edit would have changed more than our hooks; "
-                              "nothing was changed")
+            raise VaultError(f"{self.path}: the edit would have changed more than our hooks; "
+                             "nothing was changed")
 
     def hooks(self) -> jsonedit.Node | None:
         return self.root.member("hooks")

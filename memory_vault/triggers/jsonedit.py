@@ -168,11 +168,11 @@ def _line_indent(text: str, at: int) -> str:
     return text[start:end]
 
 
-def _render(value: Any, unit: str, indent: str, one_line: bool) -> str:
+def _render(value: Any, unit: str, indent: str, one_line: bool, newline: str) -> str:
     if one_line:
         return json.dumps(value, ensure_ascii=False)
     lines = json.dumps(value, ensure_ascii=False, indent=unit).split("\n")
-    return "\n".join([lines[0], *(indent + line for line in lines[1:])])
+    return newline.join([lines[0], *(indent + line for line in lines[1:])])
 
 
 def _start(container: Node, index: int) -> int:
@@ -186,17 +186,19 @@ def append(text: str, container: Node, value: Any, key: str | None = None) -> st
     """`text` with `value` added after the container's last item (under `key` in an object),
     laid out like its neighbours."""
     unit = indent_unit(text)
+    newline = "\r\n" if "\r\n" in text else "\n"
     one_line = "\n" not in text[container.start:container.end] and bool(container.items)
     prefix = "" if key is None else json.dumps(key, ensure_ascii=False) + ": "
     if container.items:
         indent = _line_indent(text, _start(container, len(container.items) - 1))
-        sep = ", " if one_line else ",\n" + indent
-        body = sep + prefix + _render(value, unit, indent, one_line)
+        sep = ", " if one_line else "," + newline + indent
+        body = sep + prefix + _render(value, unit, indent, one_line, newline)
         end = container.items[-1].end
         return text[:end] + body + text[end:]
     outer = _line_indent(text, container.start)
     inner = outer + unit
-    body = "\n" + inner + prefix + _render(value, unit, inner, False) + "\n" + outer
+    body = (newline + inner + prefix + _render(value, unit, inner, False, newline) + newline
+            + outer)
     return text[:container.start + 1] + body + text[container.end - 1:]
 
 

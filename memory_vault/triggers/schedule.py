@@ -141,6 +141,16 @@ def _refusal(kind: str, ran: Ran, *, fell_back: bool, watch: bool) -> str:
             "was installed")
 
 
+def _watch_note(done: Done, what: str) -> Done:
+    """A timed job's answer, with a word on the watch service if one is installed too."""
+    verb = "removes" if what == "remove" else "shows"
+    for kind in (SYSTEMD, LAUNCHD):
+        if any(path.is_file() for path in units.unit_files(kind, 15, "x", watch=True)):
+            done.lines.append(f"The {kind} watch service is installed too: `{command_name()} "
+                              f"schedule {what} --watch` {verb} it.")
+    return done
+
+
 def run_remove(config: Config, log: RunLog, kind: str | None, watch: bool = False) -> Done:
     if kind in hooks.AGENTS:
         return hooks.remove(hooks.AGENTS[kind], log)
@@ -149,9 +159,11 @@ def run_remove(config: Config, log: RunLog, kind: str | None, watch: bool = Fals
         removed = cron.remove()
         if removed:
             log.info("schedule: removed the memory-vault crontab line")
-        return Scheduled(EXIT_OK, ["Removed the memory-vault line." if removed
-                                   else "There was no memory-vault line in the crontab."],
-                         kind=chosen, installed=False, job=[], changed=removed)
+        return _watch_note(Scheduled(EXIT_OK, ["Removed the memory-vault line." if removed
+                                               else "There was no memory-vault line in the "
+                                               "crontab."],
+                                     kind=chosen, installed=False, job=[], changed=removed),
+                           "remove")
     gone, ran = units.remove_files(chosen, "x", watch=watch)
     if not gone:
         return Scheduled(EXIT_OK, [f"There was no memory-vault {_what(chosen, watch)}."],
@@ -175,7 +187,7 @@ def run_show(config: Config, log: RunLog, every: int, kind: str | None,
         return hooks.show(hooks.AGENTS[kind], env_file)
     chosen = _service_kind(kind, watch)
     if chosen == CRON:
-        return _show_cron(log, every, env_file)
+        return _watch_note(_show_cron(log, every, env_file), "show")
     files = units.unit_files(chosen, every, env_file, watch=watch)
     installed_now = all(path.is_file() for path in files)
     flag = " --watch" if watch else ""
@@ -184,8 +196,9 @@ def run_show(config: Config, log: RunLog, every: int, kind: str | None,
     for path, text in files.items():
         shown = path.read_text() if installed_now else text
         lines += [f"# {path}", *shown.rstrip("\n").splitlines()]
-    return Scheduled(EXIT_OK if installed_now else EXIT_FAILED, lines, kind=chosen,
+    done = Scheduled(EXIT_OK if installed_now else EXIT_FAILED, lines, kind=chosen,
                      installed=installed_now, job=[str(path) for path in files])
+    return done if watch else _watch_note(done, "show")
 
 
 def _show_cron(log: RunLog, every: int, env_file: str) -> Done:

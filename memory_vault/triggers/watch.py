@@ -72,8 +72,8 @@ class Watcher:
     def _say_what_is_watched(self) -> None:
         how = f"polling every {POLL_MS / 1000:g} s" if self.polling else "file system events"
         self.log.info(f"watch: watching {plural(len(self.watched.roots), 'folder')} ({how}): "
-                      f"a sync follows {QUIET:g} s after the last change, every {MOST:g} s at "
-                      "most while writing goes on; Ctrl-C stops")
+                      f"a sync follows {QUIET:g} s after the last change ({MOST:g} s after "
+                      "the first while the writing goes on); Ctrl-C stops")
         for folder in self.watched.missing:
             self.log.info(f"watch: {folder} does not exist yet; watching for it")
 
@@ -84,7 +84,7 @@ class Watcher:
                        rust_timeout=int(QUIET * 1000), yield_on_timeout=True,
                        stop_event=self.stop, raise_interrupt=False,
                        force_polling=True if self.polling else None, poll_delay_ms=POLL_MS,
-                       ignore_permission_denied=True)
+                       ignore_permission_denied=True, recursive=self.watched.recursive)
         try:
             for changes in events:
                 now = time.monotonic()

@@ -53,10 +53,19 @@ class Watched:
 
     @property
     def roots(self) -> list[str]:
-        """The source folders, none inside another (a recursive watch covers those)."""
+        """The source folders, none inside another when a recursive watch covers those."""
         folders = sorted({folder for folder, _source in self.sources})
+        if not self.recursive:
+            return folders
         return [f for f in folders if not any(_inside(f, other) for other in folders
                                               if other != f)]
+
+    @property
+    def recursive(self) -> bool:
+        """Whether a pattern reaches below a source's folder: where none does (the seed's
+        names in one folder, which may be a large one), its subfolders are not watched."""
+        return any("/" in pattern or "**" in pattern for _folder, source in self.sources
+                   for pattern in source.files)
 
     def counts(self, path: str, *, added: bool = False) -> bool:
         """Is a change at `path` (absolute, as the watcher reports it) one to back up?"""

@@ -19,6 +19,7 @@ GROUP = {"hooks": [{"type": "command", "command": "sync # memory-vault"}]}
     '{"a": [1, 2]}',
     '{\n  "a": []\n}\n',
     '// top\n{\n  "a": [1] /* after */\n}\n',
+    '{\r\n  "a": [\r\n    1\r\n  ]\r\n}\r\n',
 ])
 def test_an_item_appended_then_removed_gives_back_the_bytes(text: str) -> None:
     root = jsonedit.parse(text, "f.json")
