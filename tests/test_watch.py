@@ -219,6 +219,21 @@ def test_sigterm_during_a_sync_lets_it_finish(vault: Vault,
     assert "Traceback" not in one.text()
 
 
+def test_watch_json_is_one_document_when_stopped(vault: Vault) -> None:
+    import json
+
+    vault.write("memory.json", "{}", age=10)
+    proc = subprocess.Popen([sys.executable, str(SCRIPT), "watch", "--json"], env=vault.env,
+                            cwd=vault.source, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    assert wait_for(lambda: vault.remote_commits() != [])
+    proc.send_signal(signal.SIGTERM)
+    out, _err = proc.communicate(timeout=60)
+    document = json.loads(out)
+    assert document["schema"] == 1 and document["exit_code"] == proc.returncode == 0
+    assert document["lines"] == ["Stopped after 1 sync."]
+
+
 def test_watch_with_bad_settings_is_exit_2(vault: Vault) -> None:
     result = vault.run("watch", env={"MEMORY_VAULT_SOURCE_DIR": str(vault.tmp / "missing")})
     assert result.returncode == 2 and "MEMORY_VAULT_SOURCE_DIR" in result.stderr

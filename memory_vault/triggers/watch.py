@@ -64,7 +64,7 @@ class Watcher:
             else:
                 self._wait_for_a_folder()
         self.log.info(f"watch: stopped after {plural(self.syncs, 'sync')}")
-        return Done(EXIT_OK)
+        return Done(EXIT_OK, [f"Stopped after {plural(self.syncs, 'sync')}."])
 
     def _on_signal(self, _number: int, _frame: FrameType | None) -> None:
         self.stop.set()
