@@ -36,17 +36,19 @@ def sync(now: bool, dry_run: bool, no_push: bool) -> Job:
 @click.option("--exclude", metavar="PATTERNS", help="Comma-separated patterns never backed up.")
 @click.option("--discover", is_flag=True, help="Also track every agent's memory found on this "
                                                "machine (as `discover --add`).")
+@click.option("--encrypt", is_flag=True, help="Encrypt everything the remote receives (age); "
+                                              "creates the identity if there is none.")
 @json_option
 @runs(need_source=True)
 def init(remote: str | None, source: str | None, files: str | None, exclude: str | None,
-         discover: bool) -> Job:
+         discover: bool, encrypt: bool) -> Job:
     """Write the settings file and create the clone (and the embedded remote if none)."""
     from memory_vault.pipeline.setup import init_options, init_target, initialize
 
     ctx = click.get_current_context()
     env_path = init_target(globals_of(ctx).env_file, dict(os.environ))
     options = init_options(env_path, remote=remote, source=source, files=files,
-                           exclude=exclude)
+                           exclude=exclude, encrypt=encrypt)
     # Read the file init is about to write (if it exists yet), and no other.
     globals_of(ctx).env_file = env_path if Path(env_path).is_file() else None
     return Job(lambda config, log: initialize(config, log, env_path=env_path, options=options,

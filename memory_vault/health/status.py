@@ -62,6 +62,7 @@ class StatusReport:
     gone: list[str] = field(default_factory=list)  # deleted from their source; kept
     set_aside: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    encrypted: bool = False  # MEMORY_VAULT_ENCRYPT=age: the remote holds age-encrypted bundles
 
     @property
     def exit_code(self) -> int:
@@ -75,10 +76,11 @@ class VaultView:
     """What `status` learns from the clone, without contacting the remote."""
 
     def __init__(self, pending_push: int | None = None, on_remote: bool | None = None,
-                 alarms: dict[str, Alarm] | None = None) -> None:
+                 alarms: dict[str, Alarm] | None = None, plain_left: str = "") -> None:
         self.pending_push = pending_push  # None: no clone to count in
         self.on_remote = on_remote  # is the last commit on the remote branch (None: unknown)
         self.alarms = alarms or {}  # alarms of commits the journal does not know yet
+        self.plain_left = plain_left  # the plain remote a switch to encryption left behind
 
 
 def run_status(config: Config, log: RunLog) -> StatusReport:
@@ -100,9 +102,11 @@ def vault_view(config: Config, log: RunLog) -> VaultView:
                     timeout=config.git_timeout)
     local, remote = tracking.local_ref(config.branch), tracking.remote_ref(config.branch)
     try:
+        left = git.run("config", "--get", "memory-vault.plainRemote",
+                       check=False).text if config.encrypt else ""
         return VaultView(tracking.ahead(git, local, remote),
                          tracking.is_ancestor(git, last_commit, remote) if last_commit else None,
-                         unrecorded_alarms(config, journal, git))
+                         unrecorded_alarms(config, journal, git), left)
     except VaultError as exc:
         log.warning(f"cannot read the clone {config.clone_dir}: {exc}")
         return VaultView()
@@ -153,6 +157,10 @@ def build_status(config: Config, view: VaultView, *, now: float | None = None
     problems += untracked_problems(configured)
     problems = [Problem(p.kind, p.file, redactor.clean(p.message)) for p in problems]
     log_file, err_file, notes = _log_places(config)
+    if view.plain_left:
+        notes.append(f"{redactor.clean(view.plain_left)} still holds the unencrypted history "
+                     "of this vault, which moved here encrypted: delete it once you no "
+                     "longer need it")
     return StatusReport(
         healthy=not problems,
         problems=problems,
@@ -173,6 +181,7 @@ def build_status(config: Config, view: VaultView, *, now: float | None = None
               for path, saved in sorted(journal.gone.items())],
         set_aside=paths.set_aside_clones(config.clone_dir),
         notes=notes,
+        encrypted=bool(config.encrypt),
     )
 
 

@@ -66,6 +66,8 @@ def verify(vault: Vault, tip: str | None) -> list[Check]:
     stop the report.
     """
     checks = [_guarded("fsck", _fsck, vault), _guarded("remote", _remote_matches, vault)]
+    if vault.config.encrypt:
+        checks.append(_guarded("decrypt", _decrypts, vault))
     restored: dict[str, str] = {}
     try:
         restored = _test_restore(vault, tip, checks)
@@ -139,7 +141,11 @@ def _remote_matches(vault: Vault) -> Check:
     branch = vault.config.branch
     local = vault.repo.head()
     try:
-        remote = vault.reader.remote_branch()
+        if vault.config.encrypt:  # its branch holds bundles: the plain tip they bring
+            vault.remote.fetch()
+            remote = vault.repo.ref(vault.repo.remote_ref)
+        else:
+            remote = vault.reader.remote_branch()
     except VaultError as exc:
         return Check("remote", False, f"cannot read the remote: {exc}")
     if local == remote:
@@ -151,6 +157,18 @@ def _remote_matches(vault: Vault) -> Check:
     return Check("remote", False, f"the remote's {branch} is {(remote or 'empty')[:12]}, the "
                                   f"clone's is {(local or 'empty')[:12]} (the next sync "
                                   "reconciles them)")
+
+
+def _decrypts(vault: Vault) -> Check:
+    """Every encrypted bundle of the remote's branch decrypts with this machine's identity
+    and holds what the clone applied from it."""
+    from memory_vault.store.crypt.sealed import Sealed
+
+    transport = vault.remote.transport
+    if not isinstance(transport, Sealed):
+        return Check("decrypt", False, "the vault is not encrypted")
+    ok, detail = transport.audit()
+    return Check("decrypt", ok, detail)
 
 
 def _test_restore(vault: Vault, tip: str | None, checks: list[Check]) -> dict[str, str]:

@@ -135,10 +135,7 @@ def _mark(vault: "Vault", plan: PurgePlan) -> None:
 def _force_push(vault: "Vault", seen: str | None) -> None:
     """Replace the remote's branch, only if it is still what we fetched (the lease)."""
     repo = vault.repo
-    target = f"refs/heads/{repo.branch}"
-    result = repo.git.run("push", "--porcelain", "--no-verify",
-                          f"--force-with-lease={target}:{seen or ''}", "origin",
-                          f"{repo.local_ref}:{target}", network=True, check=False)
+    result = vault.remote.transport.send(seen, rewrite=True)  # encrypted: one full bundle
     if result.returncode != 0:
         raise GitFailed(f"the clone is rewritten, but the remote refused it (another machine "
                         f"pushed meanwhile?): {repo.git.failure(result, network=True)}; run "

@@ -27,6 +27,7 @@ PATH_SETTINGS = {
     "MEMORY_VAULT_STATE_FILE": "state_file",
     "MEMORY_VAULT_LOG_FILE": "log_file",
     "MEMORY_VAULT_ERR_FILE": "err_file",
+    "MEMORY_VAULT_IDENTITY": "identity_file",
 }
 ALWAYS_PINNED = ("MEMORY_VAULT_SOURCE_DIR", "MEMORY_VAULT_HOME")
 
@@ -34,8 +35,8 @@ ALWAYS_PINNED = ("MEMORY_VAULT_SOURCE_DIR", "MEMORY_VAULT_HOME")
 class InitResult:
     """What `init` saved where, and whether the remote answered (exit 3 when it did not)."""
 
-    __slots__ = ("clone", "discovered", "embedded", "env_path", "problem", "remote", "source",
-                 "written")
+    __slots__ = ("clone", "discovered", "embedded", "env_path", "identity", "identity_created",
+                 "problem", "public_key", "remote", "source", "written")
 
     def __init__(self, config: Config, env_path: str, written: dict[str, str],
                  problem: str | None, remote_shown: str) -> None:
@@ -47,6 +48,9 @@ class InitResult:
         self.written = written
         self.problem = problem  # why the remote could not be reached, if it could not
         self.discovered: list[str] = []  # sources `--discover` added
+        self.identity = config.identity_file if config.encrypt else None
+        self.public_key: str | None = None  # an encrypted vault's: shared with a fleet
+        self.identity_created = False  # created now: say once how to keep it safe
 
     @property
     def reachable(self) -> bool:
@@ -60,7 +64,8 @@ class InitResult:
         return {"source": self.source, "remote": self.remote, "embedded": self.embedded,
                 "clone": self.clone, "settings": self.env_path,
                 "saved": sorted(self.written), "remote_problem": self.problem,
-                "discovered": self.discovered}
+                "discovered": self.discovered, "identity": self.identity,
+                "public_key": self.public_key, "identity_created": self.identity_created}
 
 
 def init_target(env_file_option: str | None, environ: dict[str, str]) -> str:
@@ -73,10 +78,12 @@ def init_target(env_file_option: str | None, environ: dict[str, str]) -> str:
 
 
 def init_options(env_path: str, *, remote: str | None, source: str | None,
-                 files: str | None = None, exclude: str | None = None) -> dict[str, str]:
-    """The settings `init`'s options give: --remote, --files, --exclude, and --source (else
-    the current folder, unless the environment or the env file already names one)."""
-    options: dict[str, str] = {}
+                 files: str | None = None, exclude: str | None = None,
+                 encrypt: bool = False) -> dict[str, str]:
+    """The settings `init`'s options give: --remote, --files, --exclude, --encrypt, and
+    --source (else the current folder, unless the environment or the env file already names
+    one)."""
+    options: dict[str, str] = {"MEMORY_VAULT_ENCRYPT": "age"} if encrypt else {}
     if source is not None or not _configured("MEMORY_VAULT_SOURCE_DIR", env_path):
         options["MEMORY_VAULT_SOURCE_DIR"] = str(Path(source or ".").expanduser().absolute())
     for name, value in (("MEMORY_VAULT_REMOTE", remote), ("MEMORY_VAULT_FILES", files),
@@ -131,6 +138,8 @@ def settings_to_write(config: Config, options: dict[str, str],
     absolute; the source dir and the data folder always."""
     used = {n for n in VARIABLES if options.get(n) or environ.get(n, "").strip()}
     used.update(ALWAYS_PINNED)
+    if config.encrypt:  # cron must find the same identity, whatever its HOME and XDG
+        used.add("MEMORY_VAULT_IDENTITY")
     values: dict[str, str] = {}
     for name in sorted(used):
         if name in PATH_SETTINGS:
@@ -150,6 +159,13 @@ def initialize(config: Config, log: RunLog, *, env_path: str, options: dict[str,
     from memory_vault.store.vault import Vault
 
     written = settings_to_write(config, options, dict(os.environ))
+    public_key, created = None, False
+    if config.encrypt:  # before the vault: fetching an encrypted remote needs the identity
+        from memory_vault.store.crypt.keys import create_identity
+
+        public_key, created = create_identity(config.identity_file)
+        if created:
+            log.info(f"init: created the age identity {config.identity_file}")
     update_env_file(env_path, written)
     lock = RunLock(config.lock_file)
     lock.acquire(wait=INIT_LOCK_WAIT)
@@ -169,6 +185,7 @@ def initialize(config: Config, log: RunLog, *, env_path: str, options: dict[str,
         lock.release()
     log.info(f"init: settings in {env_path}")
     result = InitResult(config, env_path, written, problem, log.redactor.clean(config.remote))
+    result.public_key, result.identity_created = public_key, created
     if discover:  # every agent's memory on this machine, tracked from the first run
         from memory_vault.sources.discover import run_discover
 

@@ -8,7 +8,7 @@ run is this same loop over a store that writes nothing (`pipeline.dryrun`).
 import os
 import time
 
-from memory_vault.errors import EXIT_FAILED, EXIT_OK, VaultError
+from memory_vault.errors import EXIT_FAILED, EXIT_OK, ConfigError, VaultError
 from memory_vault.fsutil import plural
 from memory_vault.journal.cache import DAMAGED, FOREIGN, FOUND, load_journal
 from memory_vault.logfile import DEBUG, RunLog
@@ -151,7 +151,7 @@ class Run:
         try:
             return self.work(scan, full=full, clone_ready=clone_ready, push_due=push_due)
         except VaultError as exc:
-            self.fail(str(exc))
+            self.fail(str(exc), exc)
         except OSError as exc:  # the data folder or clone cannot be written (full, read-only)
             where = f" ({exc.filename})" if exc.filename else ""
             self.fail(f"cannot update the vault: {exc.strerror or exc}{where}", exc)
@@ -163,6 +163,8 @@ class Run:
     def fail(self, message: str, cause: BaseException | None = None) -> "NoReturn":
         if not self.request.dry_run:
             record_failure(self.config, self.log, self.outcome.started, message)
+        if isinstance(cause, ConfigError):  # an encrypted vault's identity, say: exit 2
+            raise ConfigError(message, cause.variable) from cause
         raise VaultError(message) from cause
 
     # -- plan and capture ----------------------------------------------------------------

@@ -27,17 +27,20 @@ class Config:
         "branch",
         "clone_dir",
         "embedded",
+        "encrypt",
         "env_file",
         "err_file",
         "exclude",
         "files",
         "git_timeout",
         "home",
+        "identity_file",
         "log_file",
         "max_file_bytes",
         "origins",
         "ping_url",
         "push",
+        "recipients",
         "remote",
         "secrets",
         "shrink_alert",
@@ -91,6 +94,10 @@ class Config:
                                     zero=True)
         self.ping_url = check.ping_url(get)
         self.secrets = check.choice(get, "MEMORY_VAULT_SECRETS", ("redact", "refuse", "off"))
+        self.encrypt = check.encryption(get, embedded=self.embedded)
+        self.identity_file = check.path(get, "MEMORY_VAULT_IDENTITY", cwd) or (
+            paths.identity_file(environ))
+        self.recipients = check.recipients(get)
         self.author_name = check.identity(get, "MEMORY_VAULT_AUTHOR_NAME")
         self.author_email = check.identity(get, "MEMORY_VAULT_AUTHOR_EMAIL") or (
             f"memory-vault@{os.uname().nodename or 'localhost'}"

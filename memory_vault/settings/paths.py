@@ -31,6 +31,11 @@ def config_env_file(environ: dict[str, str]) -> str:
     return os.path.join(_xdg(environ, "XDG_CONFIG_HOME", ".config"), ".env")
 
 
+def identity_file(environ: dict[str, str]) -> str:
+    """`$XDG_CONFIG_HOME/memory-vault/identity.txt`: the age identity of an encrypted vault."""
+    return os.path.join(_xdg(environ, "XDG_CONFIG_HOME", ".config"), "identity.txt")
+
+
 def cache_dir(environ: dict[str, str]) -> str:
     """`$XDG_CACHE_HOME/memory-vault`: things that only save time (the parsed env file)."""
     return _xdg(environ, "XDG_CACHE_HOME", ".cache")

@@ -72,6 +72,14 @@ SETTINGS = (
     Setting("MEMORY_VAULT_SECRETS", "redact",
             "what a credential found in a changed file gets: `redact` (the vault's copy holds a "
             "placeholder), `refuse` (the file is skipped) or `off` (no scan)"),
+    Setting("MEMORY_VAULT_ENCRYPT", "",
+            "`age`: everything that reaches the remote is encrypted (see Encrypted vault)",
+            "off"),
+    Setting("MEMORY_VAULT_IDENTITY", "", "the age identity file that decrypts the vault",
+            "`~/.config/memory-vault/identity.txt`"),
+    Setting("MEMORY_VAULT_RECIPIENTS", "",
+            "extra age public keys (`age1...`, comma-separated) the vault is encrypted to: "
+            "a fleet, each machine with its own identity"),
     Setting("MEMORY_VAULT_PING_URL", "",
             "heartbeat URL pinged by each sync (healthchecks.io and its peers: `URL/start`, "
             "`URL`, `URL/fail`)"),

@@ -204,3 +204,34 @@ def identity(get: Reader, name: str) -> str:
     if name.endswith("_NAME") and not value:
         get.fail(name, "is empty: expected the commit author's name")
     return value
+
+
+_BECH32 = set("qpzry9x8gf2tvdw0s3jn54khce6mua7l")
+AGE_KEY_LENGTH = 62  # "age1" and 58 bech32 characters: an X25519 public key
+
+
+def encryption(get: Reader, *, embedded: bool) -> str:
+    """`age`, or "" (off). The embedded vault lies beside the plain clone: encrypting it
+    would protect nothing, so encryption asks for a remote of its own."""
+    name = "MEMORY_VAULT_ENCRYPT"
+    value = get(name).lower()
+    if value in ("", "off", "none", "false", "no"):
+        return ""
+    if value != "age":
+        get.fail(name, "expected age or off")
+    if embedded:
+        get.fail(name, "encrypts what reaches the remote: set MEMORY_VAULT_REMOTE too (the "
+                 "embedded vault lies beside the plain clone on this machine)")
+    return value
+
+
+def recipients(get: Reader) -> tuple[str, ...]:
+    """Age public keys, comma-separated, each `age1` and 58 bech32 characters."""
+    name = "MEMORY_VAULT_RECIPIENTS"
+    keys = [k.strip() for k in get(name).split(",") if k.strip()]
+    for key in keys:
+        if (len(key) != AGE_KEY_LENGTH or not key.startswith("age1")
+                or not set(key[4:]) <= _BECH32):
+            get.fail(name, f"{key[:12]}... is not an age public key (expected age1 and 58 "
+                     "lowercase letters and digits, comma-separated)")
+    return tuple(keys)

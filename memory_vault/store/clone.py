@@ -9,19 +9,23 @@ under a name that never collides, never deleted.
 import os
 import shutil
 
-from memory_vault.errors import NetworkError, VaultError
+from memory_vault.errors import ConfigError, NetworkError, VaultError
 from memory_vault.fsutil import compact_utc_stamp, ensure_private_dir, unique_path
 from memory_vault.store import tracking
 from memory_vault.store.compact import CLONE_TUNING, EMBEDDED_TUNING, tune
+from memory_vault.store.crypt.chain import CHAIN_FILE
+from memory_vault.store.crypt.sealed import FETCHED_REF as SEALED_REF
 from memory_vault.store.git import model
 from memory_vault.store.git.runner import GitRunner
-from memory_vault.store.remote import Remote, fetch_branch
+from memory_vault.store.remote import Remote
 from memory_vault.store.repo import Repo
 from memory_vault.urls import remote_identity
 
 STALE_LOCKS = ("index.lock", "HEAD.lock", "ORIG_HEAD.lock", "config.lock", "packed-refs.lock",
                "shallow.lock", "FETCH_HEAD.lock")
 MISSING = "missing"
+PLAIN_LEFT = "memory-vault.plainRemote"  # the plain remote a switch to encryption left
+
 OTHER_REMOTE = "it is the clone of another remote"
 
 
@@ -91,7 +95,8 @@ class Clone:
             return "it is a bare repository"
         if facts.origin_url is None:
             return "it has no origin remote"
-        if remote_identity(facts.origin_url) != remote_identity(self.repo.config.remote):
+        if (remote_identity(facts.origin_url) != remote_identity(self.repo.config.remote)
+                or facts.sealed != bool(self.repo.config.encrypt)):
             return OTHER_REMOTE
         if facts.head_ref != self.repo.local_ref:
             return "its HEAD is detached" if facts.head_ref is None else (
@@ -134,8 +139,11 @@ class Clone:
         it at the new remote, and bring its branch there (pushed whole to an empty remote,
         our commits replayed on top of a non-empty one). Its borrowed objects (the embedded
         vault's) are copied in first, so the clone stands on its own."""
-        old = model.inspect_clone(self.repo.config.clone_dir).origin_url or "?"
+        facts = model.inspect_clone(self.repo.config.clone_dir)
+        old = facts.origin_url or "?"
         self._ours_or_raise(f"its origin is {self.repo.redactor.clean(old)}")
+        if remote_identity(old) == remote_identity(self.repo.config.remote):
+            self._refuse_other_kind(facts.sealed)
         alternates = os.path.join(self.repo.git_dir, "objects", "info", "alternates")
         if os.path.exists(alternates) and not self.repo.config.embedded:
             self.repo.git.run("repack", "-a", "-d", "-q")
@@ -145,14 +153,37 @@ class Clone:
         for ref in self.repo.git.run("for-each-ref", "--format=%(refname)",
                                      "refs/remotes/origin/", tracking.PUSHED_REF).text.split():
             self.repo.git.run("update-ref", "-d", ref)
-        self.repo.log.warning(f"the remote changed from {self.repo.redactor.clean(old)} to "
-                         f"{self.repo.shown_remote}: the vault's history "
-                         "moves there and every file is compared again")
+        transport = self.remote.transport
+        transport.forget(self.repo.git)
+        transport.configure(self.repo.git)
+        shown_old = self.repo.redactor.clean(old)
+        if self.repo.config.encrypt and not facts.sealed:  # left for the user to delete
+            self.repo.git.run("config", PLAIN_LEFT, shown_old)
+            self.repo.log.warning(
+                f"the vault is now encrypted (MEMORY_VAULT_ENCRYPT=age): its history moves to "
+                f"{self.repo.shown_remote}, encrypted; the plain remote {shown_old} is left "
+                "as it is: delete it once you no longer need it")
+        else:
+            self.repo.log.warning(f"the remote changed from {shown_old} to "
+                                  f"{self.repo.shown_remote}: the vault's history "
+                                  "moves there and every file is compared again")
         try:
             self.remote.replay_onto_remote()
         except NetworkError as exc:
             self.repo.unreachable = str(exc)
             self.repo.log.warning(f"{exc}; the history moves to the new remote when it is back")
+
+    def _refuse_other_kind(self, sealed: bool) -> None:
+        """The same remote, another kind of vault: what it holds cannot change kind."""
+        if sealed and self.repo.ref(SEALED_REF) is not None:
+            raise ConfigError("the remote holds an encrypted vault: set MEMORY_VAULT_ENCRYPT="
+                              "age and MEMORY_VAULT_IDENTITY to read and write it",
+                              "MEMORY_VAULT_ENCRYPT")
+        if not sealed and self.repo.ref(self.repo.remote_ref) is not None:
+            raise ConfigError(
+                f"MEMORY_VAULT_ENCRYPT=age, but the remote {self.repo.shown_remote} holds a "
+                "plain vault: to encrypt it, set MEMORY_VAULT_REMOTE to a new, empty "
+                "repository (the history moves there, encrypted)", "MEMORY_VAULT_ENCRYPT")
 
     def _sweep_half_made_clones(self) -> None:
         parent, name = os.path.split(self.repo.config.clone_dir)
@@ -176,7 +207,7 @@ class Clone:
         if self.repo.seed_from:
             self._copy_refs(self.repo.git.at(self.repo.seed_from), runner)
         try:
-            fetch_branch(runner, progress=self.repo.progress)
+            self.remote.transport.fetch(runner)
         except NetworkError as exc:
             self.repo.unreachable = str(exc)
             self.repo.log.warning(f"cannot reach the remote {self.repo.shown_remote} "
@@ -193,10 +224,10 @@ class Clone:
         b = self.repo.branch
         for key, value in (("memory-vault.clone", "true"), ("core.hooksPath", "/dev/null"),
                            ("commit.gpgSign", "false"), ("remote.origin.url", self.repo.origin_url),
-                           ("remote.origin.fetch", f"+refs/heads/{b}:{self.repo.remote_ref}"),
                            (f"branch.{b}.remote", "origin"),
                            (f"branch.{b}.merge", f"refs/heads/{b}")):
             runner.run("config", key, value)
+        self.remote.transport.configure(runner)
         tune(self.repo.git, path, CLONE_TUNING)
 
     def _borrow_objects(self, path: str) -> None:
@@ -215,11 +246,14 @@ class Clone:
     def _copy_refs(self, source: GitRunner, target: GitRunner) -> None:
         """Start from what another clone knew (a dry run works on a scratch clone, which
         must see what the real one holds even when the remote cannot be reached)."""
-        for ref in (self.repo.local_ref, self.repo.remote_ref):
+        for ref in (self.repo.local_ref, self.repo.remote_ref, SEALED_REF):
             sha = source.run("rev-parse", "-q", "--verify", f"{ref}^{{commit}}",
                              check=False).text
             if sha:
                 target.run("update-ref", ref, sha)
+        chain = os.path.join(source.cwd, ".git", CHAIN_FILE)
+        if os.path.isfile(chain):  # what the real clone applied of an encrypted remote
+            shutil.copyfile(chain, os.path.join(target.cwd, ".git", CHAIN_FILE))
 
     def clear_stale_locks(self, git_dir: str, *, older_than: bool = False) -> None:
         """Remove git locks and temp files left by a killed run.

@@ -7,10 +7,11 @@ so ours becomes the tip and theirs stays in history.
 
 import random
 import time
+from typing import Protocol
 
-from memory_vault.errors import GitFailed
+from memory_vault.errors import ConfigError, GitFailed
 from memory_vault.store import refusal, tracking, trailers, trees
-from memory_vault.store.git.runner import GitRunner
+from memory_vault.store.git.runner import GitResult, GitRunner
 from memory_vault.store.repo import Repo
 
 PUSH_TRIES = 8  # machines sharing a vault push at once: each try may be beaten by another
@@ -26,6 +27,80 @@ def fetch_branch(runner: GitRunner, *, progress: bool = False) -> None:
     result = runner.run(*args, network=True, check=False, progress=progress)
     if result.returncode != 0 and b"couldn't find remote ref" not in result.stderr:
         raise runner.failure(result, network=True)
+
+
+class Transport(Protocol):
+    """How the clone's branch reaches the remote and comes back: plain git (`Plain`), or
+    encrypted bundles (`store.crypt.sealed.Sealed`). Either way the plain remote-tracking
+    ref ends up holding what the remote has."""
+
+    def ready(self) -> None: ...
+
+    def configure(self, runner: GitRunner) -> None: ...
+
+    def forget(self, runner: GitRunner) -> None: ...
+
+    def fetch(self, runner: GitRunner) -> None: ...
+
+    def send(self, seen: str | None, *, rewrite: bool = False) -> GitResult: ...
+
+
+SEALED_MARK = "memory-vault.sealed"  # the clone's config says its remote is encrypted
+
+
+class Plain:
+    """Plain git: fetch the branch, push it with a lease on what we saw of the remote."""
+
+    def __init__(self, repo: Repo) -> None:
+        self.repo = repo
+
+    def ready(self) -> None:
+        return None
+
+    def configure(self, runner: GitRunner) -> None:
+        branch = self.repo.branch
+        runner.run("config", "remote.origin.fetch", f"+refs/heads/{branch}:{self.repo.remote_ref}")
+        runner.run("config", "--unset-all", SEALED_MARK, check=False)
+
+    def forget(self, runner: GitRunner) -> None:
+        return None
+
+    def fetch(self, runner: GitRunner) -> None:
+        from memory_vault.store.git import model
+
+        before = model.read_ref(runner.cwd, self.repo.remote_ref)
+        fetch_branch(runner, progress=self.repo.progress)
+        if model.read_ref(runner.cwd, self.repo.remote_ref) != before:
+            refuse_sealed(runner, self.repo.remote_ref)
+
+    def send(self, seen: str | None, *, rewrite: bool = False) -> GitResult:
+        target = f"refs/heads/{self.repo.branch}"
+        return self.repo.git.run("push", "--porcelain", "--no-verify",
+                                 f"--force-with-lease={target}:{seen or ''}", "origin",
+                                 f"{self.repo.local_ref}:{target}", network=True, check=False,
+                                 progress=self.repo.progress)
+
+
+def refuse_sealed(runner: GitRunner, remote_ref: str) -> None:
+    """A plain clone must never build on an encrypted remote's branch (its commits would
+    push plain memory next to the encrypted bundles)."""
+    from memory_vault.store.git import model
+
+    tip = model.read_ref(runner.cwd, remote_ref)
+    if tip is None or runner.run("cat-file", "-e", f"{tip}:bundle.age",
+                                 check=False).returncode != 0:
+        return
+    runner.run("update-ref", "-d", remote_ref)
+    raise ConfigError("the remote holds an encrypted vault: set MEMORY_VAULT_ENCRYPT=age and "
+                      "MEMORY_VAULT_IDENTITY to read and write it", "MEMORY_VAULT_ENCRYPT")
+
+
+def transport_of(repo: Repo) -> Transport:
+    if repo.config.encrypt:
+        from memory_vault.store.crypt.sealed import Sealed
+
+        return Sealed(repo)
+    return Plain(repo)
 
 
 def was_rejected(output: bytes) -> bool:
@@ -45,6 +120,7 @@ class Remote:
 
     def __init__(self, repo: Repo) -> None:
         self.repo = repo
+        self.transport = transport_of(repo)
         self.rewritten: tuple[str, str] | None = None  # (what we had pushed, their new tip)
         self.refused: dict[str, str] = {}  # vault path -> why a replay left it out
 
@@ -64,17 +140,12 @@ class Remote:
         back (rewritten, purged) refuses it even where a fast-forward would pass, so that the
         history it dropped is never sent back; the replay then sends only what it lacks.
         """
-        target = f"refs/heads/{self.repo.branch}"
-        spec = f"{self.repo.local_ref}:{target}"
         for _attempt in range(PUSH_TRIES):
             seen = self.repo.ref(self.repo.remote_ref)
             if seen is not None and not self.repo.is_ancestor(seen, self.repo.local_ref):
                 self.replay_onto_remote()  # ours must build on theirs: the lease never forces
                 seen = self.repo.ref(self.repo.remote_ref)
-            lease = f"--force-with-lease={target}:{seen or ''}"
-            result = self.repo.git.run("push", "--porcelain", "--no-verify", lease, "origin",
-                                       spec, network=True, check=False,
-                                       progress=self.repo.progress)
+            result = self.transport.send(seen)
             if result.returncode == 0:
                 self.repo.git.run("update-ref", tracking.PUSHED_REF, self.repo.local_ref)
                 return
@@ -93,7 +164,7 @@ class Remote:
         self.repo.git.run("ls-remote", "origin", f"refs/heads/{self.repo.branch}", network=True)
 
     def fetch(self) -> None:
-        fetch_branch(self.repo.git, progress=self.repo.progress)
+        self.transport.fetch(self.repo.git)
 
     def replay_onto_remote(self) -> None:
         """Fetch, then re-create our unpushed commits on top of the remote branch.

@@ -44,6 +44,7 @@ class Vault:
         """Make sure the clone exists, is ours and on our branch, and holds nothing a killed
         run left half-done (git locks, staged copies). Nothing is ever checked out."""
         ensure_private_dir(self.config.home)
+        self.remote.transport.ready()  # an encrypted vault's keys: exit 2 before any work
         if self.config.embedded:
             self.clone.ensure_embedded_remote()
         self.clone.ensure_clone()
@@ -66,6 +67,7 @@ class Vault:
                 "machine (set MEMORY_VAULT_REMOTE to the backup repository)")
         if self.repo.seed_from is None:
             ensure_private_dir(config.home)
+        self.remote.transport.ready()
         self.clone.ensure_clone()
         if not self.repo.fresh and fetch:
             try:

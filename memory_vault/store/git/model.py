@@ -16,7 +16,7 @@ import git
 class CloneFacts:
     """What a folder holds, as far as being our clone goes."""
 
-    __slots__ = ("bare", "head_ref", "origin_url", "problem", "tuning")
+    __slots__ = ("bare", "head_ref", "origin_url", "problem", "sealed", "tuning")
 
     def __init__(self) -> None:
         self.problem: str | None = None  # why it cannot be read as a repository
@@ -24,6 +24,7 @@ class CloneFacts:
         self.origin_url: str | None = None
         self.head_ref: str | None = None  # None: detached
         self.tuning = ""
+        self.sealed = False  # its remote is an encrypted vault (`memory-vault.sealed`)
 
 
 def read_ref(repo_path: str, ref: str) -> str | None:
@@ -55,7 +56,9 @@ def inspect_clone(path: str) -> CloneFacts:
         if "origin" in [r.name for r in repo.remotes]:
             facts.origin_url = repo.remote("origin").url
         facts.head_ref = None if repo.head.is_detached else repo.head.reference.path
-        facts.tuning = str(repo.config_reader().get_value("memory-vault", "tuning", ""))
+        config = repo.config_reader()
+        facts.tuning = str(config.get_value("memory-vault", "tuning", ""))
+        facts.sealed = str(config.get_value("memory-vault", "sealed", "")).lower() == "true"
     except (ValueError, OSError, git.GitError) as exc:
         facts.problem = f"it cannot be read ({exc})"
     finally:

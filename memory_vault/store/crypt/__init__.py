@@ -1,0 +1,1 @@
+"""The encrypted transport: the remote holds age-encrypted git bundles, the clone stays plain."""

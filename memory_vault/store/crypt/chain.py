@@ -1,0 +1,144 @@
+"""Chain: the encrypted bundles the remote holds, oldest first, and when to merge them.
+
+The remote's branch is a line of commits, each adding one age-encrypted git bundle; the
+first is a full bundle, each later one holds the commits the remote lacked before it (its
+prerequisites are the previous one's tip). The clone keeps, for each link, the plain tip
+its bundle brings and the bundle's size: what a push needs to know which links to merge
+into a new one. Kept in one small file of the clone's git folder; it is only a cache (lost,
+the links are decrypted again).
+
+Merging is geometric, as git's `repack --geometric`: every link must be at least `FACTOR`
+times the size of all newer ones together; the oldest link that is not, and everything
+after it, are replaced by one bundle at the next push (the whole chain: one full bundle).
+So the chain holds a few links whatever the history (each ~3 times the size of the next),
+a byte is uploaded again only a few times, and what the remote keeps reachable stays within
+1.5 times one full bundle of the history.
+"""
+
+import os
+
+from memory_vault.fsutil import write_atomic
+
+CHAIN_FILE = "memory-vault-sealed-chain"
+FACTOR = 2
+MAX_LINKS = 40  # whatever the sizes, a new machine applies at most this many bundles
+MAX_HEADER_BYTES = 1 << 20
+BUNDLE_SIGNATURES = (b"# v2 git bundle\n", b"# v3 git bundle\n")
+
+
+class Link:
+    """One commit of the remote's branch: its sha, the plain tip its bundle brings, and
+    the size of the encrypted bundle."""
+
+    __slots__ = ("plain", "sealed", "size")
+
+    def __init__(self, sealed: str, plain: str, size: int) -> None:
+        self.sealed = sealed
+        self.plain = plain
+        self.size = size
+
+
+class Chain:
+    """The links of the remote's branch as this clone last applied them, oldest first."""
+
+    __slots__ = ("links",)
+
+    def __init__(self, links: list[Link]) -> None:
+        self.links = links
+
+    @property
+    def tip(self) -> str | None:
+        """The remote's branch when we last applied it: the lease of our next push."""
+        return self.links[-1].sealed if self.links else None
+
+    def merge_from(self) -> int:
+        """The index of the first link the next push replaces (len: none, 0: all of them
+        by one full bundle)."""
+        if len(self.links) >= MAX_LINKS:
+            return 0
+        start, newer = len(self.links), 0
+        for index in range(len(self.links) - 1, -1, -1):
+            if self.links[index].size < FACTOR * newer:
+                start = index
+            newer += self.links[index].size
+        return start
+
+    def replaced_from(self, start: int, link: Link) -> "Chain":
+        return Chain([*self.links[:start], link])
+
+
+def load_chain(git_dir: str) -> Chain:
+    """The chain file, or an empty chain when it is missing or damaged (a cache)."""
+    try:
+        with open(os.path.join(git_dir, CHAIN_FILE), encoding="ascii") as handle:
+            rows = [line.split() for line in handle]
+        return Chain([Link(sealed, plain, int(size)) for sealed, plain, size in rows])
+    except (OSError, ValueError, UnicodeDecodeError):
+        return Chain([])
+
+
+def save_chain(git_dir: str, chain: Chain) -> None:
+    text = "".join(f"{link.sealed} {link.plain} {link.size}\n" for link in chain.links)
+    write_atomic(os.path.join(git_dir, CHAIN_FILE), text.encode(), durable=True)
+
+
+class BundleHeader:
+    """What a git bundle's header says: the commits it needs and the refs it brings."""
+
+    __slots__ = ("hash_name", "pack_offset", "prerequisites", "refs")
+
+    def __init__(self) -> None:
+        self.hash_name = "sha1"  # the object format: a v3 bundle may say sha256
+        self.prerequisites: list[str] = []
+        self.refs: dict[str, str] = {}  # ref name -> sha
+        self.pack_offset = 0
+
+
+def read_header(path: str) -> BundleHeader:
+    """Parse a bundle's header (v2 or v3); ValueError when it is not a bundle."""
+    with open(path, "rb") as handle:
+        head = handle.read(MAX_HEADER_BYTES)
+    signature = next((s for s in BUNDLE_SIGNATURES if head.startswith(s)), None)
+    end = head.find(b"\n\n")
+    if signature is None or end < 0:
+        raise ValueError("not a git bundle")
+    header = BundleHeader()
+    header.pack_offset = end + 2
+    for line in head[len(signature):end].decode("utf-8", "replace").split("\n"):
+        if line.startswith("@"):  # a v3 capability
+            if line == "@object-format=sha256":
+                header.hash_name = "sha256"
+            continue
+        if line.startswith("-"):
+            header.prerequisites.append(line[1:].split(" ", 1)[0])
+            continue
+        sha, _space, ref = line.partition(" ")
+        if not ref or not sha:
+            raise ValueError("not a git bundle")
+        header.refs[ref] = sha
+    return header
+
+
+def pack_intact(path: str, header: BundleHeader) -> bool:
+    """Does the bundle's pack end with the checksum of its content (nothing truncated or
+    altered since it was made)?"""
+    import hashlib
+
+    digest = hashlib.new(header.hash_name, usedforsecurity=False)
+    trailer = digest.digest_size
+    size = os.path.getsize(path)
+    if size - header.pack_offset < 12 + trailer:
+        return False
+    with open(path, "rb") as handle:
+        handle.seek(header.pack_offset)
+        if handle.read(4) != b"PACK":
+            return False
+        handle.seek(header.pack_offset)
+        remaining = size - header.pack_offset - trailer
+        while remaining > 0:
+            chunk = handle.read(min(remaining, 1 << 20))
+            if not chunk:
+                return False
+            digest.update(chunk)
+            remaining -= len(chunk)
+        return digest.digest() == handle.read(trailer)

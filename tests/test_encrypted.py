@@ -1,0 +1,305 @@
+"""The encrypted vault (issue 29): real age keys, a real bare remote, the real program.
+
+The remote must learn nothing but sizes and times: every object and ref it holds,
+decompressed, is searched for the memory's contents, its file names, the subdir, the commit
+messages and the hashes the plain vault writes. A new machine with the URL and the identity
+alone restores; the README's hand decryption with `age` and git gives the files back; a
+missing or wrong identity is exit 2 naming the file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import subprocess
+import zlib
+from pathlib import Path
+
+import pytest
+from fakes import fakes
+from pyrage import x25519
+
+from conftest import ROOT, Vault, assert_fsck_clean, base_env, git
+
+NAMES = ("memory.json", "claude_opus_memories.json", "knowledge.jsonl")
+SECRET_MEMORY = "Alice takes warfarin daily; her locker code is 7431"
+GITHUB = fakes()["github-pat"][1]
+
+
+def identity_file(folder: Path, name: str = "identity.txt") -> tuple[Path, str]:
+    """A real age identity in the age tool's format: (its path, its public key)."""
+    identity = x25519.Identity.generate()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text(f"# public key: {identity.to_public()}\n{identity}\n")
+    path.chmod(0o600)
+    return path, str(identity.to_public())
+
+
+@pytest.fixture
+def sealed(vault: Vault) -> Vault:
+    """The vault fixture, encrypted with an identity of its own."""
+    path, _public = identity_file(vault.tmp / "keys")
+    vault.env.update(MEMORY_VAULT_ENCRYPT="age", MEMORY_VAULT_IDENTITY=str(path))
+    return vault
+
+
+def write_memory(vault: Vault, round_: int) -> dict[str, bytes]:
+    files = {
+        "memory.json": f'{{"facts": ["{SECRET_MEMORY}", "round {round_}"]}}'.encode(),
+        "claude_opus_memories.json": f'{{"prefers": "oolong tea", "n": {round_}}}'.encode(),
+        "knowledge.jsonl": "".join(f'{{"entity": "Project Nightjar", "k": {k}}}\n'
+                                   for k in range(round_ + 2)).encode(),
+    }
+    for name, data in files.items():
+        vault.write(name, data, age=5)
+    return files
+
+
+def remote_bytes(remote: Path) -> bytes:
+    """Everything the remote holds, decompressed: each object as git reads it, each loose
+    object inflated, every file of the repository (refs, packed-refs, config, logs)."""
+    objects = subprocess.run(["git", f"--git-dir={remote}", "cat-file",
+                              "--batch-all-objects", "--batch"], capture_output=True,
+                             check=True).stdout
+    found = [objects]
+    for path in remote.rglob("*"):
+        if not path.is_file():
+            continue
+        data = path.read_bytes()
+        found.append(path.relative_to(remote).as_posix().encode())
+        if path.parent.parent.name == "objects" and len(path.parent.name) == 2:
+            data = zlib.decompress(data)
+        found.append(data)
+    return b"\n".join(found)
+
+
+def test_the_remote_learns_nothing_but_sizes_and_times(sealed: Vault) -> None:
+    sealed.env["MEMORY_VAULT_FILES"] = ",".join(NAMES)
+    written: dict[str, bytes] = {}
+    for round_ in range(4):
+        written = write_memory(sealed, round_)
+        if round_ == 2:
+            sealed.write("memory.json", f'{{"token": "{GITHUB}", "round": 2}}', age=5)
+        result = sealed.sync("--now")
+        assert result.returncode == 0, result.stderr
+    held = remote_bytes(sealed.remote)
+    clone = sealed.clone / ".git"
+    messages = git("--git-dir", str(clone), "log", "--format=%B", "main")
+    forbidden = [SECRET_MEMORY, "oolong", "Nightjar", "rAgentShared", *NAMES, GITHUB,
+                 "Memory vault sync", os.uname().nodename]
+    forbidden += [hashlib.sha256(data).hexdigest() for data in written.values()]
+    forbidden += [m for m in re.findall(r"[0-9a-f]{64}", messages)]  # the plain sha256 lines
+    for word in forbidden:
+        assert word.encode() not in held, word
+    plain_commits = git("--git-dir", str(clone), "rev-list", "main").split()
+    assert not any(sha.encode() in held for sha in plain_commits)  # no plain object id either
+    assert sealed.remote_git("ls-tree", "-r", "--name-only", "main").split() == ["bundle.age"]
+    assert set(sealed.remote_git("log", "--format=%an <%ae>|%s", "main").splitlines()) == {
+        "Memory Vault <vault@memory-vault>|Memory Vault encrypted bundle"}
+    # The secret was redacted before anything was encrypted: the plain clone never held it.
+    assert GITHUB.encode() not in subprocess.run(
+        ["git", f"--git-dir={clone}", "cat-file", "--batch-all-objects", "--batch"],
+        capture_output=True, check=True).stdout
+    assert_fsck_clean(sealed.remote, sealed.clone)
+
+
+def new_machine(vault: Vault, name: str, identity: Path) -> Vault:
+    """Another machine: its own HOME, no clone, the URL and the identity only."""
+    home, source = vault.tmp / name / "home", vault.tmp / name / "agents"
+    home.mkdir(parents=True)
+    source.mkdir(parents=True)
+    other = Vault(tmp=vault.tmp, source=source, home=home,
+                  data=home / ".local/share/memory-vault", remote=vault.remote,
+                  log=vault.tmp / name / "log", err=vault.tmp / name / "err")
+    other.env = base_env(home)
+    other.env.update(MEMORY_VAULT_SOURCE_DIR=str(source), MEMORY_VAULT_REMOTE=str(vault.remote),
+                     MEMORY_VAULT_LOG_FILE=str(other.log), MEMORY_VAULT_ERR_FILE=str(other.err),
+                     MEMORY_VAULT_ENCRYPT="age", MEMORY_VAULT_IDENTITY=str(identity),
+                     MEMORY_VAULT_FILES=",".join(NAMES))
+    return other
+
+
+def test_a_new_machine_restores_with_the_url_and_the_identity_alone(sealed: Vault) -> None:
+    sealed.env["MEMORY_VAULT_FILES"] = ",".join(NAMES)
+    versions = []
+    for round_ in range(6):  # enough pushes for the chain to merge some links
+        versions.append(write_memory(sealed, round_))
+        assert sealed.sync("--now").returncode == 0
+    chain_length = len(sealed.remote_git("rev-list", "main").split())
+    assert chain_length < 6
+    fresh = new_machine(sealed, "laptop", Path(sealed.env["MEMORY_VAULT_IDENTITY"]))
+    result = fresh.run("restore")
+    assert result.returncode == 0, result.stderr
+    for name, data in versions[-1].items():
+        assert (fresh.source / name).read_bytes() == data
+    history = fresh.run("history", "knowledge.jsonl", "--json")
+    assert history.returncode == 0, history.stderr
+    import json
+
+    entries = json.loads(history.stdout)
+    entries = entries if isinstance(entries, list) else entries["history"]
+    assert [e["records"] for e in entries] == [7, 6, 5, 4, 3, 2]
+    oldest = entries[-1]["commit"]
+    back = fresh.run("restore", "knowledge.jsonl", "--commit", oldest, "--to",
+                     str(fresh.tmp / "old"))
+    assert back.returncode == 0, back.stderr
+    assert (fresh.tmp / "old" / "knowledge.jsonl").read_bytes() == versions[0]["knowledge.jsonl"]
+    diff = fresh.run("diff", "knowledge.jsonl", "--from", oldest)
+    assert diff.returncode == 0 and "+5" in diff.stdout, diff.stdout
+    verify = fresh.run("verify")
+    assert "ok    decrypt" in verify.stdout, verify.stdout
+
+
+def test_the_readme_hand_decryption_gives_the_files_back(sealed: Vault) -> None:
+    """The README's lines, run as written (the remote and the identity filled in)."""
+    sealed.env["MEMORY_VAULT_FILES"] = ",".join(NAMES)
+    written: dict[str, bytes] = {}
+    for round_ in range(3):
+        written = write_memory(sealed, round_)
+        assert sealed.sync("--now").returncode == 0
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("<!-- hand decryption -->")[1].split("```sh\n")[1].split("```")[0]
+    lines = block.strip().splitlines()
+    assert len(lines) <= 10
+    assert lines[0].startswith("REMOTE=")
+    lines[0] = (f"REMOTE={sealed.remote} "
+                f"IDENTITY={sealed.env['MEMORY_VAULT_IDENTITY']}")
+    work = sealed.tmp / "by-hand"
+    work.mkdir()
+    result = subprocess.run(["bash", "-euo", "pipefail", "-c", "\n".join(lines)], cwd=work,
+                            capture_output=True, text=True, check=False,
+                            env=base_env(sealed.home))
+    assert result.returncode == 0, result.stderr
+    for name, data in written.items():
+        assert (work / "plain" / "rAgentShared" / name).read_bytes() == data
+
+
+def test_a_missing_or_wrong_identity_is_exit_2_naming_the_file(sealed: Vault) -> None:
+    sealed.write("memory.json", '{"a": 1}', age=5)
+    assert sealed.sync("--now").returncode == 0
+    identity = Path(sealed.env["MEMORY_VAULT_IDENTITY"])
+    missing = sealed.tmp / "nowhere" / "identity.txt"
+    sealed.write("memory.json", '{"a": 2}', age=5)
+    result = sealed.sync(env={"MEMORY_VAULT_IDENTITY": str(missing)})
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1].count(str(missing)) == 1
+    garbage = sealed.tmp / "garbage.txt"
+    garbage.write_text("AGE-SECRET-KEY-1NOTAKEY\n")
+    result = sealed.sync(env={"MEMORY_VAULT_IDENTITY": str(garbage)})
+    assert result.returncode == 2 and str(garbage) in result.stderr
+    assert "NOTAKEY" not in result.stderr + sealed.log.read_text()  # never quoted
+    # A real identity that is not a recipient: a new machine cannot read the vault.
+    stranger, _public = identity_file(sealed.tmp / "stranger")
+    fresh = new_machine(sealed, "stranger", stranger)
+    result = fresh.run("restore")
+    assert result.returncode == 2, result.stderr
+    assert str(stranger) in result.stderr and "cannot decrypt" in result.stderr
+    assert not list(fresh.source.iterdir())
+    # verify on a clone that could read it once names the version it cannot decrypt.
+    assert sealed.sync().returncode == 0
+    result = sealed.run("verify", env={"MEMORY_VAULT_IDENTITY": str(stranger)})
+    assert result.returncode == 1
+    line = next(x for x in result.stdout.splitlines() if " decrypt " in x)
+    assert line.startswith("FAIL") and "version" in line and str(stranger) in line
+    assert sealed.run("verify").returncode == 0
+    secret = identity.read_text().splitlines()[-1]
+    for place in (sealed.log, sealed.clone / ".git" / "config"):
+        assert secret not in place.read_text()
+    status = sealed.run("status", "--json")
+    assert secret not in status.stdout and str(identity) not in status.stdout
+
+
+def test_a_fleet_each_machine_its_own_identity(sealed: Vault) -> None:
+    """Two machines, each with its own identity and the other's public key: each pushes,
+    each reads what the other pushed."""
+    laptop_key, laptop_public = identity_file(sealed.tmp / "laptop-keys")
+    own = Path(sealed.env["MEMORY_VAULT_IDENTITY"])
+    own_public = str(x25519.Identity.from_str(own.read_text().splitlines()[-1]).to_public())
+    sealed.env["MEMORY_VAULT_RECIPIENTS"] = laptop_public
+    sealed.write("memory.json", '{"from": "desktop"}', age=5)
+    assert sealed.sync("--now").returncode == 0
+    laptop = new_machine(sealed, "laptop", laptop_key)
+    laptop.env.update(MEMORY_VAULT_RECIPIENTS=own_public, MEMORY_VAULT_FILES="notes.md",
+                      MEMORY_VAULT_SUBDIR="rAgentShared/laptop")
+    laptop.write("notes.md", "# from the laptop\n", age=5)
+    result = laptop.sync("--now")
+    assert result.returncode == 0, result.stderr
+    sealed.write("memory.json", '{"from": "desktop", "again": true}', age=5)
+    assert sealed.sync("--now").returncode == 0
+    shown = sealed.run("restore", "laptop/notes.md", "--to", str(sealed.tmp / "got"))
+    assert shown.returncode == 0, shown.stderr
+    assert (sealed.tmp / "got" / "laptop" / "notes.md").read_text() == "# from the laptop\n"
+
+
+def test_a_plain_vault_moves_to_an_encrypted_remote_with_its_history(vault: Vault) -> None:
+    for round_ in range(3):
+        vault.write("memory.json", f'{{"round": {round_}}}', age=5)
+        assert vault.sync("--now").returncode == 0
+    plain_history = vault.remote_git("log", "--format=%s", "main").splitlines()
+    identity, _public = identity_file(vault.tmp / "keys")
+    encrypted = vault.tmp / "encrypted.git"
+    git("init", "-q", "--bare", "--initial-branch=main", str(encrypted))
+    # The same plain remote cannot simply become encrypted: it says how to do it.
+    same = vault.sync("--now", env={"MEMORY_VAULT_ENCRYPT": "age",
+                                    "MEMORY_VAULT_IDENTITY": str(identity)})
+    assert same.returncode == 2 and "new, empty repository" in same.stderr
+    vault.env.update(MEMORY_VAULT_ENCRYPT="age", MEMORY_VAULT_IDENTITY=str(identity),
+                     MEMORY_VAULT_REMOTE=str(encrypted))
+    vault.write("memory.json", '{"round": 3}', age=5)
+    result = vault.sync("--now")
+    assert result.returncode == 0, result.stderr
+    assert f"the plain remote {vault.remote} is left" in result.stderr
+    status = vault.run("status")
+    assert f"{vault.remote} still holds the unencrypted history" in status.stdout
+    fresh = new_machine(vault, "other", identity)
+    fresh.env["MEMORY_VAULT_REMOTE"] = str(encrypted)
+    history = fresh.run("history")
+    assert history.returncode == 0, history.stderr
+    assert len(history.stdout.strip().splitlines()) == len(plain_history) + 1
+    # A plain machine pointed at the encrypted remote is told, and writes nothing there.
+    plain = new_machine(vault, "plain", identity)
+    plain.env.update(MEMORY_VAULT_REMOTE=str(encrypted), MEMORY_VAULT_ENCRYPT="off")
+    plain.write("memory.json", '{"plain": true}', age=5)
+    before = git(f"--git-dir={encrypted}", "rev-parse", "main")
+    result = plain.sync("--now")
+    assert result.returncode == 2 and "MEMORY_VAULT_ENCRYPT=age" in result.stderr
+    assert git(f"--git-dir={encrypted}", "rev-parse", "main") == before
+
+
+def test_init_encrypt_creates_the_identity_once(vault: Vault) -> None:
+    del vault.env["MEMORY_VAULT_REMOTE"]
+    first = vault.run("init", "--encrypt", "--remote", str(vault.remote))
+    assert first.returncode == 0, first.stderr
+    identity = vault.home / ".config" / "memory-vault" / "identity.txt"
+    assert identity.stat().st_mode & 0o777 == 0o600
+    assert identity.parent.stat().st_mode & 0o777 == 0o700
+    public = next(line.split()[-1] for line in first.stdout.splitlines()
+                  if "public key:" in line)
+    assert public.startswith("age1") and "Keep a copy" in first.stdout
+    secret = identity.read_text().splitlines()[-1]
+    assert secret.startswith("AGE-SECRET-KEY-1") and secret not in first.stdout
+    settings = (vault.home / ".config" / "memory-vault" / ".env").read_text()
+    assert "MEMORY_VAULT_ENCRYPT=age" in settings and str(identity) in settings
+    again = vault.run("init", "--encrypt", "--remote", str(vault.remote))
+    assert again.returncode == 0 and public in again.stdout
+    assert "Keep a copy" not in again.stdout  # said once, when it was created
+    assert identity.read_text().splitlines()[-1] == secret
+    vault.write("memory.json", '{"a": 1}', age=5)
+    assert vault.sync("--now").returncode == 0
+    assert vault.remote_git("ls-tree", "--name-only", "main").split() == ["bundle.age"]
+
+
+@pytest.mark.parametrize(("settings", "variable"), [
+    ({"MEMORY_VAULT_ENCRYPT": "aes"}, "MEMORY_VAULT_ENCRYPT"),
+    ({"MEMORY_VAULT_ENCRYPT": "age", "MEMORY_VAULT_REMOTE": None}, "MEMORY_VAULT_ENCRYPT"),
+    ({"MEMORY_VAULT_ENCRYPT": "age", "MEMORY_VAULT_RECIPIENTS": "age1short"},
+     "MEMORY_VAULT_RECIPIENTS"),
+])
+def test_bad_encryption_settings_are_exit_2(vault: Vault, settings: dict[str, str | None],
+                                            variable: str) -> None:
+    vault.write("memory.json", '{"a": 1}', age=5)
+    result = vault.sync(env=settings)
+    assert result.returncode == 2
+    assert variable in result.stderr and len(result.stderr.strip().splitlines()) == 1
