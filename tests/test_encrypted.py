@@ -303,3 +303,22 @@ def test_bad_encryption_settings_are_exit_2(vault: Vault, settings: dict[str, st
     result = vault.sync(env=settings)
     assert result.returncode == 2
     assert variable in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_no_change_run_of_an_encrypted_vault_imports_nothing_more(sealed: Vault) -> None:
+    """Nothing to encrypt, nothing imported: the cron path is the plain one, no pyrage."""
+    import sys
+
+    from test_fast_path import CRON_PATH, NEVER, PROBE
+
+    from conftest import SCRIPT
+
+    sealed.write("memory.json", '{"a": 1}', age=10)
+    assert sealed.sync().returncode == 0
+    env = {k: v for k, v in sealed.env.items() if not k.startswith("COVERAGE_")}
+    out = subprocess.run([sys.executable, "-c", PROBE, str(SCRIPT.parent),
+                          " ".join({*NEVER, "pyrage"})], env=env, cwd=sealed.source,
+                         capture_output=True, text=True, check=True).stdout.splitlines()
+    assert out[0] == "0"
+    assert set(out[1].split()) == CRON_PATH
+    assert out[2].split() == []

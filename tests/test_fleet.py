@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+from pyrage import x25519
 from servers import GitDaemon
 
 from conftest import SCRIPT, assert_fsck_clean, base_env, git
@@ -32,13 +34,28 @@ def _machine(tmp: Path, n: int, url: str) -> tuple[Path, dict[str, str]]:
     return source, env
 
 
-def test_machines_sharing_one_vault_lose_nothing(tmp_path: Path) -> None:
+def _encrypt(tmp: Path, machines: list[tuple[Path, dict[str, str]]]) -> None:
+    """Each machine its own age identity, every other machine's public key a recipient."""
+    keys = [x25519.Identity.generate() for _ in machines]
+    for n, (_source, env) in enumerate(machines):
+        path = tmp / f"m{n}" / "identity.txt"
+        path.write_text(f"{keys[n]}\n")
+        path.chmod(0o600)
+        env.update(MEMORY_VAULT_ENCRYPT="age", MEMORY_VAULT_IDENTITY=str(path),
+                   MEMORY_VAULT_RECIPIENTS=",".join(str(k.to_public()) for i, k in
+                                                    enumerate(keys) if i != n))
+
+
+@pytest.mark.parametrize("encrypted", [False, True], ids=["plain", "encrypted"])
+def test_machines_sharing_one_vault_lose_nothing(tmp_path: Path, encrypted: bool) -> None:
     served = tmp_path / "served"
     served.mkdir()
     remote = served / "vault.git"
     git("init", "-q", "--bare", "--initial-branch=main", str(remote))
     with GitDaemon(served) as daemon:
         machines = [_machine(tmp_path, n, daemon.url("vault.git")) for n in range(MACHINES)]
+        if encrypted:
+            _encrypt(tmp_path, machines)
         written: dict[int, set[str]] = {n: set() for n in range(MACHINES)}
         codes: list[int] = []
         for round_ in range(ROUNDS):
@@ -67,8 +84,14 @@ def test_machines_sharing_one_vault_lose_nothing(tmp_path: Path) -> None:
             restored.append(sorted(p.name for p in out.iterdir()))
     assert 1 not in codes and set(codes) <= {0, 3}, codes
     assert catch_up <= 2
+    # The plain history the remote holds: as is, or as machine 0's restore decrypted it.
+    plain = (tmp_path / "m0/home/.local/share/memory-vault/clone/.git", "origin/main") if (
+        encrypted) else (remote, "main")
+    if encrypted:
+        assert git(f"--git-dir={remote}", "ls-tree", "--name-only", "main").split() == [
+            "bundle.age"]
     for n in range(MACHINES):
-        versions = _versions(remote, f"rAgentShared/machine{n}/memory.json")
+        versions = _versions(*plain, f"rAgentShared/machine{n}/memory.json")
         assert versions == written[n], n  # every version of every machine, nothing else
     assert restored == [["memory.json"]] * MACHINES  # each machine its own files only
     assert_fsck_clean(remote)
@@ -80,8 +103,8 @@ def _pending(env: dict[str, str]) -> bool:
     return bool(json.loads(result.stdout)["pending_push"])
 
 
-def _versions(remote: Path, path: str) -> set[str]:
-    shas = git(f"--git-dir={remote}", "log", "--format=%H", "main", "--", path).split()
+def _versions(remote: Path, branch: str, path: str) -> set[str]:
+    shas = git(f"--git-dir={remote}", "log", "--format=%H", branch, "--", path).split()
     return {hashlib.sha256(subprocess.run(["git", f"--git-dir={remote}", "show", f"{s}:{path}"],
                                           capture_output=True, check=True).stdout).hexdigest()
             for s in shas}
