@@ -38,6 +38,7 @@ import targets
 from cases import (
     change,
     diff_history,
+    encrypted,
     file_100mb,
     fleet,
     formats,
@@ -63,9 +64,12 @@ CASES: dict[str, Callable[[Path, Results, Plan], None]] = {
     "fleet": fleet.measure,
     "store": store.measure,
     "watch": watch.measure,
+    "encrypted": encrypted.measure,
     "year": year.measure,
+    "encrypted_year": encrypted.measure_year,
 }
-EVERYDAY = [name for name in CASES if name != "year"]  # the year is behind --year or --all
+YEARS = ("year", "encrypted_year")
+EVERYDAY = [name for name in CASES if name not in YEARS]  # the years: --year or --all
 
 
 def arguments() -> argparse.Namespace:
@@ -98,7 +102,7 @@ def plan_of(args: argparse.Namespace) -> Plan:
 def chosen(args: argparse.Namespace) -> set[str]:
     only = set(args.only.split(",")) if args.only else set(EVERYDAY)
     if args.year or args.all:
-        only.add("year")
+        only.update(YEARS)
     return only
 
 

@@ -137,6 +137,14 @@ def _fleet(c: Case) -> str:
             f"{c['catch_up_runs']} catch-up round(s), {c['round_median_s']:.1f} s a round")
 
 
+def _encrypted(c: Case) -> str:
+    return (f"{c['ratio']:.2f}x ({c['encrypted_mb']:.1f} MB vs {c['plain_mb']:.1f} MB, "
+            f"{c['encrypted_links']} links)")
+
+
+ENCRYPTED = "encrypted_*_syncs_of_5_MB"
+ENCRYPTED_YEAR = "encrypted_a_year_of_the_seed_files"
+
 TARGETS: tuple[Target, ...] = (
     Target("no change, 8 seed files", NO_CHANGE, _of("ratio"),
            lambda c: f"{c['ours_ms']:.1f} ms vs python3 -c pass {c['baseline_a_ms']:.1f} ms = "
@@ -235,6 +243,22 @@ TARGETS: tuple[Target, ...] = (
                       c["writer_versions_all_written"]), _writer,
            Limit("every 2-10 s, whole versions",
                  lambda v: v[0] is not None and v[0] >= 2 and v[1] <= 10 and v[2])),
+    Target("encrypted, {syncs} syncs of 5 MB (1% churn): remote vs plain, as hosts keep them",
+           ENCRYPTED, _of("ratio"), _encrypted, at_most(3.0, "x")),
+    Target("encrypted, 5 MB: a change run vs the same unencrypted", ENCRYPTED,
+           _of("change_ratio"),
+           lambda c: f"{c['sync_encrypted_s']:.2f} s vs {c['sync_plain_s']:.2f} s = "
+                     f"{c['change_ratio']:.2f}x", at_most(1.5, "x")),
+    Target("encrypted, 5 MB: restic after the same {syncs} versions", ENCRYPTED,
+           _of("restic_mb"),
+           lambda c: f"{c['restic_mb']:.1f} MB = {c['restic_vs_plain']:.0f}x the plain vault",
+           reported(), when=_has("restic_mb")),
+    Target("encrypted, a year of the seed files ({synced} syncs pushed one by one): remote "
+           "vs plain", ENCRYPTED_YEAR, _of("ratio"), _encrypted, at_most(2.0, "x")),
+    Target("encrypted, a year: uploaded by those syncs, time a push", ENCRYPTED_YEAR,
+           _of("uploaded_by_the_syncs_mb"),
+           lambda c: f"{c['uploaded_by_the_syncs_mb']:.1f} MB, {c['push_median_s']:.2f} s",
+           reported()),
     Target("fleet: {machines} machines x {rounds} rounds, all at once",
            "fleet_8_machines_50_rounds",
            lambda c: (c["commits_on_remote"] == c["expected_commits"], c["failed_runs"]), _fleet,

@@ -7,12 +7,14 @@ its bundle brings and the bundle's size: what a push needs to know which links t
 into a new one. Kept in one small file of the clone's git folder; it is only a cache (lost,
 the links are decrypted again).
 
-Merging is geometric, as git's `repack --geometric`: every link must be at least `FACTOR`
-times the size of all newer ones together; the oldest link that is not, and everything
-after it, are replaced by one bundle at the next push (the whole chain: one full bundle).
-So the chain holds a few links whatever the history (each ~3 times the size of the next),
-a byte is uploaded again only a few times, and what the remote keeps reachable stays within
-1.5 times one full bundle of the history.
+The links partition the history: the remote holds each commit once, in one bundle, so
+what it keeps reachable is about one full bundle of the history whatever the chain. Merging
+only bounds the number of links, geometrically, as git's `repack --geometric`: every link
+must be at least `FACTOR` times the size of all newer ones together (the first, a full
+bundle, `ROOT_FACTOR` times); the oldest link that is not, and everything after it, are
+replaced by one bundle at the next push (the whole chain: one full bundle). So a new machine
+applies a few links whatever the history (a year of 15-minute syncs: at most ~20), and a
+byte is uploaded again a few times (about 8 over that year: see docs/design.md).
 """
 
 import os
@@ -20,7 +22,8 @@ import os
 from memory_vault.fsutil import write_atomic
 
 CHAIN_FILE = "memory-vault-sealed-chain"
-FACTOR = 2
+FACTOR = 0.5
+ROOT_FACTOR = 1.0
 MAX_LINKS = 40  # whatever the sizes, a new machine applies at most this many bundles
 MAX_HEADER_BYTES = 1 << 20
 BUNDLE_SIGNATURES = (b"# v2 git bundle\n", b"# v3 git bundle\n")
@@ -58,7 +61,7 @@ class Chain:
             return 0
         start, newer = len(self.links), 0
         for index in range(len(self.links) - 1, -1, -1):
-            if self.links[index].size < FACTOR * newer:
+            if self.links[index].size < (FACTOR if index else ROOT_FACTOR) * newer:
                 start = index
             newer += self.links[index].size
         return start

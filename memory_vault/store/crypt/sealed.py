@@ -166,7 +166,14 @@ class Sealed:
         """Seal what the remote lacks (merged with the newer links, as the chain says) and
         push it, leased on the remote's branch as we last applied it."""
         runner = self.repo.git
+        applied = load_chain(_git_dir(runner)).tip
         chain = self.apply(runner)  # the lease must name what we applied, nothing newer
+        head = self.repo.head()
+        if chain.tip != applied and head and not self.repo.is_ancestor(chain.links[-1].plain,
+                                                                      head):
+            # Links fetched but never applied (a run killed in between): ours must be
+            # replayed on top of them first, as when a push is rejected.
+            return GitResult(("push",), 1, b"", b"! [rejected] (fetch first)\n")
         start = 0 if rewrite else chain.merge_from()
         result = self._push_from(chain, start)
         if (result.returncode != 0 and start < len(chain.links)
@@ -182,7 +189,8 @@ class Sealed:
         if head is None:
             raise GitFailed("nothing to push: the vault has no commits yet")
         base = chain.links[start - 1] if start else None
-        if base is not None and not self.repo.is_ancestor(base.plain, head):
+        if base is not None and start < len(chain.links) and not self.repo.is_ancestor(
+                base.plain, head):
             base, start = None, 0  # our history no longer holds it (rewritten): send it all
         folder = _scratch(runner)
         try:
