@@ -322,3 +322,36 @@ def test_a_no_change_run_of_an_encrypted_vault_imports_nothing_more(sealed: Vaul
     assert out[0] == "0"
     assert set(out[1].split()) == CRON_PATH
     assert out[2].split() == []
+
+
+def test_purge_and_shrink_alarms_work_on_an_encrypted_vault(sealed: Vault) -> None:
+    """`secrets purge` replaces the remote's chain by one full bundle of the rewritten
+    history; a shrink alarm is raised and read back as on a plain vault."""
+    import json
+
+    env = {"MEMORY_VAULT_SECRETS": "off"}
+    records = [f"fact {i}" for i in range(10)]
+    sealed.write("memory.json", json.dumps({"m": [*records, f"key {GITHUB}"]}), age=30)
+    assert sealed.sync(env=env).returncode == 0
+    sealed.write("memory.json", json.dumps({"m": [*records, f"key {GITHUB}", "x"]}), age=20)
+    assert sealed.sync(env=env).returncode == 0
+    listed = json.loads(sealed.run("secrets", "--json", env=env).stdout)
+    rows = listed["secrets"]
+    fingerprint = next(r["fingerprint"] for r in rows if r["state"] == "in-vault")
+    result = sealed.run("secrets", "purge", fingerprint, "--yes", env=env)
+    assert result.returncode == 0, result.stderr
+    assert len(sealed.remote_git("rev-list", "main").split()) == 1  # one full bundle
+    fresh = new_machine(sealed, "after-purge", Path(sealed.env["MEMORY_VAULT_IDENTITY"]))
+    fresh.env["MEMORY_VAULT_FILES"] = "memory.json"
+    assert fresh.run("restore").returncode == 0
+    restored = (fresh.source / "memory.json").read_text()
+    assert GITHUB not in restored and "«redacted:" in restored
+    history = fresh.run("history")
+    assert len(history.stdout.strip().splitlines()) == 2  # both versions, rewritten
+    assert "Secret-Purged" in git("-C", str(fresh.clone), "log", "-1", "--format=%B", "main")
+    sealed.write("memory.json", json.dumps({"m": ["fact 0"]}), age=5)
+    shrunk = sealed.sync(env=env)
+    assert shrunk.returncode == 0 and "memory.json" in shrunk.stderr
+    status = json.loads(sealed.run("status", "--json", env=env).stdout)
+    assert status["encrypted"] is True
+    assert "shrink" in {p["kind"] for p in status["problems"]}
