@@ -75,8 +75,10 @@ def _done(result: "Done") -> list[str]:
 
 @_renders("InitResult")
 def _init(result: "InitResult") -> list[str]:
+    sealed = [("encrypted", f"age, identity {result.identity}"),
+              ("public key", result.public_key)] if result.public_key else []
     rows = [("source", result.source),
-            ("embedded vault" if result.embedded else "remote", result.remote),
+            ("embedded vault" if result.embedded else "remote", result.remote), *sealed,
             ("clone", result.clone), ("settings", result.env_path),
             ("saved", ", ".join(sorted(result.written)))]
     width = max(len(label) for label, _ in rows) + 2
@@ -84,22 +86,14 @@ def _init(result: "InitResult") -> list[str]:
             else "Memory Vault is set up, but the remote cannot be reached yet:")
     found = [f"  tracking {name} (found by --discover; `{command_name()} source list`)"
              for name in result.discovered]
-    if result.public_key:
-        rows[2:2] = [("encrypted", f"age, identity {result.identity}"),
-                     ("public key", result.public_key)]
-        width = max(len(label) for label, _ in rows) + 2
-        found += _identity_advice(result) if result.identity_created else []
+    if result.public_key and result.identity_created:  # said once: the only key to the vault
+        found += [f"Keep a copy of {result.identity} somewhere safe, off this machine (a "
+                  "password manager, a printed copy): without it nobody, us included, can read "
+                  "the vault.", "A fleet: each machine runs `init --encrypt` and lists the "
+                  "others' public keys in MEMORY_VAULT_RECIPIENTS."]
     return [head, *(f"  {label + ':':<{width}}{value}" for label, value in rows), *found,
             f"Next: `{command_name()} --now` for a first backup, "
             f"`{command_name()} schedule install` to run it every 15 minutes."]
-
-
-def _identity_advice(result: "InitResult") -> list[str]:
-    """Said once, when the identity is created: it is the only key to the vault."""
-    return [f"Keep a copy of {result.identity} somewhere safe, off this machine (a password "
-            "manager, a printed copy): without it nobody, us included, can read the vault.",
-            "A fleet: each machine runs `init --encrypt` and lists the others' public keys in "
-            "MEMORY_VAULT_RECIPIENTS."]
 
 
 def show_plan(plan: "RestorePlan") -> None:
