@@ -143,3 +143,21 @@ def test_the_script_run_by_a_python_without_the_dependencies(tmp_path: Path) -> 
                                 env={k: v for k, v in os.environ.items()
                                      if k != "MEMORY_VAULT_NO_REEXEC"})
         assert handed.returncode == 0 and __version__ in handed.stdout
+
+
+def test_the_hand_over_to_the_venv_warns_of_no_unknown_setting(vault: Vault) -> None:
+    """`python3 sync_memory_vault.py --now` with the system Python hands over to .venv with
+    MEMORY_VAULT_NO_REEXEC set: our own variable, never "unknown setting ... (a typo?)"."""
+    import pytest
+
+    python = _bare_python()
+    if not (ROOT / ".venv" / "bin" / "python").exists():
+        pytest.skip("no .venv beside the script to hand over to")
+    vault.write("memory.json", '{"a": 1}', age=10)
+    env = {k: v for k, v in vault.env.items() if k != "MEMORY_VAULT_NO_REEXEC"}
+    result = subprocess.run([python, str(SCRIPT), "--now"], env=env, cwd=vault.source,
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    assert "unknown setting" not in result.stderr + "\n".join(vault.err_lines())
+    assert result.stderr == ""
+    assert b'"a": 1' in vault.remote_file("memory.json")

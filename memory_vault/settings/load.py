@@ -13,7 +13,9 @@ from memory_vault.settings import validate as check
 from memory_vault.settings.envfile import PREFIX, find_env_file, read_env_file
 from memory_vault.settings.schema import MAX_TIMEOUT_SECONDS, RENAMED, VARIABLES
 
-_NOT_SETTINGS = {"MEMORY_VAULT_ENV_FILE"}
+# Not settings: where the settings are, and the checkout script's own hand-over to its .venv
+# (`sync_memory_vault.py` sets it for the Python it starts).
+_NOT_SETTINGS = {"MEMORY_VAULT_ENV_FILE", "MEMORY_VAULT_NO_REEXEC"}
 COMMAND_LINE = "the command line"
 ENVIRONMENT = "the environment"
 
