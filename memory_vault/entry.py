@@ -39,7 +39,8 @@ def main(argv: list[str] | None = None) -> int:
         if reconfigure is not None:
             reconfigure(errors="backslashreplace")
     args = sys.argv[1:] if argv is None else list(argv)
-    plain = _plain_sync_arguments(args)
+    completing = completion_request()
+    plain = None if completing else _plain_sync_arguments(args)
     if plain is not None:
         env_file, quiet = plain
         return plain_sync(env_file=env_file, quiet=quiet)
@@ -52,7 +53,22 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write(f"memory-vault: {sys.executable} cannot import {exc.name}: install "
                          "the package again (pip install .)\n")
         return 2
-    return run_cli(args)
+    return run_cli(args, completion=completing)
+
+
+def completion_request() -> tuple[str, str] | None:
+    """(program name, variable) when a shell asks for completion by click's protocol
+    (`_MEMORY_VAULT_COMPLETE=bash_source memory-vault`): never a sync, which with no
+    arguments would be the fast lane's. The checkout script's variable is the one click
+    derives from its name (`_SYNC_MEMORY_VAULT_PY_COMPLETE`)."""
+    import os
+
+    program = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ""
+    for name in ("memory-vault", program):
+        variable = "_" + name.replace("-", "_").replace(".", "_").upper() + "_COMPLETE"
+        if name and os.environ.get(variable):
+            return name, variable
+    return None
 
 
 def _plain_sync_arguments(args: list[str]) -> tuple[str | None, bool] | None:

@@ -161,3 +161,55 @@ def test_the_hand_over_to_the_venv_warns_of_no_unknown_setting(vault: Vault) -> 
     assert "unknown setting" not in result.stderr + "\n".join(vault.err_lines())
     assert result.stderr == ""
     assert b'"a": 1' in vault.remote_file("memory.json")
+
+
+def _console_script(folder: Path) -> Path:
+    """`memory-vault` as pip's console script runs it (this checkout's package)."""
+    script = folder / "memory-vault"
+    script.write_text(f"#!{sys.executable}\nimport sys\nsys.path.insert(0, {str(ROOT)!r})\n"
+                      "from memory_vault.entry import main\nsys.exit(main())\n")
+    script.chmod(0o755)
+    return script
+
+
+def test_shell_completion_prints_scripts_and_never_syncs(vault: Vault, tmp_path: Path) -> None:
+    """Click's completion protocol on both entry points: the script for bash, zsh and fish,
+    then the candidates a shell asks for; never a backup (the cron fast lane would take a
+    run with no arguments for one)."""
+    vault.write("memory.json", '{"a": 1}', age=10)
+    assert vault.sync().returncode == 0
+    vault.write("memory.json", '{"a": 2}', age=10)  # a change a sync would commit
+    journal = vault.state_file.read_bytes()
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    programs = {"memory-vault": (_console_script(bin_dir), "_MEMORY_VAULT_COMPLETE"),
+                "sync_memory_vault.py": (SCRIPT, "_SYNC_MEMORY_VAULT_PY_COMPLETE")}
+    for name, (program, variable) in programs.items():
+        for mode, expected in (("bash_source", f"-F _{name.replace('-', '_').replace('.', '')}"
+                                               f"_completion {name}\n"),
+                               ("zsh_source", f"#compdef {name}\n"),
+                               ("fish_source", f"complete --no-files --command {name} ")):
+            shown = subprocess.run([str(program)], env={**vault.env, variable: mode},
+                                   cwd=vault.source, capture_output=True, text=True, check=False)
+            assert shown.returncode == 0, shown.stderr
+            assert expected in shown.stdout and shown.stderr == ""
+        for mode, words, expected in (
+                ("bash_complete", {"COMP_WORDS": f"{name} sch", "COMP_CWORD": "1"},
+                 "plain,schedule"),
+                ("zsh_complete", {"COMP_WORDS": f"{name} sch", "COMP_CWORD": "1"},
+                 "plain\nschedule\n"),
+                ("fish_complete", {"COMP_WORDS": f"{name} sch", "COMP_CWORD": "sch"},
+                 "plain,schedule")):
+            asked = subprocess.run([str(program)], env={**vault.env, **words, variable: mode},
+                                   cwd=vault.source, capture_output=True, text=True, check=False)
+            assert asked.returncode == 0 and expected in asked.stdout, asked
+    # bash itself: the script evaluated, its function asked as bash asks it when Tab is hit
+    env = {**vault.env, "PATH": f"{bin_dir}:{vault.env['PATH']}"}
+    typed = subprocess.run(
+        ["bash", "-c", 'eval "$(_MEMORY_VAULT_COMPLETE=bash_source memory-vault)"; '
+         "COMP_WORDS=(memory-vault s); COMP_CWORD=1; _memory_vault_completion memory-vault; "
+         'echo "${COMPREPLY[*]}"'], env=env, cwd=vault.source, capture_output=True, text=True,
+        check=False)
+    assert typed.stdout.split() == ["schedule", "secrets", "source", "status", "sync"], typed
+    assert len(vault.remote_commits()) == 1
+    assert vault.state_file.read_bytes() == journal

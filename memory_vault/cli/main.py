@@ -23,8 +23,19 @@ from memory_vault.cli.app import cli
 __all__ = ["cli", "run_cli"]
 
 
-def run_cli(args: list[str]) -> int:
-    """Run the click CLI on `args` and return its exit code (never raises SystemExit)."""
+def run_cli(args: list[str], completion: tuple[str, str] | None = None) -> int:
+    """Run the click CLI on `args` and return its exit code (never raises SystemExit).
+
+    `completion` (program name, variable) answers a shell's completion request instead:
+    click prints the script or the candidates and exits."""
+    if completion is not None:
+        prog_name, variable = completion
+        try:
+            cli.main(args=args, prog_name=prog_name, complete_var=variable,
+                     standalone_mode=False)
+        except SystemExit as done:
+            return done.code if isinstance(done.code, int) else 0
+        return 0
     try:
         result = cli.main(args=args, prog_name="memory-vault", standalone_mode=False)
     except click.ClickException as exc:
