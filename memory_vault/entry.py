@@ -7,7 +7,8 @@ import alone costs three times a whole no-change run; anything else goes to the 
 
 import sys
 
-from memory_vault.cli.guard import echo_level, run_guarded
+from memory_vault.cli.guard import NOTHING_CHANGED, echo_level, run_guarded
+from memory_vault.errors import Interrupted
 from memory_vault.logfile import RunLog
 
 TYPE_CHECKING = False
@@ -34,6 +35,18 @@ def run() -> "NoReturn":
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the program on `argv` (the command line's); Ctrl-C before any command has begun
+    its work (the guard speaks for those) changed nothing."""
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        stopped = Interrupted(NOTHING_CHANGED)
+        sys.stderr.write(f"{chr(10) if sys.stderr.isatty() else ''}memory-vault: error: "
+                         f"{stopped}\n")
+        return stopped.exit_code
+
+
+def _main(argv: list[str] | None) -> int:
     for stream in (sys.stdout, sys.stderr):  # a file name that is not UTF-8 still prints
         reconfigure = getattr(stream, "reconfigure", None)
         if reconfigure is not None:

@@ -7,6 +7,7 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_PARTIAL = 3
+EXIT_INTERRUPTED = 130  # 128 + SIGINT: Ctrl-C, as every shell and backup tool reports it
 
 
 class VaultError(Exception):
@@ -29,6 +30,15 @@ class UsageError(VaultError):
     """A bad argument on the command line (an unknown file name, a bad date...)."""
 
     exit_code = EXIT_USAGE
+
+
+class Interrupted(VaultError):
+    """Ctrl-C (SIGINT) stopped the command; the message says what is safe, in one line."""
+
+    exit_code = EXIT_INTERRUPTED
+
+    def __init__(self, what_is_safe: str) -> None:
+        super().__init__(f"interrupted: {what_is_safe}")
 
 
 class LockTimeout(VaultError):

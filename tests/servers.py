@@ -99,7 +99,8 @@ class _HttpBackend(BaseHTTPRequestHandler):
     def _cgi(self) -> None:
         self.server.requests.append(self.path)
         self.server.authorizations.append(self.headers.get("Authorization", ""))
-        time.sleep(self.server.delay)
+        time.sleep(self.server.delay + (self.server.push_delay if "receive-pack" in self.path
+                                        else 0.0))
         if self.server.token is not None and not self._authorised():
             self.send_response(401)
             self.send_header("WWW-Authenticate", 'Basic realm="vault"')
@@ -157,6 +158,7 @@ class GitHttpServer(ThreadingHTTPServer):
         self.root = root
         self.token = token
         self.delay = 0.0  # seconds before each answer (a slow link)
+        self.push_delay = 0.0  # seconds more before answering a push (a slow upload)
         self.requests: list[str] = []
         self.authorizations: list[str] = []  # each request's Authorization header, or ""
         self.thread = threading.Thread(target=self.serve_forever, daemon=True)

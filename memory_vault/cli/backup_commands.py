@@ -39,7 +39,7 @@ def sync(now: bool, dry_run: bool, no_push: bool) -> Job:
 @click.option("--encrypt", is_flag=True, help="Encrypt everything the remote receives (age); "
                                               "creates the identity if there is none.")
 @json_option
-@runs(need_source=True)
+@runs(need_source=True, interrupted="run `init` again to finish setting up")
 def init(remote: str | None, source: str | None, files: str | None, exclude: str | None,
          discover: bool, encrypt: bool) -> Job:
     """Write the settings file and create the clone (and the embedded remote if none)."""

@@ -9,7 +9,7 @@ is one line (never a traceback under cron) and exit 1. A reader that went away
 import os
 import sys
 
-from memory_vault.errors import EXIT_FAILED, EXIT_USAGE, ConfigError, VaultError
+from memory_vault.errors import EXIT_FAILED, EXIT_USAGE, ConfigError, Interrupted, VaultError
 from memory_vault.logfile import DEBUG, ERROR, INFO, WARNING, RunLog, vault_label
 
 TYPE_CHECKING = False
@@ -18,6 +18,10 @@ if TYPE_CHECKING:
 
     from memory_vault.results import Result
     from memory_vault.settings.load import Config
+
+
+NOTHING_CHANGED = "nothing was changed"  # what Ctrl-C leaves behind a command that only reads
+RUN_AGAIN = "run the same command again to finish"  # ... and behind one that writes
 
 
 def echo_level(*, quiet: bool = False, verbose: bool = False, summary: bool = False,
@@ -43,9 +47,14 @@ def run_guarded(
     search_env_file: bool = True,
     render: "Callable[[Result], None] | None" = None,
     render_error: "Callable[[int, str, str | None], None] | None" = None,
+    interrupted: str = NOTHING_CHANGED,
 ) -> int:
     """Load the configuration, open the logs, run `action` and render its result; map every
-    error to its exit code (and, with `render_error`, to the `--json` error envelope)."""
+    error to its exit code (and, with `render_error`, to the `--json` error envelope).
+
+    Ctrl-C ends any command with exit 130 and one line saying what is safe: the action's
+    own words when it knows more (`Interrupted`: a commit waiting, files restored), else
+    `interrupted`."""
     from memory_vault.settings import paths
     from memory_vault.settings.load import load_config
     from memory_vault.settings.schema import VARIABLES
@@ -80,17 +89,10 @@ def run_guarded(
         if render is not None:
             render(result)
         return code
-    except VaultError as exc:
-        log.error(str(exc))
-        if render_error is not None:
-            render_error(exc.exit_code, log.redactor.clean(str(exc)),
-                         getattr(exc, "variable", None))
-        return exc.exit_code
     except KeyboardInterrupt:
-        log.error("interrupted")
-        if render_error is not None:
-            render_error(EXIT_FAILED, "interrupted", None)
-        return EXIT_FAILED
+        return _failed(Interrupted(interrupted), log, render_error)
+    except VaultError as exc:  # `Interrupted` among them: the action's own words
+        return _failed(exc, log, render_error)
     except BrokenPipeError:  # the reader of our output went away: end quietly
         from memory_vault.logfile import write_stdout
 
@@ -107,6 +109,18 @@ def run_guarded(
         return EXIT_FAILED
     finally:
         log.close()
+
+
+def _failed(exc: VaultError, log: RunLog,
+            render_error: "Callable[[int, str, str | None], None] | None") -> int:
+    """One error line (and the JSON envelope's error), and the error's exit code; after
+    Ctrl-C on a terminal, on a line of its own (not after the `^C` the terminal echoed)."""
+    if isinstance(exc, Interrupted) and sys.stderr.isatty():
+        sys.stderr.write("\n")
+    log.error(str(exc))
+    if render_error is not None:
+        render_error(exc.exit_code, log.redactor.clean(str(exc)), getattr(exc, "variable", None))
+    return exc.exit_code
 
 
 def _env_or(defaults: dict[str, str], name: str) -> str:

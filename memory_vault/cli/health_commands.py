@@ -4,6 +4,7 @@
 import click
 
 from memory_vault.cli.app import CONTEXT, cli
+from memory_vault.cli.guard import RUN_AGAIN
 from memory_vault.cli.help import SUMMARY, epilog
 from memory_vault.cli.options import Work, json_option, runs
 
@@ -11,7 +12,7 @@ from memory_vault.cli.options import Work, json_option, runs
 @cli.command(short_help=SUMMARY["ack"], epilog=epilog("ack"), context_settings=CONTEXT)
 @click.argument("files", nargs=-1, metavar="[FILE...]")
 @json_option
-@runs()
+@runs(interrupted=RUN_AGAIN)
 def ack(files: tuple[str, ...]) -> Work:
     """Close the shrink alarms of FILEs (all of them without FILE)."""
     from memory_vault.health.ack import run_ack

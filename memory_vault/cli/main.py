@@ -45,7 +45,9 @@ def run_cli(args: list[str], completion: tuple[str, str] | None = None) -> int:
 
             show_error(exc.exit_code, exc.format_message(), None)  # still one document
         return exc.exit_code
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as stopped:
+        if isinstance(stopped.__cause__ or stopped.__context__, KeyboardInterrupt):
+            raise KeyboardInterrupt from None  # Ctrl-C while click parsed: the entry's line
         click.echo("Aborted.", err=True)
         return 1
     return result if isinstance(result, int) else 0

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from memory_vault.cli.guard import echo_level, run_guarded
+from memory_vault.cli.guard import NOTHING_CHANGED, echo_level, run_guarded
 from memory_vault.logfile import WARNING, RunLog
 from memory_vault.settings.load import Config
 
@@ -76,9 +76,11 @@ def json_option(func: Callable[..., Any]) -> Callable[..., Any]:
                         callback=_setter("as_json"), help="Print JSON.")(func)
 
 
-def runs(*, need_source: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def runs(*, need_source: bool = False,
+         interrupted: str = NOTHING_CHANGED) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """The body every command shares: run the action the command returns, under the guard,
-    render its result, exit with its code."""
+    render its result, exit with its code. `interrupted`: what is safe after a Ctrl-C that
+    the action did not describe itself (a command that writes says to run it again)."""
     def wrap(func: Callable[..., "Work | Job"]) -> Callable[..., Any]:
         @functools.wraps(func)
         @click.pass_context
@@ -98,7 +100,8 @@ def runs(*, need_source: bool = False) -> Callable[[Callable[..., Any]], Callabl
             ctx.exit(run_guarded(job.action, env_file=opts.env_file, echo=echo,
                                  options=job.options, need_source=need_source,
                                  search_env_file=job.search_env_file, render=show,
-                                 render_error=render.show_error if opts.as_json else None))
+                                 render_error=render.show_error if opts.as_json else None,
+                                 interrupted=interrupted))
 
         return global_options(command)
 

@@ -6,6 +6,7 @@ from typing import Any
 import click
 
 from memory_vault.cli.app import CONTEXT, cli
+from memory_vault.cli.guard import RUN_AGAIN
 from memory_vault.cli.help import SUMMARY, epilog
 from memory_vault.cli.options import Work, global_options, json_option, runs
 
@@ -38,7 +39,7 @@ def _every(func: Callable[..., Any]) -> Callable[..., Any]:
 @_every
 @_scheduler_options
 @json_option
-@runs()
+@runs(interrupted=RUN_AGAIN)
 def schedule_install(every: int, kind: str | None, watch: bool) -> Work:
     """Install the job (or replace ours): exactly one, whatever was there."""
     from memory_vault.triggers.schedule import run_install
@@ -50,7 +51,7 @@ def schedule_install(every: int, kind: str | None, watch: bool) -> Work:
                   context_settings=CONTEXT)
 @_scheduler_options
 @json_option
-@runs()
+@runs(interrupted=RUN_AGAIN)
 def schedule_remove(kind: str | None, watch: bool) -> Work:
     """Remove the job (and nothing else)."""
     from memory_vault.triggers.schedule import run_remove

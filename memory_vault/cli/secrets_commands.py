@@ -3,6 +3,7 @@
 import click
 
 from memory_vault.cli.app import CONTEXT, cli
+from memory_vault.cli.guard import RUN_AGAIN
 from memory_vault.cli.help import SUMMARY, epilog
 from memory_vault.cli.options import Work, json_option, runs
 
@@ -32,7 +33,7 @@ def secrets_list() -> Work:
                  context_settings=CONTEXT)
 @click.argument("fingerprint")
 @json_option
-@runs()
+@runs(interrupted=RUN_AGAIN)
 def secrets_allow(fingerprint: str) -> Work:
     """Keep the secret FINGERPRINT as it is in the vault from the next sync on."""
     from memory_vault.health.secrets import run_allow
@@ -45,7 +46,7 @@ def secrets_allow(fingerprint: str) -> Work:
 @click.argument("fingerprint")
 @click.option("--yes", is_flag=True, help="Do not ask (for scripts).")
 @json_option
-@runs()
+@runs(interrupted="`secrets` shows where the secret remains; run the purge again")
 def secrets_purge(fingerprint: str, yes: bool) -> Work:
     """Take the secret FINGERPRINT out of every commit, in the clone and on the remote."""
     from memory_vault.pipeline.purge import run_purge
@@ -64,4 +65,9 @@ def _confirm(plan: "PurgePlan", yes: bool) -> bool:
     if not sys.stdin.isatty():
         raise UsageError(f"{plan.question().removesuffix(' Go on?')} Run it again with --yes "
                          "to go on.")
-    return click.confirm(plan.question(), err=True)
+    try:
+        return click.confirm(plan.question(), err=True)
+    except click.Abort as stopped:  # Ctrl-C at the question is an interrupt; Ctrl-D a no
+        if isinstance(stopped.__context__, KeyboardInterrupt):
+            raise KeyboardInterrupt from None
+        return False

@@ -3,6 +3,7 @@
 import click
 
 from memory_vault.cli.app import CONTEXT, cli
+from memory_vault.cli.guard import RUN_AGAIN
 from memory_vault.cli.help import SUMMARY, epilog
 from memory_vault.cli.options import Work, global_options, json_option, runs
 
@@ -25,7 +26,7 @@ def source() -> None:
 @click.option("--exclude", metavar="PATTERNS", help="Comma-separated patterns never backed up.")
 @click.option("--store", is_flag=True, help="One consistent set: committed whole or not at all.")
 @json_option
-@runs()
+@runs(interrupted=RUN_AGAIN)
 def source_add(folder: str, name: str | None, preset: str | None, files: str | None,
                exclude: str | None, store: bool) -> Work:
     """Track FOLDER as a source (recorded in sources.toml beside the env file)."""
@@ -51,7 +52,7 @@ def source_list() -> Work:
                 epilog=epilog("remove-source"), context_settings=CONTEXT)
 @click.argument("name")
 @json_option
-@runs()
+@runs(interrupted=RUN_AGAIN)
 def source_remove(name: str) -> Work:
     """Stop tracking the source NAME (the vault keeps its history)."""
     from memory_vault.sources.manage import run_source_remove
@@ -63,7 +64,7 @@ def source_remove(name: str) -> Work:
 @click.argument("dirs", nargs=-1, metavar="[DIR...]", type=click.Path(file_okay=False))
 @click.option("--add", is_flag=True, help="Add every store found that no source tracks yet.")
 @json_option
-@runs()
+@runs(interrupted=RUN_AGAIN)
 def discover(dirs: tuple[str, ...], add: bool) -> Work:
     """Find the agent memory on this machine, and the `source add` line for each store."""
     from memory_vault.sources.discover import run_discover

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from memory_vault.capture.sqlite import CopyProblem, stored_digest
-from memory_vault.errors import EXIT_FAILED, EXIT_OK, VaultError
+from memory_vault.errors import EXIT_FAILED, EXIT_OK, Interrupted, VaultError
 from memory_vault.fsutil import file_sha256
 from memory_vault.journal.cache import load_journal
 from memory_vault.logfile import RunLog
@@ -71,6 +71,8 @@ def verify(vault: Vault, tip: str | None) -> list[Check]:
     restored: dict[str, str] = {}
     try:
         restored = _test_restore(vault, tip, checks)
+    except Interrupted:  # Ctrl-C in the test restore: its scratch folder is gone, no more
+        raise KeyboardInterrupt from None
     except Exception as exc:  # a damaged vault: report it as the failed check it is
         checks.append(Check("restore", False, vault.repo.redactor.clean(f"cannot restore: {exc}")))
     checks.append(_guarded("sources", lambda v: _sources_match(v, restored), vault))

@@ -6,7 +6,7 @@ disk while tidying up or writing the journal) turns the run into a failure; each
 warning, and the exit code says what is true (0, or 3 while a push waits).
 """
 
-from memory_vault.errors import GitFailed, VaultError
+from memory_vault.errors import GitFailed, Interrupted, VaultError
 from memory_vault.pipeline.record import log_files, remember
 from memory_vault.sources.scan import Skip
 
@@ -67,6 +67,8 @@ def push_step(run: "Run", vault: "Vault | DryRun") -> None:
         outcome.pushed = True
         journal.pending_push = 0
         journal.last_commit = vault.repo.head() or journal.last_commit  # after a replay
+    except KeyboardInterrupt:  # git's process group is killed; the commits stay
+        raise Interrupted(waiting(journal.pending_push)) from None
     except GitFailed as exc:
         outcome.push_error = exc
         run.log.error(f"push failed ({exc.kind}), {journal.pending_push} commit(s) kept in "
@@ -80,6 +82,13 @@ def push_step(run: "Run", vault: "Vault | DryRun") -> None:
         import time
 
         journal.rewritten = (int(time.time()), *vault.remote.rewritten)
+
+
+def waiting(commits: int) -> str:
+    """What is safe when a push was stopped: `1 commit waits in the clone; ...`."""
+    if commits == 1:
+        return "1 commit waits in the clone; the next run pushes it"
+    return f"{commits} commits wait in the clone; the next run pushes them"
 
 
 def push_draining(run: "Run", vault: "Vault | DryRun") -> None:

@@ -8,7 +8,7 @@ run is this same loop over a store that writes nothing (`pipeline.dryrun`).
 import os
 import time
 
-from memory_vault.errors import EXIT_FAILED, EXIT_OK, ConfigError, VaultError
+from memory_vault.errors import EXIT_FAILED, EXIT_OK, ConfigError, Interrupted, VaultError
 from memory_vault.fsutil import plural
 from memory_vault.journal.cache import DAMAGED, FOREIGN, FOUND, load_journal
 from memory_vault.logfile import DEBUG, RunLog
@@ -69,6 +69,10 @@ def run_sync(config: Config, log: RunLog, request: SyncRequest) -> SyncResult:
         run = Run(config, log, request, lock.fd)
         try:
             code = run.execute()
+        except Interrupted:
+            raise
+        except KeyboardInterrupt:  # Ctrl-C: git killed, the lock released, one true line
+            raise Interrupted(run.what_is_safe()) from None
         except VaultError as exc:
             run.ping(EXIT_FAILED, f"sync failed: {exc}")
             raise
@@ -134,6 +138,25 @@ class Run:
         if self.heartbeat is not None:
             self.heartbeat.finish(code, summary)
 
+    def what_is_safe(self) -> str:
+        """After Ctrl-C stopped this run: what it leaves behind, in one line's words."""
+        outcome, pending = self.outcome, self.journal.pending_push
+        if self.request.dry_run:
+            return "nothing was changed"
+        if outcome.pushed:
+            return "the backup is committed and pushed"
+        if outcome.committed is not None or outcome.push_error is not None:
+            if not self.push:
+                return "the backup is committed in the clone"
+            from memory_vault.pipeline.commit import waiting
+
+            # counted by the push step once it ran (it failed); else this commit is one more
+            return waiting(pending if outcome.push_error is not None else pending + 1)
+        if pending:
+            return (f"nothing was committed; {pending} earlier commit(s) wait in the clone for "
+                    "the next run")
+        return "nothing was committed; the next run backs up what changed"
+
     def execute(self) -> int:
         journal = self.journal
         if journal.condition in (DAMAGED, FOREIGN) and not self.request.dry_run:
@@ -150,6 +173,8 @@ class Run:
         _resume_collector()
         try:
             return self.work(scan, full=full, clone_ready=clone_ready, push_due=push_due)
+        except Interrupted:
+            raise
         except VaultError as exc:
             self.fail(str(exc), exc)
         except OSError as exc:  # the data folder or clone cannot be written (full, read-only)

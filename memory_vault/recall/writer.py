@@ -13,6 +13,7 @@ import shutil
 import stat
 
 from memory_vault.capture.sqlite import is_sqlite_file
+from memory_vault.errors import Interrupted
 from memory_vault.fsutil import compact_utc_stamp, fsync_dir, temp_name_for, unique_path
 from memory_vault.recall.plan import Action, RestoreItem, RestorePlan, unsafe_reason
 from memory_vault.sources.scan import SQLITE_SIDECARS
@@ -24,11 +25,16 @@ from memory_vault.store.vault import Vault
 def apply_restore(vault: Vault, plan: RestorePlan) -> None:
     """Write the plan: keep each file we replace as `<name>.pre-restore-<stamp>`, then
     replace it atomically (the agent never sees a missing or half-written file). A file
-    that cannot be written is refused with its reason; the others are still restored."""
+    that cannot be written is refused with its reason; the others are still restored.
+    Ctrl-C stops it between two files, or inside one (left as it was): the line says which
+    files were written."""
     stamp = compact_utc_stamp()
+    written: list[RestoreItem] = []
     for item in plan.to_write:
         try:
-            _apply(vault, plan, item, stamp)
+            _apply(vault, plan, item, stamp, written)
+        except KeyboardInterrupt:
+            raise Interrupted(_what_is_safe(plan, written, stamp)) from None
         except OSError as exc:
             item.action = Action.REFUSED
             item.reason = f"cannot be written here ({exc.strerror or exc})"
@@ -36,7 +42,21 @@ def apply_restore(vault: Vault, plan: RestorePlan) -> None:
             plan.failed.append(item)
 
 
-def _apply(vault: Vault, plan: RestorePlan, item: RestoreItem, stamp: str) -> None:
+def _what_is_safe(plan: RestorePlan, written: list[RestoreItem], stamp: str) -> str:
+    """`restored a.json and b.json (what they replaced is kept as ...); 3 others left as
+    they were`, or that nothing was changed."""
+    if not written:
+        return "nothing was changed"
+    names = [item.name for item in written]
+    said = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+    kept = (f" (the files they replaced are kept beside them as <name>.pre-restore-{stamp})"
+            if any(item.kept_as for item in written) else "")
+    left = len(plan.to_write) - len(written)
+    return f"restored {said}{kept}; {left} other file(s) left as they were"
+
+
+def _apply(vault: Vault, plan: RestorePlan, item: RestoreItem, stamp: str,
+           written: list[RestoreItem]) -> None:
     if item.entry is None:
         return
     root, rel = item.root or plan.target, item.rel or item.name
@@ -52,6 +72,7 @@ def _apply(vault: Vault, plan: RestorePlan, item: RestoreItem, stamp: str) -> No
         item.kept_as = kept_base = unique_path(kept_base)
         _keep_copy(dest, item.kept_as)
     _write_blob(vault, item.entry, dest, mode, kept_base)
+    written.append(item)
     item.redacted = _placeholders(dest)
 
 
