@@ -7,14 +7,11 @@ import alone costs three times a whole no-change run; anything else goes to the 
 
 import sys
 
-from memory_vault.cli.guard import NOTHING_CHANGED, echo_level, run_guarded
-from memory_vault.errors import Interrupted
-from memory_vault.logfile import RunLog
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import NoReturn
 
+    from memory_vault.logfile import RunLog
     from memory_vault.results import Done
     from memory_vault.settings.load import Config
 
@@ -40,6 +37,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return _main(argv)
     except KeyboardInterrupt:
+        from memory_vault.cli.guard import NOTHING_CHANGED
+        from memory_vault.errors import Interrupted
+
         stopped = Interrupted(NOTHING_CHANGED)
         sys.stderr.write(f"{chr(10) if sys.stderr.isatty() else ''}memory-vault: error: "
                          f"{stopped}\n")
@@ -103,9 +103,23 @@ def _plain_sync_arguments(args: list[str]) -> tuple[str | None, bool] | None:
 
 
 def plain_sync(*, env_file: str | None, quiet: bool) -> int:
+    """One sync as cron runs it: the last one replayed when nothing it looked at changed
+    (`shortcut`: a few `stat`s), else the program, which leaves the next one its stamp."""
+    import os
+
+    from memory_vault import shortcut
+    from memory_vault.logfile import echo_level
+    from memory_vault.settings import paths
+
+    echo = echo_level(quiet=quiet)
+    environ = dict(os.environ)
+    stamp = shortcut.stamp_path(paths.cache_dir(environ), env_file, environ, os.getcwd())
+    if shortcut.replay(stamp, echo=echo, fallback_dir=paths.state_dir(environ)):
+        return 0
+    from memory_vault.cli.guard import run_guarded
     from memory_vault.pipeline.sync import SyncRequest, run_sync
 
-    def action(config: "Config", log: RunLog) -> "Done":
-        return run_sync(config, log, SyncRequest())
+    def action(config: "Config", log: "RunLog") -> "Done":
+        return run_sync(config, log, SyncRequest(stamp=stamp))
 
-    return run_guarded(action, env_file=env_file, echo=echo_level(quiet=quiet))
+    return run_guarded(action, env_file=env_file, echo=echo)

@@ -27,6 +27,19 @@ _OPEN_FLAGS = (
 )
 
 
+def echo_level(*, quiet: bool = False, verbose: bool = False, summary: bool = False,
+               person: bool = False) -> int:
+    """What reaches stdout/stderr: errors only under cron; warnings for every command a
+    person runs, terminal or not; a summary with --now, -v or a terminal."""
+    if quiet:
+        return ERROR
+    if verbose:
+        return DEBUG
+    if summary or sys.stdout.isatty():
+        return INFO
+    return WARNING if person else ERROR
+
+
 class LogTarget:
     """One append-only log file, opened on first use and refused if it is not safely ours."""
 
@@ -201,6 +214,8 @@ class RunLog:
         self.fallback_dir = fallback_dir
         self._fallbacks: dict[str, LogTarget] = {}
         self._fallback_told: set[str] = set()
+        self.worst = 0  # the highest level said so far
+        self.kept: list[str] | None = None  # a list: every INFO line is kept in it too
 
     def set_redactor(self, redactor: Redactor) -> None:
         self.redactor = redactor
@@ -234,6 +249,9 @@ class RunLog:
 
     def emit(self, level: int, message: str) -> None:
         message = printable(self.redactor.clean(" | ".join(message.splitlines()) or message))
+        self.worst = max(self.worst, level)
+        if self.kept is not None and level == INFO:
+            self.kept.append(message)
         if level >= INFO:
             line = f"{utc_stamp()} {LEVEL_NAMES[level]} {self.whose}{message}\n"
             self._to_file(self.log, line, to_stderr=level < self.echo)

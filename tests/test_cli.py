@@ -163,11 +163,13 @@ def test_the_hand_over_to_the_venv_warns_of_no_unknown_setting(vault: Vault) -> 
     assert b'"a": 1' in vault.remote_file("memory.json")
 
 
-def _console_script(folder: Path) -> Path:
-    """`memory-vault` as pip's console script runs it (this checkout's package)."""
+def _installed_command(folder: Path) -> Path:
+    """`memory-vault` as `pip install .` installs bin/memory-vault: its first line made this
+    Python's (run it with PYTHONPATH on this checkout)."""
+    folder.mkdir()
     script = folder / "memory-vault"
-    script.write_text(f"#!{sys.executable}\nimport sys\nsys.path.insert(0, {str(ROOT)!r})\n"
-                      "from memory_vault.entry import main\nsys.exit(main())\n")
+    text = (ROOT / "bin" / "memory-vault").read_text().split("\n", 1)[1]
+    script.write_text(f"#!{sys.executable}\n{text}")
     script.chmod(0o755)
     return script
 
@@ -181,8 +183,8 @@ def test_shell_completion_prints_scripts_and_never_syncs(vault: Vault, tmp_path:
     vault.write("memory.json", '{"a": 2}', age=10)  # a change a sync would commit
     journal = vault.state_file.read_bytes()
     bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    programs = {"memory-vault": (_console_script(bin_dir), "_MEMORY_VAULT_COMPLETE"),
+    vault.env["PYTHONPATH"] = str(ROOT)
+    programs = {"memory-vault": (_installed_command(bin_dir), "_MEMORY_VAULT_COMPLETE"),
                 "sync_memory_vault.py": (SCRIPT, "_SYNC_MEMORY_VAULT_PY_COMPLETE")}
     for name, (program, variable) in programs.items():
         for mode, expected in (("bash_source", f"-F _{name.replace('-', '_').replace('.', '')}"

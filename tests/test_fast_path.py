@@ -26,6 +26,7 @@ CRON_PATH = {
     "memory_vault.sources.names", "memory_vault.pipeline.record",
     "memory_vault.settings.schema", "memory_vault.settings.validate",
     "memory_vault.sources.patterns", "memory_vault.sources.source", "memory_vault.sources.registry",
+    "memory_vault.shortcut",
 }
 NEVER = {"click", "git", "dotenv", "json", "re", "dataclasses", "typing", "logging", "enum",
          "hashlib", "subprocess", "pathlib", "contextlib", "sqlite3", "urllib.request"}

@@ -10,7 +10,7 @@ import os
 import sys
 
 from memory_vault.errors import EXIT_FAILED, EXIT_USAGE, ConfigError, Interrupted, VaultError
-from memory_vault.logfile import DEBUG, ERROR, INFO, WARNING, RunLog, vault_label
+from memory_vault.logfile import DEBUG, RunLog, vault_label
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -22,19 +22,6 @@ if TYPE_CHECKING:
 
 NOTHING_CHANGED = "nothing was changed"  # what Ctrl-C leaves behind a command that only reads
 RUN_AGAIN = "run the same command again to finish"  # ... and behind one that writes
-
-
-def echo_level(*, quiet: bool = False, verbose: bool = False, summary: bool = False,
-               person: bool = False) -> int:
-    """What reaches stdout/stderr: errors only under cron; warnings for every command a
-    person runs, terminal or not; a summary with --now, -v or a terminal."""
-    if quiet:
-        return ERROR
-    if verbose:
-        return DEBUG
-    if summary or sys.stdout.isatty():
-        return INFO
-    return WARNING if person else ERROR
 
 
 def run_guarded(

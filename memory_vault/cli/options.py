@@ -11,8 +11,8 @@ from typing import Any
 
 import click
 
-from memory_vault.cli.guard import NOTHING_CHANGED, echo_level, run_guarded
-from memory_vault.logfile import WARNING, RunLog
+from memory_vault.cli.guard import NOTHING_CHANGED, run_guarded
+from memory_vault.logfile import WARNING, RunLog, echo_level
 from memory_vault.settings.load import Config
 
 TYPE_CHECKING = False

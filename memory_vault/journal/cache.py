@@ -37,6 +37,7 @@ from memory_vault import __version__
 from memory_vault.capture.version import Version
 from memory_vault.errors import ConfigError
 from memory_vault.fsutil import write_atomic
+from memory_vault.shortcut import last_unchanged_run
 
 FORMAT = 4
 HEADER_PREFIX = "memory-vault-state "
@@ -156,7 +157,7 @@ def load_journal(path: str, vault: Vault | None = None) -> Journal:
     journal = Journal()
     try:
         with open(path, encoding="utf-8", errors="surrogateescape") as handle:
-            text = handle.read()
+            text, version = handle.read(), os.fstat(handle.fileno())
     except FileNotFoundError:
         journal.condition, journal.damaged = MISSING, "missing"
         return journal
@@ -174,6 +175,9 @@ def load_journal(path: str, vault: Vault | None = None) -> Journal:
         journal.condition = FOREIGN
         journal.damaged = f"the state of another vault ({describe_vault(other)})"
         journal.other_vault = other
+    quiet = last_unchanged_run(path, version)  # a run since, replayed by the shortcut
+    if quiet > journal.last_run and journal.last_outcome == OUTCOME_OK:
+        journal.last_run = journal.last_success = quiet
     return journal
 
 

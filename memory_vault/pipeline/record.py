@@ -5,8 +5,10 @@ skips, the commit, the push); `finish` turns them into the journal entry, one er
 skipped file, the summary line and the exit code, in that order, once.
 """
 
+import os
 import time
 
+import memory_vault
 from memory_vault.errors import EXIT_OK, EXIT_PARTIAL, ConfigError, GitFailed
 from memory_vault.fsutil import plural
 from memory_vault.journal.cache import (
@@ -21,9 +23,12 @@ from memory_vault.journal.cache import (
     load_journal,
     save_journal,
 )
-from memory_vault.logfile import RunLog
+from memory_vault.logfile import INFO, RunLog
 from memory_vault.results import Done
+from memory_vault.settings import paths
 from memory_vault.settings.load import Config
+from memory_vault.shortcut import Looks, remember_unchanged
+from memory_vault.sources.registry import sources_file
 from memory_vault.sources.scan import Skip
 
 TYPE_CHECKING = False
@@ -200,3 +205,20 @@ def _last_saved(journal: Journal, path: str,
         return ask_vault(path) or 0
     earlier = journal.skips.get(path)
     return earlier.saved if earlier is not None else 0
+
+
+def leave_stamp(stamp: str, config: Config, log: RunLog, looks: Looks, started: float) -> None:
+    """A clean no-change run of the cron lane: its stamp, for the next one to replay
+    (`shortcut`), when it said nothing above INFO. Best effort: a stamp not written costs
+    the next run its time, nothing else."""
+    if log.worst > INFO or log.kept is None:
+        return
+    for path in (config.env_file or paths.config_env_file(dict(os.environ)),
+                 sources_file(config), memory_vault.__file__):
+        looks.note(path, follow=True)
+    own = [(config.state_file, False), (os.path.join(config.clone_dir, ".git"), True)]
+    try:
+        remember_unchanged(stamp, looks, own=own, journal=config.state_file, lines=log.kept,
+                           logs=(config.log_file, config.err_file), started=started)
+    except OSError:
+        pass

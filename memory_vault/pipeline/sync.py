@@ -13,8 +13,16 @@ from memory_vault.fsutil import plural
 from memory_vault.journal.cache import DAMAGED, FOREIGN, FOUND, load_journal
 from memory_vault.logfile import DEBUG, RunLog
 from memory_vault.pipeline.lock import RunLock
-from memory_vault.pipeline.record import Outcome, SyncResult, finish, record_failure, remember
+from memory_vault.pipeline.record import (
+    Outcome,
+    SyncResult,
+    finish,
+    leave_stamp,
+    record_failure,
+    remember,
+)
 from memory_vault.settings.load import Config
+from memory_vault.shortcut import Looks
 from memory_vault.sources import scan as sources
 from memory_vault.sources.registry import configured_sources
 from memory_vault.sources.source import nothing_tracked
@@ -35,14 +43,15 @@ NOW_LOCK_WAIT = 60.0
 class SyncRequest:
     """What the user asked of this run."""
 
-    __slots__ = ("dry_run", "now", "progress", "push")
+    __slots__ = ("dry_run", "now", "progress", "push", "stamp")
 
     def __init__(self, *, now: bool = False, dry_run: bool = False, push: bool = True,
-                 progress: bool = False) -> None:
+                 progress: bool = False, stamp: str | None = None) -> None:
         self.now = now
         self.dry_run = dry_run
         self.push = push
         self.progress = progress  # git's progress meter: a person at a terminal, never cron
+        self.stamp = stamp  # the cron lane's: where a clean no-change run leaves its stamp
 
 
 def run_sync(config: Config, log: RunLog, request: SyncRequest) -> SyncResult:
@@ -115,6 +124,9 @@ class Run:
         self.verbose = log.echo <= DEBUG
         self.explained = False
         self.heartbeat: Heartbeat | None = None
+        self.looks = Looks(record=request.stamp is not None and not config.ping_url)
+        if self.looks.seen is not None:
+            log.kept = []
         if config.ping_url and not request.dry_run:  # urllib only when a URL is set
             from memory_vault.pipeline import heartbeat
 
@@ -169,7 +181,11 @@ class Run:
         clone_ready = os.path.isdir(os.path.join(self.config.clone_dir, ".git"))
         push_due = self.push and journal.pending_push > 0
         if not scan.candidates and clone_ready and not push_due:
-            return self.record(durable=False)
+            code = self.record(durable=False)
+            if code == EXIT_OK and self.looks.seen is not None and self.request.stamp:
+                leave_stamp(self.request.stamp, self.config, self.log, self.looks,
+                            self.outcome.started)
+            return code
         _resume_collector()
         try:
             return self.work(scan, full=full, clone_ready=clone_ready, push_due=push_due)
@@ -198,7 +214,8 @@ class Run:
         """Which tracked files of every source exist, and which must be read (stat only)."""
         plan = sources.Scan()
         for source in self.sources:
-            part = sources.scan_source(source, self.journal.files, read_all=full)
+            part = sources.scan_source(source, self.journal.files, read_all=full,
+                                       looks=self.looks)
             plan.present += part.present
             plan.absent += part.absent
             plan.candidates += part.candidates

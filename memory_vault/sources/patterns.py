@@ -8,6 +8,8 @@ syntax and win over any include: an excluded file is never read. Only `os`: the 
 
 import os
 
+from memory_vault.shortcut import Looks
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -27,12 +29,13 @@ class Matches:
     resolves inside the source dir); the pattern's own depth bounds that.
     """
 
-    __slots__ = ("absent", "cut", "exclude", "found", "listings", "overflow", "root", "short",
-                 "visited")
+    __slots__ = ("absent", "cut", "exclude", "found", "listings", "looks", "overflow", "root",
+                 "short", "visited")
 
     def __init__(self, root: str, patterns: tuple[str, ...],
-                 exclude: tuple[str, ...] = ()) -> None:
+                 exclude: tuple[str, ...] = (), looks: Looks | None = None) -> None:
         self.root = root
+        self.looks = looks or Looks(record=False)  # every path looked at, for the shortcut
         self.exclude = exclude
         self.found: dict[str, bool] = {}  # name -> is a folder
         self.absent: list[str] = []
@@ -48,7 +51,7 @@ class Matches:
         if not any(c in pattern for c in GLOB_CHARS):
             if excluded(pattern, self.exclude):
                 return
-            if os.path.lexists(self.disk(pattern)):
+            if self.looks.lexists(self.disk(pattern)):
                 self.found[pattern] = False  # named: the scan's stat tells what it is
             else:
                 self.absent.append(pattern)
@@ -69,10 +72,10 @@ class Matches:
             yield from self.globstar(rest, folder, set())
         elif not any(c in head for c in GLOB_CHARS):
             path = _join(folder, head)
-            if rest and os.path.isdir(self.disk(path)):
+            if rest and self.looks.isdir(self.disk(path)):
                 yield from self.match(rest, path)
-            elif not rest and os.path.lexists(self.disk(path)):
-                yield path, os.path.isdir(self.disk(path))
+            elif not rest and self.looks.lexists(self.disk(path)):
+                yield path, self.looks.isdir(self.disk(path))
         else:
             for name, is_dir, _ in self.listing(folder):
                 if (head[0] == "." or name[0] != ".") and component_match(head, name):
@@ -99,7 +102,7 @@ class Matches:
     def first_visit(self, folder: str, seen: set[tuple[int, int]]) -> bool:
         """Is this the first time this `**` enters `folder`? (A bind mount can loop.)"""
         try:
-            st = os.lstat(self.disk(folder) if folder else self.root)
+            st = self.looks.lstat(self.disk(folder) if folder else self.root)
         except OSError:
             return False
         if (st.st_dev, st.st_ino) in seen:
@@ -119,13 +122,17 @@ class Matches:
 
     def list_folder(self, folder: str) -> list[tuple[str, bool, bool]]:
         entries: list[tuple[str, bool, bool]] = []
+        path = self.disk(folder) if folder else self.root
+        self.looks.note(path, follow=True)  # its mtime changes with every entry's name
         try:
-            with os.scandir(self.disk(folder) if folder else self.root) as found:
+            with os.scandir(path) as found:
                 for entry in found:
                     self.visited += 1
                     if self.visited > SCAN_LIMIT:
                         self.short.add(folder)
                         break
+                    if entry.is_symlink():  # what it points at may change, the folder not
+                        self.looks.note(entry.path, follow=True)
                     entries.append((entry.name, _is_dir(entry), entry.is_symlink()))
         except OSError:
             pass

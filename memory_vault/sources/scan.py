@@ -8,6 +8,7 @@ nothing beyond `os` and `stat` (not even `formats`, nor `re`: globs are matched 
 import os
 import stat
 
+from memory_vault.shortcut import Looks
 from memory_vault.sources.names import inside, unholdable
 from memory_vault.sources.patterns import SCAN_LIMIT, Matches
 
@@ -75,36 +76,41 @@ def _sidecar_of_another(name: str, found: "Mapping[str, bool]") -> bool:
     return any(name.endswith(s) and name[: -len(s)] in found for s in SQLITE_SIDECARS)
 
 
-def signature(path: str, st: os.stat_result, fmt: str) -> tuple[int, int]:
+def signature(path: str, st: os.stat_result, fmt: str,
+              looks: Looks | None = None) -> tuple[int, int]:
     """(size, mtime_ns) that changes whenever the content may have: a SQLite database's
     committed data may live only in its `-wal`, so that file counts too."""
     if fmt != SQLITE:
         return st.st_size, st.st_mtime_ns
     try:
-        wal = os.stat(path + "-wal")
+        wal = (looks or Looks(record=False)).stat(path + "-wal")
     except OSError:
         return st.st_size, st.st_mtime_ns
     return st.st_size + wal.st_size, max(st.st_mtime_ns, wal.st_mtime_ns)
 
 
 def scan(patterns: tuple[str, ...], source_dir: str, records: "Mapping[str, Known]", *,
-         read_all: bool, exclude: tuple[str, ...] = ()) -> Scan:
+         read_all: bool, exclude: tuple[str, ...] = (), looks: Looks | None = None) -> Scan:
     """Sort tracked files into unchanged (by size+mtime) and candidates, without reading;
-    anything that cannot be backed up is a skip with its reason, never a silent gap."""
+    anything that cannot be backed up is a skip with its reason, never a silent gap.
+    `looks` gathers every path looked at (the shortcut's stamp)."""
     result = Scan()
-    matches = Matches(source_dir, patterns, exclude)
+    looks = looks or Looks(record=False)
+    looks.note(source_dir, follow=False)
+    looks.note(source_dir, follow=True)
+    matches = Matches(source_dir, patterns, exclude, looks)
     result.present, result.absent = _tracked(matches), matches.absent
     result.skips = [Skip(p, f"its search stopped after {SCAN_LIMIT} folder entries; files "
                          "past them were not looked at (name the files more narrowly)")
                     for p in matches.overflow]
     real_source = os.path.realpath(source_dir)
     for name in result.present:
-        st = _look(result, name, source_dir, real_source)
+        st = _look(result, name, source_dir, real_source, looks)
         if st is None:
             continue
         record = records.get(name)
         if (not read_all and record is not None and record.matches(
-                *signature(os.path.join(source_dir, name), st, record.format))):
+                *signature(os.path.join(source_dir, name), st, record.format, looks))):
             result.unchanged += 1
         else:
             result.candidates.append(name)
@@ -114,14 +120,16 @@ def scan(patterns: tuple[str, ...], source_dir: str, records: "Mapping[str, Know
     return result
 
 
-def scan_source(source: "Source", records: "Mapping[str, Known]", *, read_all: bool) -> Scan:
+def scan_source(source: "Source", records: "Mapping[str, Known]", *, read_all: bool,
+                looks: Looks | None = None) -> Scan:
     """`scan` of one source, every name given as its vault path (`<name>/<path>`)."""
     if not source.name:
         return scan(source.files, source.folder, records, read_all=read_all,
-                    exclude=source.exclude)
+                    exclude=source.exclude, looks=looks)
     prefix = source.name + "/"
     own = {k[len(prefix):]: v for k, v in records.items() if k.startswith(prefix)}
-    result = scan(source.files, source.folder, own, read_all=read_all, exclude=source.exclude)
+    result = scan(source.files, source.folder, own, read_all=read_all, exclude=source.exclude,
+                  looks=looks)
     for names in (result.present, result.absent, result.candidates):
         names[:] = [prefix + n for n in names]
     for skip in result.skips:
@@ -158,7 +166,8 @@ def untracked(source: "Source") -> list[str]:
     return found
 
 
-def _look(result: Scan, name: str, source_dir: str, real_source: str) -> os.stat_result | None:
+def _look(result: Scan, name: str, source_dir: str, real_source: str,
+          looks: Looks) -> os.stat_result | None:
     """The stat of a file that may be read, else None with a skip or an absence noted."""
     why = unholdable(name)
     if why is not None:
@@ -166,12 +175,15 @@ def _look(result: Scan, name: str, source_dir: str, real_source: str) -> os.stat
         return None
     path = os.path.join(source_dir, name)
     try:
-        st = os.lstat(path)
+        st = looks.lstat(path)
         if stat.S_ISLNK(st.st_mode) or "/" in name:
+            for end in range(len(name)):  # each folder on the way: a link swapped in for one
+                if name[end] == "/":
+                    looks.note(os.path.join(source_dir, name[:end]), follow=False)
             if inside(os.path.realpath(path), real_source) is None:
                 result.skips.append(Skip(name, OUTSIDE))
                 return None
-            st = os.stat(path)
+            st = looks.stat(path)
     except FileNotFoundError:
         result.absent.append(name)
         return None

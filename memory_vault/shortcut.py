@@ -1,0 +1,173 @@
+"""Shortcut: a cron run that would find nothing changed, known by `stat` alone.
+
+A no-change run of the whole program loads the settings, the sources, the journal and the
+pipeline, about thirty modules: half again the start of Python itself. Yet what it decides
+depends only on what it looked at. So a clean no-change run of the cron lane (`entry`)
+leaves a stamp, in the user's cache folder, named after the invocation (the env file asked
+for, the working folder, the MEMORY_VAULT_*, HOME and XDG variables, the version): every
+path the run looked at (each tracked file, each folder it listed, each name it found
+absent, the env and sources files, the journal, the clone) with its `stat` signature. The
+next run with the same invocation stats those paths again; when every one is as it was, the
+run it would make is the one already made: it writes the same lines to the log, marks the
+time beside the journal (`<journal>.unchanged`, whose readers take it as the last run and
+the last success, `journal.cache`), and ends. Anything else (a signature that differs, a
+stamp that is missing or unreadable) runs the program as before, which writes a new stamp.
+
+Only the stamp of a run that logged nothing above INFO, pinged no monitor and exited 0 is
+written, and only when nothing it looked at changed within `RACY_SECONDS` of its start: a
+change in the same timestamp tick as the look would otherwise hide (git's "racy clean"
+rule). The inode change time is in every signature, and no program can set it back.
+
+Only `os` and `marshal` (and `_blake2`, a few microseconds): this module is what a
+no-change cron run imports.
+"""
+
+import marshal
+import os
+
+from memory_vault import __version__
+from memory_vault.fsutil import ensure_private_dir, write_atomic
+from memory_vault.logfile import RunLog
+
+FORMAT = 1
+RACY_SECONDS = 2  # a FAT file system keeps mtimes to 2 s; every other one, finer
+KEPT_STAMPS = 16  # stamps of other invocations (folders, env files) kept in the cache
+MARK_SUFFIX = ".unchanged"
+STAMP_PREFIX = "unchanged-"
+_PLACES = ("HOME", "XDG_CACHE_HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME")
+
+Signature = tuple[int, int, int, int, int, int] | None  # mode, dev, ino, size, mtime, ctime
+
+
+class Looks:
+    """The paths a run looked at, each with whether the look followed a link; without
+    `record`, plain `os` calls (a run that writes no stamp)."""
+
+    __slots__ = ("seen",)
+
+    def __init__(self, *, record: bool = True) -> None:
+        self.seen: dict[tuple[str, bool], None] | None = {} if record else None
+
+    def note(self, path: str, *, follow: bool) -> None:
+        if self.seen is not None:
+            self.seen[(path, follow)] = None
+
+    def lexists(self, path: str) -> bool:
+        self.note(path, follow=False)
+        return os.path.lexists(path)
+
+    def isdir(self, path: str) -> bool:
+        self.note(path, follow=True)
+        return os.path.isdir(path)
+
+    def lstat(self, path: str) -> os.stat_result:
+        self.note(path, follow=False)
+        return os.lstat(path)
+
+    def stat(self, path: str) -> os.stat_result:
+        self.note(path, follow=True)
+        return os.stat(path)
+
+
+def signature(path: str, follow: bool) -> Signature:
+    try:
+        return _of(os.stat(path) if follow else os.lstat(path))
+    except OSError:
+        return None
+
+
+def _of(st: os.stat_result) -> Signature:
+    return st.st_mode, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
+
+
+def stamp_path(cache_dir: str, env_file: str | None, environ: dict[str, str], cwd: str) -> str:
+    """The stamp of this invocation: what can change the settings is in its name."""
+    try:
+        from _blake2 import blake2b
+    except ImportError:  # a Python built without it
+        from hashlib import blake2b
+    words = [str(FORMAT), __version__, env_file or "", cwd]
+    words += sorted(f"{k}={v}" for k, v in environ.items()
+                    if k.startswith("MEMORY_VAULT_") or k in _PLACES)
+    key = blake2b("\0".join(words).encode("utf-8", "surrogateescape"), digest_size=16)
+    return os.path.join(cache_dir, STAMP_PREFIX + key.hexdigest())
+
+
+def replay(stamp: str, *, echo: int, fallback_dir: str) -> bool:
+    """The run again, if everything its stamp names is as it was: the same lines to the
+    log, the time marked beside the journal. False: run the program."""
+    try:
+        with open(stamp, "rb") as handle:
+            # Our own file in the user's private cache folder, checked field by field.
+            fmt, looked, mark, lines, logs = marshal.loads(handle.read())  # noqa: S302
+    except (OSError, ValueError, EOFError, TypeError):
+        return False
+    if fmt != FORMAT:
+        return False
+    for path, follow, was in looked:
+        if signature(path, follow) != was:
+            return False
+    try:
+        os.utime(mark)
+    except OSError:
+        return False
+    log = RunLog(*logs, echo=echo, fallback_dir=fallback_dir)
+    for line in lines:
+        log.info(line)
+    log.close()
+    return True
+
+
+def remember_unchanged(stamp: str, looks: Looks, *, own: list[tuple[str, bool]], journal: str,
+             lines: list[str], logs: tuple[str, str], started: float) -> bool:
+    """Write the stamp of a clean no-change run (False when a look was too recent to be
+    trusted). `own`: our own files (the journal, the clone), exempt from that rule; the
+    journal is marked first, so that its readers know the stamp's time is theirs."""
+    if looks.seen is None:
+        return False
+    recent = int((started - RACY_SECONDS) * 1e9)
+    looked = []
+    for path, follow in looks.seen:
+        was = signature(path, follow)
+        if was is not None and max(was[4], was[5]) >= recent:
+            return False
+        looked.append((path, follow, was))
+    mark = journal + MARK_SUFFIX
+    write_atomic(mark, _journal_mark(os.lstat(journal)), durable=False)
+    looked += [(path, follow, signature(path, follow)) for path, follow in own]
+    folder = os.path.dirname(stamp)
+    ensure_private_dir(folder)
+    write_atomic(stamp, marshal.dumps((FORMAT, looked, mark, lines, list(logs))),
+                 durable=False)
+    _prune(folder)
+    return True
+
+
+def last_unchanged_run(journal: str, version: os.stat_result) -> int:
+    """When the shortcut last found nothing changed since this `version` of the journal
+    (its `fstat` as it was read; epoch seconds, 0: never)."""
+    try:
+        with open(journal + MARK_SUFFIX, "rb") as handle:
+            mark = handle.read()
+            when = os.fstat(handle.fileno()).st_mtime
+    except OSError:
+        return 0
+    return int(when) if mark == _journal_mark(version) else 0
+
+
+def _journal_mark(version: os.stat_result) -> bytes:
+    """What names one version of the journal: its signature, as text."""
+    return " ".join(map(str, _of(version) or ())).encode()
+
+
+def _prune(folder: str) -> None:
+    """Keep the newest stamps: one per folder a person ran the program in would pile up."""
+    try:
+        stamps = [e for e in os.scandir(folder) if e.name.startswith(STAMP_PREFIX)]
+        if len(stamps) > KEPT_STAMPS:
+            stamps.sort(key=lambda e: e.stat().st_mtime_ns, reverse=True)
+            for entry in stamps[KEPT_STAMPS:]:
+                os.unlink(entry.path)
+    except OSError:
+        pass
+
