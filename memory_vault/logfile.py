@@ -16,15 +16,16 @@ import stat
 import sys
 
 from memory_vault.fsutil import utc_stamp
-from memory_vault.urls import Redactor
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from memory_vault.urls import Redactor
 
 DEBUG, INFO, WARNING, ERROR = 10, 20, 30, 40
 LEVEL_NAMES = {DEBUG: "DEBUG", INFO: "INFO", WARNING: "WARNING", ERROR: "ERROR"}
 ROTATE_BYTES = 5 * 1024 * 1024
 GENERATIONS = 3
-_OPEN_FLAGS = (
-    os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
-)
+_OPEN_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 
 
 def echo_level(*, quiet: bool = False, verbose: bool = False, summary: bool = False,
@@ -76,15 +77,12 @@ class LogTarget:
             os.makedirs(folder, mode=0o700, exist_ok=True)
         fd = os.open(self.path, _OPEN_FLAGS, 0o600)
         st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
+        why = ("it is not a regular file" if not stat.S_ISREG(st.st_mode) else
+               f"it is owned by another user (uid {st.st_uid})" if st.st_uid != os.geteuid()
+               else "it has other hard links (not followed)" if st.st_nlink > 1 else None)
+        if why is not None:
             os.close(fd)
-            raise _Refused("it is not a regular file")
-        if st.st_uid != os.geteuid():
-            os.close(fd)
-            raise _Refused(f"it is owned by another user (uid {st.st_uid})")
-        if st.st_nlink > 1:
-            os.close(fd)
-            raise _Refused("it has other hard links (not followed)")
+            raise _Refused(why)
         if st.st_mode & 0o077:
             os.fchmod(fd, 0o600)
         if st.st_size >= ROTATE_BYTES:
@@ -199,7 +197,7 @@ class RunLog:
         err_path: str,
         *,
         echo: int = ERROR,
-        redactor: Redactor | None = None,
+        redactor: "Redactor | None" = None,
         fallback_dir: str | None = None,
         label: str = "",
     ) -> None:
@@ -210,15 +208,29 @@ class RunLog:
         self.log = LogTarget(log_path)
         self.err = LogTarget(err_path)
         self.echo = echo
-        self.redactor = redactor or Redactor()
+        self._redactor = redactor  # made when first needed: a plain line needs none
         self.fallback_dir = fallback_dir
         self._fallbacks: dict[str, LogTarget] = {}
         self._fallback_told: set[str] = set()
         self.worst = 0  # the highest level said so far
         self.kept: list[str] | None = None  # a list: every INFO line is kept in it too
 
-    def set_redactor(self, redactor: Redactor) -> None:
-        self.redactor = redactor
+    @property
+    def redactor(self) -> "Redactor":
+        if self._redactor is None:
+            from memory_vault.urls import Redactor
+
+            self._redactor = Redactor()
+        return self._redactor
+
+    def set_redactor(self, redactor: "Redactor") -> None:
+        self._redactor = redactor
+
+    def clean(self, text: str) -> str:
+        """`text` with its secrets masked (none known, no URL in it: as it is)."""
+        if self._redactor is None and "://" not in text:
+            return text
+        return self.redactor.clean(text)
 
     def debug(self, message: str) -> None:
         self.emit(DEBUG, message)
@@ -245,10 +257,10 @@ class RunLog:
         (cron mails what a job writes to stderr)."""
         self.emit(WARNING, message)
         if self.echo > WARNING:
-            self._to_terminal(WARNING, self.redactor.clean(message))
+            self._to_terminal(WARNING, self.clean(message))
 
     def emit(self, level: int, message: str) -> None:
-        message = printable(self.redactor.clean(" | ".join(message.splitlines()) or message))
+        message = printable(self.clean(" | ".join(message.splitlines()) or message))
         self.worst = max(self.worst, level)
         if self.kept is not None and level == INFO:
             self.kept.append(message)

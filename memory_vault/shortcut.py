@@ -11,15 +11,16 @@ next run with the same invocation stats those paths again; when every one is as 
 run it would make is the one already made: it writes the same lines to the log, marks the
 time beside the journal (`<journal>.unchanged`, whose readers take it as the last run and
 the last success, `journal.cache`), and ends. Anything else (a signature that differs, a
-stamp that is missing or unreadable) runs the program as before, which writes a new stamp.
+stamp that is missing or unreadable) runs the program as before, which writes a new stamp;
+a run of another invocation (`--now`, another folder) rewrites the journal, and so costs
+this one a run of the whole program, once.
 
 Only the stamp of a run that logged nothing above INFO, pinged no monitor and exited 0 is
 written, and only when nothing it looked at changed within `RACY_SECONDS` of its start: a
 change in the same timestamp tick as the look would otherwise hide (git's "racy clean"
 rule). The inode change time is in every signature, and no program can set it back.
 
-Only `os` and `marshal` (and `_blake2`, a few microseconds): this module is what a
-no-change cron run imports.
+Only `os` and `marshal`: this module is what a no-change cron run imports.
 """
 
 import marshal
@@ -33,6 +34,7 @@ FORMAT = 1
 RACY_SECONDS = 2  # a FAT file system keeps mtimes to 2 s; every other one, finer
 KEPT_STAMPS = 16  # stamps of other invocations (folders, env files) kept in the cache
 MARK_SUFFIX = ".unchanged"
+NAME_PRIME = 2**128 - 159  # the largest prime below 2^128
 STAMP_PREFIX = "unchanged-"
 _PLACES = ("HOME", "XDG_CACHE_HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME")
 
@@ -81,16 +83,15 @@ def _of(st: os.stat_result) -> Signature:
 
 
 def stamp_path(cache_dir: str, env_file: str | None, environ: dict[str, str], cwd: str) -> str:
-    """The stamp of this invocation: what can change the settings is in its name."""
-    try:
-        from _blake2 import blake2b
-    except ImportError:  # a Python built without it
-        from hashlib import blake2b
+    """The stamp of this invocation: what can change the settings is in its name, as a
+    128-bit residue of its bytes modulo a prime (`int` does it in C; loading a hash
+    library for one name cost 2% of the run). The values, a URL's token among them, are
+    never written out."""
     words = [str(FORMAT), __version__, env_file or "", cwd]
     words += sorted(f"{k}={v}" for k, v in environ.items()
                     if k.startswith("MEMORY_VAULT_") or k in _PLACES)
-    key = blake2b("\0".join(words).encode("utf-8", "surrogateescape"), digest_size=16)
-    return os.path.join(cache_dir, STAMP_PREFIX + key.hexdigest())
+    key = int.from_bytes("\0".join(words).encode("utf-8", "surrogateescape"), "little")
+    return os.path.join(cache_dir, f"{STAMP_PREFIX}{key % NAME_PRIME:032x}")
 
 
 def replay(stamp: str, *, echo: int, fallback_dir: str) -> bool:

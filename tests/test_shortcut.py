@@ -21,7 +21,7 @@ from conftest import ROOT, SCRIPT, Vault
 from memory_vault.shortcut import RACY_SECONDS
 
 QUICK_PATH = {"memory_vault", "memory_vault.entry", "memory_vault.shortcut",
-              "memory_vault.logfile", "memory_vault.fsutil", "memory_vault.urls",
+              "memory_vault.logfile", "memory_vault.fsutil",
               "memory_vault.settings", "memory_vault.settings.paths"}
 PROBE = (
     "import sys; sys.path.insert(0, sys.argv[1]);"

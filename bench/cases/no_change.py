@@ -28,7 +28,7 @@ def measure(tmp: Path, results: Results, plan: Plan) -> None:
         commands.update(cron=cron, console=console)
     ms = _interleaved_ms(commands, setup, repeat)
     instructions = {name: _instructions(command, setup) for name, command in commands.items()
-                    if name in ("baseline", "cron")}
+                    if name in ("baseline", "cron", "console")}
     git_calls = _git_started(setup)
     imported = _imports(setup)
     peaks = measure_peaks([], setup.env, setup.home)
@@ -40,12 +40,16 @@ def measure(tmp: Path, results: Results, plan: Plan) -> None:
                 cron_line_ratio=cron_ms / ms["baseline"] if cron_ms else None,
                 console_script_ms=console_ms,
                 console_script_ratio=console_ms / ms["baseline"] if console_ms else None,
-                cron_line_instructions_ratio=(
-                    instructions["cron"] / instructions["baseline"]
-                    if instructions.get("cron") and instructions.get("baseline") else None),
+                cron_line_instructions_ratio=_ratio(instructions, "cron"),
+                console_script_instructions_ratio=_ratio(instructions, "console"),
                 git_processes=git_calls, gitpython_imported="git" in imported,
                 click_imported="click" in imported, peak_mb=peaks.tree_mb,
                 python_peak_mb=peaks.python_mb)
+
+
+def _ratio(instructions: dict[str, int | None], name: str) -> float | None:
+    counted, baseline = instructions.get(name), instructions.get("baseline")
+    return counted / baseline if counted and baseline else None
 
 
 def _interleaved_ms(commands: dict[str, list[str]], setup: Setup,
@@ -64,7 +68,8 @@ def _interleaved_ms(commands: dict[str, list[str]], setup: Setup,
 
 def installed_commands(setup: Setup) -> tuple[list[str] | None, list[str]]:
     """The command of the cron line `schedule install` writes for the installed program
-    (asked of the installed program itself), and its console script, for comparison."""
+    (asked of the installed program itself), and `memory-vault`, the command a person
+    types (into a crontab too)."""
     import shlex
 
     console = Path(sys.executable).parent / "memory-vault"
