@@ -108,8 +108,8 @@ def plain_sync(*, env_file: str | None, quiet: bool) -> int:
     import os
 
     from memory_vault import shortcut
-    from memory_vault.logfile import echo_level
     from memory_vault.settings import paths
+    from memory_vault.terminal import echo_level
 
     echo = echo_level(quiet=quiet)
     environ = dict(os.environ)

@@ -17,28 +17,21 @@ import sys
 
 from memory_vault.fsutil import utc_stamp
 
+# The levels are the terminal's; importers of the log take them from here too.
+from memory_vault.terminal import DEBUG as DEBUG
+from memory_vault.terminal import ERROR as ERROR
+from memory_vault.terminal import INFO as INFO
+from memory_vault.terminal import WARNING as WARNING
+from memory_vault.terminal import printable, write_stdout
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from memory_vault.urls import Redactor
 
-DEBUG, INFO, WARNING, ERROR = 10, 20, 30, 40
 LEVEL_NAMES = {DEBUG: "DEBUG", INFO: "INFO", WARNING: "WARNING", ERROR: "ERROR"}
 ROTATE_BYTES = 5 * 1024 * 1024
 GENERATIONS = 3
 _OPEN_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
-
-
-def echo_level(*, quiet: bool = False, verbose: bool = False, summary: bool = False,
-               person: bool = False) -> int:
-    """What reaches stdout/stderr: errors only under cron; warnings for every command a
-    person runs, terminal or not; a summary with --now, -v or a terminal."""
-    if quiet:
-        return ERROR
-    if verbose:
-        return DEBUG
-    if summary or sys.stdout.isatty():
-        return INFO
-    return WARNING if person else ERROR
 
 
 class LogTarget:
@@ -136,19 +129,6 @@ def refusal(path: str) -> str | None:
     return None
 
 
-def printable(text: str) -> str:
-    """Text as it may reach a terminal, a log line or a commit message: control characters
-    (C0, DEL and C1, which hold ESC and CSI) escaped, so that a name from the disk or the
-    vault can forge no line and move no cursor.
-
-    >>> printable("a\\nb\\x1b[2J.json")
-    'a\\\\x0ab\\\\x1b[2J.json'
-    """
-    if all(" " <= c < "\x7f" or c > "\x9f" for c in text):
-        return text
-    return "".join(c if " " <= c < "\x7f" or c > "\x9f" else f"\\x{ord(c):02x}" for c in text)
-
-
 def vault_label(home: str) -> str:
     """A configuration's name in its log lines: its data folder (its clone, journal and lock:
     one to each configuration), `~/` for the home folder; it holds no credentials."""
@@ -170,18 +150,6 @@ def _describe_open_error(exc: OSError) -> str:
     if exc.errno == errno.ENXIO:
         return "it is not a regular file"
     return exc.strerror or str(exc)
-
-
-def write_stdout(text: str) -> None:
-    """Print to stdout; a reader that went away (`status | head -1`) ends our output
-    quietly instead of raising, and nothing more is written to the closed pipe."""
-    try:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-    except BrokenPipeError:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
 
 
 class RunLog:

@@ -30,7 +30,7 @@ from memory_vault import __version__
 from memory_vault.fsutil import ensure_private_dir, write_atomic
 from memory_vault.logfile import RunLog
 
-FORMAT = 1
+FORMAT = 2  # 2: the log's label (whose lines they are) is kept too
 RACY_SECONDS = 2  # a FAT file system keeps mtimes to 2 s; every other one, finer
 KEPT_STAMPS = 16  # stamps of other invocations (folders, env files) kept in the cache
 MARK_SUFFIX = ".unchanged"
@@ -112,7 +112,8 @@ def replay(stamp: str, *, echo: int, fallback_dir: str) -> bool:
         os.utime(mark)
     except OSError:
         return False
-    log = RunLog(*logs, echo=echo, fallback_dir=fallback_dir)
+    log_path, err_path, label = logs
+    log = RunLog(log_path, err_path, echo=echo, fallback_dir=fallback_dir, label=label)
     for line in lines:
         log.info(line)
     log.close()
@@ -120,7 +121,7 @@ def replay(stamp: str, *, echo: int, fallback_dir: str) -> bool:
 
 
 def remember_unchanged(stamp: str, looks: Looks, *, own: list[tuple[str, bool]], journal: str,
-             lines: list[str], logs: tuple[str, str], started: float) -> bool:
+             lines: list[str], logs: tuple[str, str, str], started: float) -> bool:
     """Write the stamp of a clean no-change run (False when a look was too recent to be
     trusted). `own`: our own files (the journal, the clone), exempt from that rule; the
     journal is marked first, so that its readers know the stamp's time is theirs."""

@@ -9,7 +9,7 @@ import re
 from conftest import ROOT
 
 PACKAGE = ROOT / "memory_vault"
-KERNEL = {"errors", "fsutil", "logfile", "results", "shortcut", "urls", "__init__"}
+KERNEL = {"errors", "fsutil", "logfile", "results", "shortcut", "terminal", "urls", "__init__"}
 RANKS = {"settings": 1, "sources": 2, "capture": 3, "content": 4, "store": 5, "journal": 6,
          "pipeline": 7, "triggers": 8, "recall": 8, "health": 9, "cli": 10, "entry": 11,
          "__main__": 12}

@@ -18,7 +18,8 @@ CRON_PATH = {
     "memory_vault", "memory_vault.entry", "memory_vault.cli.guard", "memory_vault.errors",
     "memory_vault.results", "memory_vault.settings.load", "memory_vault.settings.paths",
     "memory_vault.settings.envfile", "memory_vault.urls", "memory_vault.logfile",
-    "memory_vault.fsutil", "memory_vault.pipeline.lock", "memory_vault.journal.cache",
+    "memory_vault.fsutil", "memory_vault.terminal", "memory_vault.pipeline.lock",
+    "memory_vault.journal.cache",
     "memory_vault.sources.scan", "memory_vault.pipeline.sync",
     # the packages of the stages above (each `__init__` is empty of imports)
     "memory_vault.cli", "memory_vault.settings", "memory_vault.sources", "memory_vault.journal",

@@ -81,7 +81,7 @@ def run_guarded(
     except VaultError as exc:  # `Interrupted` among them: the action's own words
         return _failed(exc, log, render_error)
     except BrokenPipeError:  # the reader of our output went away: end quietly
-        from memory_vault.logfile import write_stdout
+        from memory_vault.terminal import write_stdout
 
         write_stdout("")
         return code

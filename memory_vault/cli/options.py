@@ -12,8 +12,9 @@ from typing import Any
 import click
 
 from memory_vault.cli.guard import NOTHING_CHANGED, run_guarded
-from memory_vault.logfile import WARNING, RunLog, echo_level
+from memory_vault.logfile import WARNING, RunLog
 from memory_vault.settings.load import Config
+from memory_vault.terminal import echo_level
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from memory_vault.cli import envelope
-from memory_vault.logfile import printable, write_stdout
 from memory_vault.results import command_name
+from memory_vault.terminal import printable, write_stdout
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # dispatch is by class name: a command never imports another's modules

@@ -6,7 +6,13 @@ committed, pushed or recorded, and no git is started.
 """
 
 from memory_vault.capture.version import Version
+from memory_vault.fsutil import plural
 from memory_vault.logfile import RunLog
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from memory_vault.pipeline.record import Outcome
+    from memory_vault.store.vault import Vault
 
 
 class DryRun:
@@ -54,3 +60,15 @@ class DryRun:
 
     def done(self) -> None:
         return None
+
+
+def record_dry_run(log: RunLog, outcome: "Outcome", store: "DryRun | Vault | None") -> str:
+    """The record step of a dry run: what would be skipped and backed up, said, and its
+    summary; no journal is written."""
+    for skip in outcome.skips:
+        log.warning(f"{skip.name}: would be skipped, {skip.reason}")
+    outcome.changed = list(getattr(store, "would", []))
+    summary = (f"sync (dry run): {plural(len(outcome.present), 'file')} checked, "
+               "nothing written")
+    log.info(summary)
+    return summary

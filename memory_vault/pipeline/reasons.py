@@ -16,6 +16,15 @@ from memory_vault.sources.scan import Scan, signature
 from memory_vault.sources.source import Source, owner
 
 
+def every_file_read(full: bool, *, now: bool, damaged: str | None) -> str | None:
+    """Why this run reads every file, if it does."""
+    if not full:
+        return None
+    if now:
+        return "--now reads every file"
+    return f".last_sync is {damaged or 'of an old format'}: every file is read"
+
+
 def explain_scan(log: RunLog, sources: list[Source], records: dict[str, Version], scan: Scan,
                  every: str | None) -> None:
     """A line for each tracked file: read or not, and why. `every`: why every file is read

@@ -23,7 +23,7 @@ from memory_vault.journal.cache import (
     load_journal,
     save_journal,
 )
-from memory_vault.logfile import INFO, RunLog
+from memory_vault.logfile import INFO, RunLog, vault_label
 from memory_vault.results import Done
 from memory_vault.settings import paths
 from memory_vault.settings.load import Config
@@ -219,6 +219,26 @@ def leave_stamp(stamp: str, config: Config, log: RunLog, looks: Looks, started: 
     own = [(config.state_file, False), (os.path.join(config.clone_dir, ".git"), True)]
     try:
         remember_unchanged(stamp, looks, own=own, journal=config.state_file, lines=log.kept,
-                           logs=(config.log_file, config.err_file), started=started)
+                           logs=(config.log_file, config.err_file, vault_label(config.home)),
+                           started=started)
     except OSError:
         pass
+
+
+def what_is_safe(outcome: Outcome, pending: int, *, push: bool, dry_run: bool) -> str:
+    """After Ctrl-C stopped a run: what it leaves behind, in one line's words."""
+    if dry_run:
+        return "nothing was changed"
+    if outcome.pushed:
+        return "the backup is committed and pushed"
+    if outcome.committed is not None or outcome.push_error is not None:
+        if not push:
+            return "the backup is committed in the clone"
+        from memory_vault.pipeline.commit import waiting
+
+        # counted by the push step once it ran (it failed); else this commit is one more
+        return waiting(pending if outcome.push_error is not None else pending + 1)
+    if pending:
+        return (f"nothing was committed; {pending} earlier commit(s) wait in the clone for "
+                "the next run")
+    return "nothing was committed; the next run backs up what changed"

@@ -9,7 +9,6 @@ import os
 import time
 
 from memory_vault.errors import EXIT_FAILED, EXIT_OK, ConfigError, Interrupted, VaultError
-from memory_vault.fsutil import plural
 from memory_vault.journal.cache import DAMAGED, FOREIGN, FOUND, load_journal
 from memory_vault.logfile import DEBUG, RunLog
 from memory_vault.pipeline.lock import RunLock
@@ -20,6 +19,7 @@ from memory_vault.pipeline.record import (
     leave_stamp,
     record_failure,
     remember,
+    what_is_safe,
 )
 from memory_vault.settings.load import Config
 from memory_vault.shortcut import Looks
@@ -81,7 +81,8 @@ def run_sync(config: Config, log: RunLog, request: SyncRequest) -> SyncResult:
         except Interrupted:
             raise
         except KeyboardInterrupt:  # Ctrl-C: git killed, the lock released, one true line
-            raise Interrupted(run.what_is_safe()) from None
+            raise Interrupted(what_is_safe(run.outcome, run.journal.pending_push, push=run.push,
+                                          dry_run=request.dry_run)) from None
         except VaultError as exc:
             run.ping(EXIT_FAILED, f"sync failed: {exc}")
             raise
@@ -150,25 +151,6 @@ class Run:
         if self.heartbeat is not None:
             self.heartbeat.finish(code, summary)
 
-    def what_is_safe(self) -> str:
-        """After Ctrl-C stopped this run: what it leaves behind, in one line's words."""
-        outcome, pending = self.outcome, self.journal.pending_push
-        if self.request.dry_run:
-            return "nothing was changed"
-        if outcome.pushed:
-            return "the backup is committed and pushed"
-        if outcome.committed is not None or outcome.push_error is not None:
-            if not self.push:
-                return "the backup is committed in the clone"
-            from memory_vault.pipeline.commit import waiting
-
-            # counted by the push step once it ran (it failed); else this commit is one more
-            return waiting(pending if outcome.push_error is not None else pending + 1)
-        if pending:
-            return (f"nothing was committed; {pending} earlier commit(s) wait in the clone for "
-                    "the next run")
-        return "nothing was committed; the next run backs up what changed"
-
     def execute(self) -> int:
         journal = self.journal
         if journal.condition in (DAMAGED, FOREIGN) and not self.request.dry_run:
@@ -177,7 +159,7 @@ class Run:
         full = self.request.now or journal.condition != FOUND or journal.migrated_from == 2
         scan = self.plan(full)
         if not scan.present:
-            self.fail(self._nothing_to_back_up())
+            self.fail(nothing_tracked(self.sources))
         clone_ready = os.path.isdir(os.path.join(self.config.clone_dir, ".git"))
         push_due = self.push and journal.pending_push > 0
         if not scan.candidates and clone_ready and not push_due:
@@ -224,19 +206,11 @@ class Run:
         self.outcome.skips = list(plan.skips)
         if self.verbose and not self.explained:  # -v: why each file is read or not
             self.explained = True
-            from memory_vault.pipeline.reasons import explain_scan
+            from memory_vault.pipeline.reasons import every_file_read, explain_scan
 
             explain_scan(self.log, self.sources, self.journal.files, plan,
-                         self._every_file(full))
+                         every_file_read(full, now=self.request.now, damaged=self.journal.damaged))
         return plan
-
-    def _every_file(self, full: bool) -> str | None:
-        """Why this run reads every file, if it does."""
-        if not full:
-            return None
-        if self.request.now:
-            return "--now reads every file"
-        return f".last_sync is {self.journal.damaged or 'of an old format'}: every file is read"
 
     # -- commit and push -----------------------------------------------------------------
 
@@ -310,12 +284,9 @@ class Run:
 
     def record(self, *, durable: bool) -> int:
         if self.request.dry_run:
-            for skip in self.outcome.skips:
-                self.log.warning(f"{skip.name}: would be skipped, {skip.reason}")
-            self.outcome.changed = list(getattr(self.vault, "would", []))
-            self.summary = (f"sync (dry run): {plural(len(self.outcome.present), 'file')} "
-                            "checked, nothing written")
-            self.log.info(self.summary)
+            from memory_vault.pipeline.dryrun import record_dry_run
+
+            self.summary = record_dry_run(self.log, self.outcome, self.vault)
             return self.outcome.exit_code
         ask = self.vault.commits.last_saved if self.vault is not None else None
         try:
@@ -327,6 +298,3 @@ class Run:
             self.log.warning(f"cannot write {self.config.state_file} ({exc.strerror or exc}): "
                              "the backup itself is done; the next run rebuilds the journal")
         return self.outcome.exit_code
-
-    def _nothing_to_back_up(self) -> str:
-        return nothing_tracked(self.sources)

@@ -13,12 +13,12 @@ at its place is not stored again.
 from memory_vault.capture import pieces
 from memory_vault.capture.version import Version
 from memory_vault.fsutil import plural, utc_stamp
-from memory_vault.logfile import printable
 from memory_vault.sources.names import tree_path_problem
 from memory_vault.store import trees
 from memory_vault.store.blobs import IDENTITY, Blobs
 from memory_vault.store.repo import Repo
 from memory_vault.store.trailers import trailer
+from memory_vault.terminal import printable
 
 
 class Shrink:
