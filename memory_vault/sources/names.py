@@ -25,7 +25,7 @@ def is_git_name(part: str) -> bool:
     trailing dots or spaces and the 8.3 short name (`git~1`) that NTFS folds into it, or
     the invisible code points HFS+ ignores. Git refuses such entries; a vault never
     writes one."""
-    if any(c in _HFS_IGNORED for c in part):
+    if not _HFS_IGNORED.isdisjoint(part):
         part = "".join(c for c in part if c not in _HFS_IGNORED)
     folded = part.rstrip(". ").lower()
     return folded in (".git", "git~1")
@@ -53,7 +53,8 @@ def _component_problem(part: str) -> str | None:
         return f"a '{part}' path component"
     if is_git_name(part):
         return "git cannot hold a path with a '.git' folder in it"
-    if len(part.encode("utf-8", "surrogateescape")) > MAX_NAME_BYTES:
+    if len(part) * 4 > MAX_NAME_BYTES and len(part.encode("utf-8", "surrogateescape")) > (
+            MAX_NAME_BYTES):  # UTF-8 spends at most 4 bytes a character
         return f"a name over {MAX_NAME_BYTES} bytes"
     return None
 

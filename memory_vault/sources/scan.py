@@ -69,7 +69,9 @@ def expand(patterns: tuple[str, ...], source_dir: str) -> tuple[list[str], list[
 
 
 def _tracked(matches: Matches) -> list[str]:
-    return [n for n in matches.found if not _sidecar_of_another(n, matches.found)]
+    found = matches.found
+    return [n for n in found
+            if not (n.endswith(SQLITE_SIDECARS) and _sidecar_of_another(n, found))]
 
 
 def _sidecar_of_another(name: str, found: "Mapping[str, bool]") -> bool:
@@ -104,8 +106,9 @@ def scan(patterns: tuple[str, ...], source_dir: str, records: "Mapping[str, Know
                          "past them were not looked at (name the files more narrowly)")
                     for p in matches.overflow]
     real_source = os.path.realpath(source_dir)
+    folders: dict[str, bool] = {}  # folder -> resolves inside the source dir
     for name in result.present:
-        st = _look(result, name, source_dir, real_source, looks)
+        st = _look(result, name, source_dir, real_source, folders, looks)
         if st is None:
             continue
         record = records.get(name)
@@ -167,7 +170,7 @@ def untracked(source: "Source") -> list[str]:
 
 
 def _look(result: Scan, name: str, source_dir: str, real_source: str,
-          looks: Looks) -> os.stat_result | None:
+          folders: dict[str, bool], looks: Looks) -> os.stat_result | None:
     """The stat of a file that may be read, else None with a skip or an absence noted."""
     why = unholdable(name)
     if why is not None:
@@ -176,10 +179,11 @@ def _look(result: Scan, name: str, source_dir: str, real_source: str,
     path = os.path.join(source_dir, name)
     try:
         st = looks.lstat(path)
-        if stat.S_ISLNK(st.st_mode) or "/" in name:
-            for end in range(len(name)):  # each folder on the way: a link swapped in for one
-                if name[end] == "/":
-                    looks.note(os.path.join(source_dir, name[:end]), follow=False)
+        if "/" in name and not _folder_inside(name.rpartition("/")[0], source_dir,
+                                              real_source, folders, looks):
+            result.skips.append(Skip(name, OUTSIDE))
+            return None
+        if stat.S_ISLNK(st.st_mode):
             if inside(os.path.realpath(path), real_source) is None:
                 result.skips.append(Skip(name, OUTSIDE))
                 return None
@@ -194,6 +198,22 @@ def _look(result: Scan, name: str, source_dir: str, real_source: str,
         result.skips.append(Skip(name, f"not a regular file ({kind(st.st_mode)})"))
         return None
     return st
+
+
+def _folder_inside(folder: str, source_dir: str, real_source: str,
+                   folders: dict[str, bool], looks: Looks) -> bool:
+    """Does `folder` (a path below the source dir, which may cross a linked folder) resolve
+    inside it? Asked once per folder a scan meets: a file lies where its folder resolves
+    to (a realpath per file cost a stat per path component). Each folder on the way is
+    looked at: a link swapped in for one changes what the scan finds."""
+    known = folders.get(folder)
+    if known is None:
+        for end, char in enumerate(folder + "/"):
+            if char == "/":
+                looks.note(os.path.join(source_dir, folder[:end]), follow=False)
+        real = os.path.realpath(os.path.join(source_dir, folder))
+        known = folders[folder] = real == real_source or inside(real, real_source) is not None
+    return known
 
 
 def kind(mode: int) -> str:
