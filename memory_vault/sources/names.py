@@ -59,9 +59,16 @@ def _component_problem(part: str) -> str | None:
     return None
 
 
-def unholdable(name: str) -> str | None:
-    """Why git or a vault cannot hold this file name, or None (the scan's question)."""
-    return tree_path_problem(name)
+def unholdable(name: str, folders: "dict[str, str | None] | None" = None) -> str | None:
+    """Why git or a vault cannot hold this file name, or None (the scan's question).
+    `folders` keeps the answer for each folder met: a scan asks of every file, and the
+    files of one folder share all of its path but the last name."""
+    folder, _, last = name.rpartition("/")
+    if folders is None or not folder:
+        return tree_path_problem(name)
+    if folder not in folders:
+        folders[folder] = tree_path_problem(folder)
+    return folders[folder] or tree_path_problem(last)
 
 
 def resolve(source_dir: str, name: str) -> str | None:

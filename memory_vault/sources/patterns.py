@@ -10,10 +10,6 @@ import os
 
 from memory_vault.shortcut import Looks
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from collections.abc import Iterator
-
 GLOB_CHARS = "*?["
 SCAN_LIMIT = 100_000  # folder entries one expansion may visit: a huge tree costs no more
 
@@ -64,7 +60,9 @@ class Matches:
                 self.absent.append(pattern)
             return
         self.cut = False
-        for name, is_dir in sorted(set(self.match(pattern.split("/"), ""))):
+        out: list[tuple[str, bool]] = []
+        self.match(pattern.split("/"), "", out)
+        for name, is_dir in sorted(set(out)):
             if name not in self.found and not self.excludes(name):
                 self.found[name] = is_dir
         if self.cut:
@@ -81,38 +79,41 @@ class Matches:
     def disk(self, name: str) -> str:
         return os.path.join(self.root, name)
 
-    def match(self, parts: list[str], folder: str) -> "Iterator[tuple[str, bool]]":
+    def match(self, parts: list[str], folder: str, out: list[tuple[str, bool]]) -> None:
+        """Add to `out` (name, is a folder) of what `parts` match below `folder`. (A list
+        handed down, not generators: a file found five folders deep was passed up through
+        five `yield from`, and a machine's scan finds thousands.)"""
         head, rest = parts[0], parts[1:]
         if head == "**":
-            yield from self.globstar(rest, folder, set())
+            self.globstar(rest, folder, set(), out)
         elif not any(c in head for c in GLOB_CHARS):
             path = _join(folder, head)
             if rest and self.looks.isdir(self.disk(path)):
-                yield from self.match(rest, path)
+                self.match(rest, path, out)
             elif not rest and self.looks.lexists(self.disk(path)):
-                yield path, self.looks.isdir(self.disk(path))
+                out.append((path, self.looks.isdir(self.disk(path))))
         else:
             for name, is_dir, _ in self.listing(folder):
                 if (head[0] == "." or name[0] != ".") and component_match(head, name):
                     if not rest:
-                        yield _join(folder, name), is_dir
+                        out.append((_join(folder, name), is_dir))
                     elif is_dir:
-                        yield from self.match(rest, _join(folder, name))
+                        self.match(rest, _join(folder, name), out)
 
-    def globstar(self, rest: list[str], folder: str,
-                 seen: set[tuple[int, int]]) -> "Iterator[tuple[str, bool]]":
+    def globstar(self, rest: list[str], folder: str, seen: set[tuple[int, int]],
+                 out: list[tuple[str, bool]]) -> None:
         """`**`: this folder and each real folder below it, hidden ones excepted."""
         if rest:
-            yield from self.match(rest, folder)
+            self.match(rest, folder, out)
         else:
-            yield from ((_join(folder, n), False) for n, d, _ in self.listing(folder)
-                        if not d and n[0] != ".")
+            out.extend((_join(folder, n), False) for n, d, _ in self.listing(folder)
+                       if not d and n[0] != ".")
         if not seen:
             self.first_visit(folder, seen)
         for name, is_dir, is_link in self.listing(folder):
             path = _join(folder, name)
             if is_dir and not is_link and name[0] != "." and self.first_visit(path, seen):
-                yield from self.globstar(rest, path, seen)
+                self.globstar(rest, path, seen, out)
 
     def first_visit(self, folder: str, seen: set[tuple[int, int]]) -> bool:
         """Is this the first time this `**` enters `folder`? (A bind mount can loop.)"""

@@ -107,8 +107,9 @@ def scan(patterns: tuple[str, ...], source_dir: str, records: "Mapping[str, Know
                     for p in matches.overflow]
     real_source = os.path.realpath(source_dir)
     folders: dict[str, bool] = {}  # folder -> resolves inside the source dir
+    problems: dict[str, str | None] = {}  # folder -> why git cannot hold its path
     for name in result.present:
-        st = _look(result, name, source_dir, real_source, folders, looks)
+        st = _look(result, name, source_dir, real_source, folders, problems, looks)
         if st is None:
             continue
         record = records.get(name)
@@ -170,9 +171,10 @@ def untracked(source: "Source") -> list[str]:
 
 
 def _look(result: Scan, name: str, source_dir: str, real_source: str,
-          folders: dict[str, bool], looks: Looks) -> os.stat_result | None:
+          folders: dict[str, bool], problems: "dict[str, str | None]",
+          looks: Looks) -> os.stat_result | None:
     """The stat of a file that may be read, else None with a skip or an absence noted."""
-    why = unholdable(name)
+    why = unholdable(name, problems)
     if why is not None:
         result.skips.append(Skip(name, why))
         return None
