@@ -97,6 +97,22 @@ def test_hanging_remote_is_cut_off_by_the_timeout(vault: Vault) -> None:
     assert_fsck_clean(vault.clone)
 
 
+def test_the_embedded_vault_is_no_network_and_has_no_deadline(embedded: Vault) -> None:
+    """A first sync of a whole machine spends minutes in git's own delta search before its
+    push sends a byte; into the embedded vault (this machine's disk) MEMORY_VAULT_GIT_TIMEOUT
+    never cut it (it did: every run exited 3 with the commit kept in the clone)."""
+    embedded.write("memory.json", '{"a": 1}', age=10)
+    assert embedded.sync().returncode == 0
+    hook = embedded.remote / "hooks" / "pre-receive"  # a push that takes 3 s
+    hook.write_text("#!/bin/sh\nsleep 3\n")
+    hook.chmod(0o755)
+    embedded.env["MEMORY_VAULT_GIT_TIMEOUT"] = "1"
+    embedded.write("memory.json", '{"a": 2}', age=10)
+    result = embedded.sync(timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert embedded.remote_file("memory.json") == b'{"a": 2}'
+
+
 def test_push_over_http_with_a_token_never_shows_it(vault: Vault, tmp_path: Path) -> None:
     served = _served(vault, tmp_path)
     with GitHttpServer(served, token=TOKEN) as server:

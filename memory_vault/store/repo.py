@@ -30,7 +30,9 @@ class Repo:
         self.git = GitRunner(
             config.clone_dir,
             redactor=self.redactor,
-            timeout=config.git_timeout,
+            # The embedded vault is this machine's disk, not a network: no deadline (a first
+            # sync of a machine, gigabytes, spends minutes in git's own delta search).
+            timeout=None if config.embedded else config.git_timeout,
             keep_fds=(lock_fd,) if lock_fd is not None else (),
             credentials=(user, password),
             credential_origin=credential_origin,

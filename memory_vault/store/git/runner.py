@@ -40,14 +40,14 @@ class GitRunner:
         cwd: str,
         *,
         redactor: Redactor,
-        timeout: float,
+        timeout: float | None,
         keep_fds: tuple[int, ...] = (),
         credentials: tuple[str, str] = ("", ""),
         credential_origin: str = "",
     ) -> None:
         self.cwd = cwd
         self.redactor = redactor
-        self.timeout = timeout
+        self.timeout = timeout  # of a network command; None: a vault on this machine's disk
         self.keep_fds = keep_fds
         self.credentials = credentials
         self.credential_origin = credential_origin
@@ -157,11 +157,12 @@ class GitResult:
             f"exit status {self.returncode}")
 
 
-def _communicate_by_deadline(proc: "subprocess.Popen[bytes]", timeout: float,
+def _communicate_by_deadline(proc: "subprocess.Popen[bytes]", timeout: float | None,
                              *, show: bool) -> tuple[bytes, bytes]:
     """Like communicate(), but raising TimeoutExpired (with what git said) at a deadline:
-    `timeout` seconds from the start, stretched only by `_deadline_of` for what we upload;
-    git's stderr is shown on ours if `show`. What the remote says never buys time."""
+    `timeout` seconds from the start (None: none), stretched only by `_deadline_of` for what
+    we upload; git's stderr is shown on ours if `show`. What the remote says never buys
+    time."""
     import sys
     import threading
     import time
@@ -197,6 +198,8 @@ def _communicate_by_deadline(proc: "subprocess.Popen[bytes]", timeout: float,
             proc.wait(timeout=0.2)
             break
         except subprocess.TimeoutExpired:
+            if timeout is None:
+                continue
             allowed = _deadline_of(timeout, uploaded[0])
             if time.monotonic() - started > allowed:
                 raise subprocess.TimeoutExpired(proc.args, allowed, bytes(out),
