@@ -38,7 +38,14 @@ class WorkTree:
         paths = sorted(repo.paths_between(shown, tip))
         entries = self._entries(tip, paths)
         self._write_index(paths, entries)
-        hidden = [p for p, e in entries.items() if not self._show(p, e)]
+        visible = [(p, e) for p, e in entries.items() if self._belongs(p, e)]
+        hidden = [p for p, e in entries.items() if not self._belongs(p, e)]
+        # One git for every blob (a first sync shows thousands: a process each cost more
+        # than the files' bytes); one version in memory at a time.
+        blobs = self.blobs.iterate([e.sha for _, e in visible])
+        for (path, entry), data in zip(visible, blobs, strict=True):
+            if not self._show(path, entry, data):
+                hidden.append(path)
         if hidden:
             repo.git.run("update-index", "-z", "--skip-worktree", "--stdin",
                          input_bytes=b"".join(p.encode("utf-8", "surrogateescape") + b"\0"
@@ -67,15 +74,16 @@ class WorkTree:
         if lines:
             self.repo.git.run("update-index", "-z", "--index-info", input_bytes=b"".join(lines))
 
-    def _show(self, path: str, entry: trees.Entry) -> bool:
-        """Write the entry's file if it belongs in the view; False: hidden (skip-worktree)."""
+    def _belongs(self, path: str, entry: trees.Entry) -> bool:
+        """Is the entry's file part of the view? (False: hidden, skip-worktree.)"""
         prefix = self.repo.config.subdir + "/"
-        if (not path.startswith(prefix) or entry.kind != "blob"
-                or entry.mode == trees.SYMLINK_MODE):
-            return False
+        return (path.startswith(prefix) and entry.kind == "blob"
+                and entry.mode != trees.SYMLINK_MODE
+                and not any(trees.entry_problem(part) for part in path.split("/")))
+
+    def _show(self, path: str, entry: trees.Entry, data: bytes) -> bool:
+        """Write the entry's file; False: a folder on its way is not a plain folder."""
         parts = path.split("/")
-        if any(trees.entry_problem(part) for part in parts):
-            return False
         try:
             folder = self._open_folder(parts[:-1])
         except OSError as exc:
@@ -83,7 +91,7 @@ class WorkTree:
                                   f"its way is not a plain folder ({exc.strerror})")
             return False
         try:
-            self._write(folder, parts[-1], entry)
+            self._write(folder, parts[-1], entry, data)
         finally:
             os.close(folder)
         return True
@@ -103,7 +111,7 @@ class WorkTree:
             fd = step
         return fd
 
-    def _write(self, folder: int, name: str, entry: trees.Entry) -> None:
+    def _write(self, folder: int, name: str, entry: trees.Entry, data: bytes) -> None:
         """The blob into a new file beside `name`, renamed over it (a link there is replaced,
         never followed)."""
         tmp = f".mv-worktree-{os.getpid()}-{os.urandom(4).hex()}"
@@ -112,7 +120,9 @@ class WorkTree:
                      mode, dir_fd=folder)
         try:
             try:
-                self.blobs.stream(entry.sha, fd)
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view):]
             finally:
                 os.close(fd)
             os.rename(tmp, name, src_dir_fd=folder, dst_dir_fd=folder)
