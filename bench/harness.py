@@ -60,6 +60,7 @@ class Plan:
     restic: bool  # restic is run beside us (only with --all)
     watch_idle_s: float = 120.0  # `watch` left alone (10 minutes with --all)
     watch_writer_s: float = 60.0  # a writer every 100 ms beside `watch`
+    machine_scale: float = 1.0  # the machine case's share of its full size (5,000 files)
 
 
 # -- running ---------------------------------------------------------------------------------
@@ -85,6 +86,39 @@ def run(cmd: list[str], env: dict[str, str], cwd: Path) -> Sample:
 
 def median(samples: list[Sample]) -> float:
     return statistics.median(s.seconds for s in samples)
+
+
+def interleaved_ms(commands: dict[str, list[str]], setup: Setup,
+                   repeat: int) -> dict[str, float]:
+    """Median milliseconds of each command.
+
+    A run costs a few milliseconds, so the machine's drift is as large as what is measured:
+    every command runs once per round, in turn, and each round starts with another one."""
+    samples: dict[str, list[Sample]] = {name: [] for name in commands}
+    names = list(commands)
+    for i in range(repeat):
+        for name in names[i % len(names):] + names[:i % len(names)]:
+            samples[name].append(run(commands[name], setup.env, setup.home))
+    return {name: median(found) * 1000 for name, found in samples.items()}
+
+
+def installed_commands(setup: Setup) -> tuple[list[str] | None, list[str]]:
+    """The command of the cron line `schedule install` writes for the installed program
+    (asked of the installed program itself), and `memory-vault`, the command a person
+    types (into a crontab too)."""
+    import shlex
+
+    console = Path(sys.executable).parent / "memory-vault"
+    if not console.exists():
+        return None, []
+    out = subprocess.run([str(console), "schedule", "show", "--with", "cron"], env=setup.env,
+                         cwd=setup.home, capture_output=True, text=True, check=False).stdout
+    line = next(x for x in out.splitlines() if x.endswith("# memory-vault"))
+    words = shlex.split(line.split(" ", 5)[5].rsplit(" # memory-vault", 1)[0])
+    words = [w for w in words if not w.startswith("PATH=")] if words[0].startswith("PATH=") \
+        else words
+    env_at = words.index("--env-file")
+    return words[:env_at], [str(console)]
 
 
 @dataclass

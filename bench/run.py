@@ -47,6 +47,7 @@ from cases import (
     syncs,
     tracked_10k,
     watch,
+    whole_machine,
     year,
 )
 from harness import ROOT, Plan, Results, machine
@@ -65,6 +66,7 @@ CASES: dict[str, Callable[[Path, Results, Plan], None]] = {
     "store": store.measure,
     "watch": watch.measure,
     "encrypted": encrypted.measure,
+    "machine": whole_machine.measure,
     "year": year.measure,
     "encrypted_year": encrypted.measure_year,
 }
@@ -82,6 +84,9 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--year", action="store_true", help="add a year of history (35,040 "
                                                           "syncs; about 10 minutes)")
     parser.add_argument("--syncs", type=int, help="successive syncs in the long case")
+    parser.add_argument("--machine-scale", type=float,
+                        help="the machine case's share of its full size (5,000 files, 1.5 GB; "
+                             "the default: 1 with --all, 0.1, 0.02 with --quick)")
     parser.add_argument("--no-restic", action="store_true",
                         help="skip restic even with --all (the only mode that runs it)")
     parser.add_argument("--only", help=f"comma-separated case names ({', '.join(CASES)})")
@@ -96,7 +101,9 @@ def plan_of(args: argparse.Namespace) -> Plan:
                 fleet_rounds=50 if args.all else 4,
                 restic=args.all and bool(shutil.which("restic")) and not args.no_restic,
                 watch_idle_s=600.0 if args.all else 30.0 if args.quick else 120.0,
-                watch_writer_s=20.0 if args.quick else 60.0)
+                watch_writer_s=20.0 if args.quick else 60.0,
+                machine_scale=args.machine_scale or (1.0 if args.all else 0.02 if args.quick
+                                                     else 0.1))
 
 
 def chosen(args: argparse.Namespace) -> set[str]:

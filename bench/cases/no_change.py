@@ -9,7 +9,17 @@ import subprocess
 import sys
 from pathlib import Path
 
-from harness import SCRIPT, SEED_FILES, Plan, Results, Sample, Setup, measure_peaks, median, run
+from harness import (
+    SCRIPT,
+    SEED_FILES,
+    Plan,
+    Results,
+    Setup,
+    installed_commands,
+    interleaved_ms,
+    measure_peaks,
+    run,
+)
 from workloads import Memory, age
 
 
@@ -26,7 +36,7 @@ def measure(tmp: Path, results: Results, plan: Plan) -> None:
                 "ours": [sys.executable, str(SCRIPT)]}
     if cron is not None:
         commands.update(cron=cron, console=console)
-    ms = _interleaved_ms(commands, setup, repeat)
+    ms = interleaved_ms(commands, setup, repeat)
     instructions = {name: _instructions(command, setup) for name, command in commands.items()
                     if name in ("baseline", "cron", "console")}
     git_calls = _git_started(setup)
@@ -50,39 +60,6 @@ def measure(tmp: Path, results: Results, plan: Plan) -> None:
 def _ratio(instructions: dict[str, int | None], name: str) -> float | None:
     counted, baseline = instructions.get(name), instructions.get("baseline")
     return counted / baseline if counted and baseline else None
-
-
-def _interleaved_ms(commands: dict[str, list[str]], setup: Setup,
-                    repeat: int) -> dict[str, float]:
-    """Median milliseconds of each command.
-
-    A run costs a few milliseconds, so the machine's drift is as large as what is measured:
-    every command runs once per round, in turn, and each round starts with another one."""
-    samples: dict[str, list[Sample]] = {name: [] for name in commands}
-    names = list(commands)
-    for i in range(repeat):
-        for name in names[i % len(names):] + names[:i % len(names)]:
-            samples[name].append(run(commands[name], setup.env, setup.home))
-    return {name: median(found) * 1000 for name, found in samples.items()}
-
-
-def installed_commands(setup: Setup) -> tuple[list[str] | None, list[str]]:
-    """The command of the cron line `schedule install` writes for the installed program
-    (asked of the installed program itself), and `memory-vault`, the command a person
-    types (into a crontab too)."""
-    import shlex
-
-    console = Path(sys.executable).parent / "memory-vault"
-    if not console.exists():
-        return None, []
-    out = subprocess.run([str(console), "schedule", "show", "--with", "cron"], env=setup.env,
-                         cwd=setup.home, capture_output=True, text=True, check=False).stdout
-    line = next(x for x in out.splitlines() if x.endswith("# memory-vault"))
-    words = shlex.split(line.split(" ", 5)[5].rsplit(" # memory-vault", 1)[0])
-    words = [w for w in words if not w.startswith("PATH=")] if words[0].startswith("PATH=") \
-        else words
-    env_at = words.index("--env-file")
-    return words[:env_at], [str(console)]
 
 
 def _instructions(command: list[str], setup: Setup) -> int | None:
