@@ -222,13 +222,11 @@ def _parse_into(journal: Journal, text: str, path: str, vault: Vault | None) -> 
 
 
 def _parse_file(files: dict[str, Version], fields: list[str]) -> None:
-    """A `file` line, split: one a tracked file, so a machine's journal holds thousands
-    and every cron run reads them all (kept to one split and no call it can spare)."""
-    stat_size, size, digest = int(fields[1]), int(fields[3]), fields[4]
+    """A `file` line, split: a machine's journal holds thousands, read by every cron run."""
+    stat_size, size, digest, name = int(fields[1]), int(fields[3]), fields[4], fields[-1]
     if len(digest) != 64 or stat_size < 0 or size < 0:
         raise ValueError("record")
-    records, name = int(fields[7]), fields[-1]
-    name = unescape(name) if "\\" in name else name
+    records, name = int(fields[7]), unescape(name) if "\\" in name else name
     files[name] = Version(name, size=size, sha256=digest, stat_size=stat_size,
                           mtime_ns=int(fields[2]), fmt=fields[6], saved=int(fields[5]),
                           records=None if records < 0 else records,
@@ -298,8 +296,5 @@ def escape(text: str) -> str:
 def unescape(text: str) -> str:
     if "\\" not in text:
         return text
-    out: list[str] = []
-    chars = iter(text)
-    for c in chars:
-        out.append(_UNESCAPES[next(chars)] if c == "\\" else c)
-    return "".join(out)
+    chars = iter(text)  # a backslash takes the character after it along
+    return "".join(_UNESCAPES[next(chars)] if c == "\\" else c for c in chars)
