@@ -59,6 +59,12 @@ class GitFailed(VaultError):
     kind = KIND_GIT
 
 
+class RemoteDamaged(GitFailed):
+    """What the remote gave back is not what Memory Vault wrote there (an encrypted version
+    damaged or forged): the message names it. The clone is as good as before: a sync keeps
+    its commit for the next run, a restore reads the clone."""
+
+
 class NetworkError(GitFailed):
     """The remote could not be reached or timed out (`kind` network), refused our
     credentials (authentication), or refused the push (refused by the remote)."""

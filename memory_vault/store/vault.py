@@ -9,7 +9,7 @@ import alone costs more than a whole cron run that finds nothing to do.
 
 import os
 
-from memory_vault.errors import NetworkError, VaultError
+from memory_vault.errors import NetworkError, RemoteDamaged, VaultError
 from memory_vault.fsutil import ensure_private_dir
 from memory_vault.logfile import RunLog
 from memory_vault.settings.load import Config
@@ -72,6 +72,6 @@ class Vault:
         if not self.repo.fresh and fetch:
             try:
                 self.remote.fetch()
-            except NetworkError as exc:
+            except (NetworkError, RemoteDamaged) as exc:
                 self.repo.log.warning(f"{exc}; reading the local clone, which may be behind")
         return self.reader.tip()

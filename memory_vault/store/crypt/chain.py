@@ -21,6 +21,10 @@ import os
 
 from memory_vault.fsutil import write_atomic
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from memory_vault.store.git.runner import GitRunner
+
 CHAIN_FILE = "memory-vault-sealed-chain"
 FACTOR = 0.5
 ROOT_FACTOR = 1.0
@@ -30,24 +34,34 @@ BUNDLE_SIGNATURES = (b"# v2 git bundle\n", b"# v3 git bundle\n")
 
 
 class Link:
-    """One commit of the remote's branch: its sha, the plain tip its bundle brings, and
-    the size of the encrypted bundle."""
+    """One commit of the remote's branch: its sha, the plain tip its bundle brings, the
+    size of the encrypted bundle, and the recipients it was encrypted to (a fingerprint the
+    bundle itself carries, as a ref name: "" for none)."""
 
-    __slots__ = ("plain", "sealed", "size")
+    __slots__ = ("plain", "sealed", "sealed_for", "size")
 
-    def __init__(self, sealed: str, plain: str, size: int) -> None:
+    def __init__(self, sealed: str, plain: str, size: int, sealed_for: str = "") -> None:
         self.sealed = sealed
         self.plain = plain
         self.size = size
+        self.sealed_for = sealed_for
 
 
 class Chain:
-    """The links of the remote's branch as this clone last applied them, oldest first."""
+    """The links of the remote's branch as this clone last applied them, oldest first, and
+    `reader`, the public key of the identity that last opened one ("": ask again)."""
 
-    __slots__ = ("links",)
+    __slots__ = ("links", "reader")
 
-    def __init__(self, links: list[Link]) -> None:
+    def __init__(self, links: list[Link], *, reader: str = "") -> None:
         self.links = links
+        self.reader = reader
+
+    @property
+    def sealed_for(self) -> str:
+        """The recipients every link was encrypted to ("": they differ, or are unknown)."""
+        found = {link.sealed_for for link in self.links}
+        return found.pop() if len(found) == 1 else ""
 
     @property
     def tip(self) -> str | None:
@@ -66,8 +80,8 @@ class Chain:
             newer += self.links[index].size
         return start
 
-    def replaced_from(self, start: int, link: Link) -> "Chain":
-        return Chain([*self.links[:start], link])
+    def replaced_from(self, start: int, link: Link, *, reader: str) -> "Chain":
+        return Chain([*self.links[:start], link], reader=reader)
 
 
 def load_chain(git_dir: str) -> Chain:
@@ -75,13 +89,18 @@ def load_chain(git_dir: str) -> Chain:
     try:
         with open(os.path.join(git_dir, CHAIN_FILE), encoding="ascii") as handle:
             rows = [line.split() for line in handle]
-        return Chain([Link(sealed, plain, int(size)) for sealed, plain, size in rows])
+        reader = next((row[1] for row in rows if row[0] == "#reader" and len(row) == 2), "")
+        return Chain([Link(row[0], row[1], int(row[2]), *row[3:4]) for row in rows
+                      if not row[0].startswith("#") and len(row) in (3, 4)],
+                     reader=reader)
     except (OSError, ValueError, UnicodeDecodeError):
         return Chain([])
 
 
 def save_chain(git_dir: str, chain: Chain) -> None:
-    text = "".join(f"{link.sealed} {link.plain} {link.size}\n" for link in chain.links)
+    text = (f"#reader {chain.reader}\n" if chain.reader else "") + "".join(
+        f"{link.sealed} {link.plain} {link.size} {link.sealed_for}".rstrip() + "\n"
+        for link in chain.links)
     write_atomic(os.path.join(git_dir, CHAIN_FILE), text.encode(), durable=True)
 
 
@@ -145,3 +164,24 @@ def pack_intact(path: str, header: BundleHeader) -> bool:
             digest.update(chunk)
             remaining -= len(chunk)
         return digest.digest() == handle.read(trailer)
+
+
+def link_problem(header: BundleHeader, intact: bool, previous: str | None, plain: str,
+                 local_ref: str, runner: "GitRunner") -> str | None:
+    """What is wrong with a link whose bundle has this header (None: nothing): it must bring
+    the tip the clone applied, after the previous link's, and need only what that holds. A
+    host that replays an old link, or splices links, is caught here, key or no key."""
+    if not intact:
+        return "its pack is damaged"
+    from memory_vault.store.tracking import is_ancestor
+
+    if header.refs.get(local_ref) != plain:
+        return "it does not bring the tip the clone applied"
+    if previous is None:
+        return "the first bundle needs commits no bundle brings" if header.prerequisites \
+            else None
+    if plain == previous or not is_ancestor(runner, previous, plain):
+        return "it brings nothing after the bundle before it (an old one replayed?)"
+    if not all(is_ancestor(runner, needed, previous) for needed in header.prerequisites):
+        return "it needs commits the bundles before it do not bring"
+    return None

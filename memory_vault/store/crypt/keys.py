@@ -36,6 +36,15 @@ class Keys:
         self.recipients = recipients
         self.public_key = str(identities[0].to_public())
 
+    @property
+    def fingerprint(self) -> str:
+        """The recipients, as a set: what a chain's links were encrypted to (public keys
+        only; a hash, so that the chain file stays one short line)."""
+        import hashlib
+
+        keys = "\n".join(sorted({str(r) for r in self.recipients}))
+        return hashlib.sha256(keys.encode()).hexdigest()[:32]
+
     def encrypt_file(self, plain: str, sealed: str) -> None:
         import pyrage
 
@@ -71,7 +80,7 @@ def load_keys(path: str, extra_recipients: tuple[str, ...]) -> Keys:
 
 def _identity_lines(path: str) -> list[str]:
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        fd = os.open(path, os.O_RDONLY)  # a link is followed (agenix, sops-nix, stow)
     except FileNotFoundError:
         raise _bad_identity(path, "no such file (`memory-vault init --encrypt` creates one; "
                                   "on another machine of the vault, copy its identity "

@@ -16,13 +16,12 @@ import os
 import shutil
 import time
 
-from memory_vault.errors import ConfigError, GitFailed, VaultError
+from memory_vault.errors import ConfigError, GitFailed, RemoteDamaged
 from memory_vault.store.crypt.chain import (
-    BundleHeader,
     Chain,
     Link,
+    link_problem,
     load_chain,
-    pack_intact,
     read_header,
     save_chain,
 )
@@ -33,6 +32,7 @@ from memory_vault.store.repo import Repo
 
 NAME = "bundle.age"  # the one file of every commit of the remote's branch
 FETCHED_REF = "refs/memory-vault/sealed"  # the remote's encrypted branch, as last fetched
+SEALED_FOR = "refs/memory-vault/recipients/"  # + the recipients' fingerprint, in a bundle
 SCRATCH = "memory-vault-sealed"  # a private folder of the git dir for bundles in transit
 NON_FAST_FORWARD_DENIED = b"denying non-fast-forward"
 # Every commit of the remote's branch says the same: the host learns sizes and times only.
@@ -87,7 +87,12 @@ class Sealed:
 
     def fetch(self, runner: GitRunner) -> None:
         """Fetch the remote's branch and apply the links not applied yet."""
-        result = runner.run("fetch", "-q", "--no-tags", "origin",
+        # The host is told only of sealed commits it gave us (else git's negotiation names
+        # the plain ones: `have <sha>`); none yet, nothing in common: no `have` at all.
+        negotiate = ((f"--negotiation-tip={FETCHED_REF}",)
+                     if model.read_ref(runner.cwd, FETCHED_REF) else ())
+        result = runner.run(*(() if negotiate else ("-c", "fetch.negotiationAlgorithm=noop")),
+                            "fetch", "-q", "--no-tags", *negotiate, "origin",
                             f"+refs/heads/{self.repo.branch}:{FETCHED_REF}", network=True,
                             check=False, progress=self.repo.progress)
         if result.returncode != 0:
@@ -104,34 +109,52 @@ class Sealed:
         if fetched is None or fetched == chain.tip:
             return chain
         known = {link.sealed: link for link in chain.links}
-        links = []
+        links: list[Link] = []
+        blobs: set[str] = set()
         for sealed in runner.run("rev-list", "--first-parent", "--reverse",
                                  fetched).text.split():
-            links.append(known.get(sealed) or self._apply_link(runner, sealed))
-        chain = Chain(links)
+            link = known.get(sealed)
+            if link is None:
+                link = self._apply_link(runner, sealed, links[-1].plain if links else None,
+                                        blobs)
+                chain.reader = self.keys.public_key  # it opened a link: it reads the vault
+            links.append(link)
+        chain = Chain(links, reader=chain.reader)
         runner.run("update-ref", self.repo.remote_ref, links[-1].plain)
         save_chain(git_dir, chain)
         return chain
 
-    def _apply_link(self, runner: GitRunner, sealed: str) -> Link:
-        folder = _scratch(runner)
+    def _apply_link(self, runner: GitRunner, sealed: str, previous: str | None,
+                    blobs: set[str]) -> Link:
+        """Decrypt and unbundle a link not applied yet; one that repeats another's bundle
+        or does not follow on from the link before it (a host's replay) is refused."""
+        blob = runner.run("rev-parse", f"{sealed}:{NAME}", check=False).text
+        if blob and blob in blobs:
+            raise RemoteDamaged(f"the remote's version {sealed[:12]} repeats an earlier "
+                             "encrypted bundle: Memory Vault did not write it")
+        blobs.add(blob)
+        folder = scratch(runner)
         try:
-            plain, size = self._decrypt(runner, sealed, folder)
+            plain, size = self.decrypt(runner, sealed, folder)
             header = read_header(plain)
             tip = header.refs.get(self.repo.local_ref)
             if tip is None:
-                raise VaultError(f"the remote's version {sealed[:12]} holds no bundle of the "
+                raise RemoteDamaged(f"the remote's version {sealed[:12]} holds no bundle of the "
                                  f"branch {self.repo.branch}")
             if runner.run("cat-file", "-e", f"{tip}^{{commit}}", check=False).returncode:
                 runner.run("bundle", "unbundle", plain)
-            return Link(sealed, tip, size)
+            problem = link_problem(header, True, previous, tip, self.repo.local_ref, runner)
+            if problem is not None:
+                raise RemoteDamaged(f"the remote's version {sealed[:12]}: {problem}")
+            return Link(sealed, tip, size, next((ref[len(SEALED_FOR):] for ref in header.refs
+                                                 if ref.startswith(SEALED_FOR)), ""))
         except ValueError:
-            raise VaultError(f"the remote's version {sealed[:12]} is not a git bundle once "
+            raise RemoteDamaged(f"the remote's version {sealed[:12]} is not a git bundle once "
                              "decrypted: it is damaged") from None
         finally:
             shutil.rmtree(folder, ignore_errors=True)
 
-    def _decrypt(self, runner: GitRunner, sealed: str, folder: str) -> tuple[str, int]:
+    def decrypt(self, runner: GitRunner, sealed: str, folder: str) -> tuple[str, int]:
         """One link's bundle, decrypted into `folder`: (its path, the encrypted size)."""
         from pyrage import DecryptError
 
@@ -153,10 +176,17 @@ class Sealed:
             if "no matching keys" in str(exc).lower():
                 raise ConfigError(
                     f"{IDENTITY}={self.keys.path}: this identity cannot decrypt the remote's "
-                    f"version {sealed[:12]} ({_date_of(runner, sealed)}): it is not one of "
+                    f"version {sealed[:12]} ({date_of(runner, sealed)}): it is not one of "
                     "its recipients (add its public key to MEMORY_VAULT_RECIPIENTS on the "
                     "machine that pushed it)", IDENTITY) from None
-            raise VaultError(f"the remote's version {sealed[:12]} does not decrypt: it is "
+            raise RemoteDamaged(f"the remote's version {sealed[:12]} does not decrypt: it is "
+                             "damaged") from None
+        except OSError as exc:
+            if exc.errno is not None:  # our disk, not the version
+                raise
+            # rage found a damaged chunk after the header (a flipped or missing byte)
+            raise RemoteDamaged(f"the remote's version {sealed[:12]} "
+                             f"({date_of(runner, sealed)}) does not decrypt: it is "
                              "damaged") from None
         return plain, os.path.getsize(encrypted)
 
@@ -174,6 +204,13 @@ class Sealed:
             # Links fetched but never applied (a run killed in between): ours must be
             # replayed on top of them first, as when a push is rejected.
             return GitResult(("push",), 1, b"", b"! [rejected] (fetch first)\n")
+        from memory_vault.store.crypt.audit import check_reader
+
+        check_reader(self, chain)
+        if chain.links and chain.sealed_for != self.keys.fingerprint and not rewrite:
+            self.repo.log.info("the recipients changed (MEMORY_VAULT_RECIPIENTS): the whole "
+                               "history is sent again, encrypted to each of them")
+            rewrite = True
         start = 0 if rewrite else chain.merge_from()
         result = self._push_from(chain, start)
         if (result.returncode != 0 and start < len(chain.links)
@@ -192,7 +229,7 @@ class Sealed:
         if base is not None and start < len(chain.links) and not self.repo.is_ancestor(
                 base.plain, head):
             base, start = None, 0  # our history no longer holds it (rewritten): send it all
-        folder = _scratch(runner)
+        folder = scratch(runner)
         try:
             sealed, size = self._seal(folder, base, head)
             target = f"refs/heads/{self.repo.branch}"
@@ -206,7 +243,9 @@ class Sealed:
             runner.run("update-ref", "--stdin", input_bytes=(
                 f"update {FETCHED_REF} {sealed}\nupdate {self.repo.remote_ref} {head}\n"
             ).encode())
-            save_chain(_git_dir(runner), chain.replaced_from(start, Link(sealed, head, size)))
+            save_chain(_git_dir(runner), chain.replaced_from(
+                start, Link(sealed, head, size, self.keys.fingerprint),
+                reader=self.keys.public_key))
         return result
 
     def _seal(self, folder: str, base: Link | None, head: str) -> tuple[str, int]:
@@ -214,8 +253,15 @@ class Sealed:
         (its sha, the encrypted bundle's size)."""
         runner = self.repo.git
         plain, encrypted = os.path.join(folder, "bundle"), os.path.join(folder, NAME)
-        runner.run("bundle", "create", "-q", plain, self.repo.local_ref,
-                   *([f"^{base.plain}"] if base else []))
+        # The recipients travel inside the bundle, as the name of a second ref: a machine
+        # that applies it knows whether the whole history must be sent again to new ones.
+        marker = SEALED_FOR + self.keys.fingerprint
+        runner.run("update-ref", marker, head)
+        try:
+            runner.run("bundle", "create", "-q", plain, self.repo.local_ref, marker,
+                       *([f"^{base.plain}"] if base else []))
+        finally:
+            runner.run("update-ref", "-d", marker, check=False)
         self.keys.encrypt_file(plain, encrypted)
         blob = runner.run("hash-object", "-w", "--no-filters", encrypted).text
         tree = runner.run("mktree", input_bytes=f"100644 blob {blob}\t{NAME}\n".encode()).text
@@ -228,52 +274,17 @@ class Sealed:
     # -- checking --------------------------------------------------------------------------
 
     def audit(self) -> tuple[bool, str]:
-        """Decrypt every link of the remote's branch as last fetched and check it: a git
-        bundle whose pack is intact, needing exactly the previous link's tip, the last one
-        bringing the plain tip the clone holds as the remote's."""
-        runner = self.repo.git
-        chain = load_chain(self.repo.git_dir)
-        if not chain.links:
-            return True, "the remote holds no encrypted version yet"
-        previous: str | None = None
-        for number, link in enumerate(chain.links, 1):
-            folder = _scratch(runner)
-            try:
-                plain, _size = self._decrypt(runner, link.sealed, folder)
-                header = read_header(plain)
-                problem = self._link_problem(header, pack_intact(plain, header), previous,
-                                             link.plain)
-            except (VaultError, ValueError) as exc:
-                problem = str(exc) if isinstance(exc, VaultError) else "not a git bundle"
-            finally:
-                shutil.rmtree(folder, ignore_errors=True)
-            if problem is not None:
-                return False, (f"the remote's version {link.sealed[:12]} "
-                               f"({_date_of(runner, link.sealed)}, {number} of "
-                               f"{len(chain.links)}): {problem}")
-            previous = link.plain
-        return True, (f"{len(chain.links)} encrypted bundle(s) on the remote decrypt with "
-                      f"{self.keys.path} and hold the history up to {(previous or '')[:12]}")
+        """Every link of the remote's branch decrypted and checked (`store.crypt.audit`)."""
+        from memory_vault.store.crypt.audit import audit
 
-    def _link_problem(self, header: BundleHeader, intact: bool, previous: str | None,
-                      plain: str) -> str | None:
-        if not intact:
-            return "its pack is damaged"
-        if header.refs.get(self.repo.local_ref) != plain:
-            return "it does not bring the tip the clone applied"
-        if previous is None and header.prerequisites:
-            return "the first bundle needs commits no bundle brings"
-        if previous is not None and not all(
-                self.repo.is_ancestor(needed, previous) for needed in header.prerequisites):
-            return "it needs commits the bundles before it do not bring"
-        return None
+        return audit(self)
 
 
 def _git_dir(runner: GitRunner) -> str:
     return os.path.join(runner.cwd, ".git")
 
 
-def _scratch(runner: GitRunner) -> str:
+def scratch(runner: GitRunner) -> str:
     """A fresh private folder in the git dir for one bundle in transit."""
     folder = os.path.join(_git_dir(runner), SCRATCH)
     shutil.rmtree(folder, ignore_errors=True)
@@ -281,6 +292,6 @@ def _scratch(runner: GitRunner) -> str:
     return folder
 
 
-def _date_of(runner: GitRunner, sealed: str) -> str:
+def date_of(runner: GitRunner, sealed: str) -> str:
     return runner.run("log", "-1", "--format=%cd", "--date=iso-strict", sealed,
                       check=False).text or "date unknown"
