@@ -217,6 +217,29 @@ def test_without_the_schedulers_command_the_files_are_written_and_the_command_sa
     assert (vault.home / ".config/systemd/user/memory-vault.timer").is_file()
 
 
+@pytest.mark.parametrize("kind", ["systemd", "launchd"])
+def test_a_watch_service_without_the_service_manager_is_refused_and_leaves_nothing(
+        vault: Vault, tmp_path: Path, kind: str) -> None:
+    """A slim container has no systemctl: a service nothing can start is not written; the
+    user is told to run `watch` themselves."""
+    settings = vault.home / ".config/memory-vault/.env"
+    settings.parent.mkdir(parents=True)
+    settings.write_text("")
+    bare = tmp_path / "bare-bin"
+    bare.mkdir()
+    asked = [] if kind == "systemd" else ["--with", kind]  # systemd: the default on Linux
+    before = sorted((vault.home / ".config").rglob("*"))
+    result = vault.run("schedule", "install", "--watch", *asked, env={"PATH": str(bare)})
+    assert result.returncode == 1, result.stdout + result.stderr
+    program = "systemctl" if kind == "systemd" else "launchctl"
+    line = result.stderr.strip()
+    assert len(line.splitlines()) == 1
+    assert f"{program} is not installed here" in line and "nothing was installed" in line
+    assert " watch` yourself" in line and "systemctl --user" not in line
+    assert sorted((vault.home / ".config").rglob("*")) == before  # no unit, no folder for one
+    assert not (vault.home / "Library").exists()
+
+
 @pytest.mark.parametrize("every", ["7", "45", "90"])
 def test_intervals_that_leave_gaps_are_refused(vault: Vault, cron: Path, every: str) -> None:
     result = vault.run("schedule", "install", "--every", every)

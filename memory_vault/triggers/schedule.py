@@ -5,8 +5,10 @@ cron (`triggers.cron`, the default where `crontab` exists), a systemd user timer
 agent (`triggers.units`); each runs the same command (`triggers.job`). `--watch` installs the
 `watch` process as a systemd or launchd service instead; `--with claude-code` (codex,
 gemini-cli) the agent's hooks (`triggers.hooks`). `install` run twice leaves one job; an
-install that fails leaves nothing behind; `remove` removes only what `install` made, and
-always its files; `show` prints the job whether or not it is installed.
+install that fails leaves nothing behind, nor does `--watch` where the service manager's own
+command is missing (a timed job's files wait for it; a service nothing can start would
+not); `remove` removes only what `install` made, and always its files; `show` prints the job
+whether or not it is installed.
 """
 
 from __future__ import annotations
@@ -25,7 +27,11 @@ from memory_vault.settings.load import Config
 from memory_vault.triggers import cron, hooks, units
 from memory_vault.triggers.job import check_every
 from memory_vault.triggers.units import LAUNCHD, SYSTEMD, Ran
-from memory_vault.triggers.unreachable import bus_unreachable, systemd_refusal
+from memory_vault.triggers.unreachable import (
+    bus_unreachable,
+    service_manager_missing,
+    systemd_refusal,
+)
 
 CRON = "cron"
 KINDS = (CRON, SYSTEMD, LAUNCHD, *hooks.AGENTS)
@@ -111,6 +117,9 @@ def _install_units(kind: str, every: int, env_file: str, log: RunLog, *, watch: 
     written = [str(path) for path in files]
     lines = [("Installed" if changed else "Already installed") + f" ({_what(kind, watch)}):",
              *written]
+    if ran.missing is not None and watch:  # a service nothing can start: leave none behind
+        units.restore_files(before)
+        raise VaultError(service_manager_missing(kind, ran.missing))
     if ran.missing is not None:
         wanted = _activation_hint(kind, watch)
         log.warning(f"schedule: {ran.missing}: the {_what(kind, watch)} is written but not "

@@ -51,6 +51,18 @@ def systemd_refusal(stderr: str, *, fell_back: bool, watch: bool = False) -> str
     return f"{why}; nothing was installed: {fix}"
 
 
+def service_manager_missing(kind: str, missing: str) -> str:
+    """The line for `schedule install --watch` where the service manager's own command is
+    missing (a slim container has no `systemctl`): nothing was installed, and the one thing
+    to do instead."""
+    program = command_name()
+    other = ("install systemd (as the machine's init system)" if kind == "systemd" else
+             f"on Linux, `{program} schedule install --watch --with systemd`")
+    return (f"{missing}, so no {kind} watch service can run; nothing was installed: run "
+            f"`{program} watch` yourself (in a terminal, tmux, or your container's own "
+            f"supervisor), or {other}")
+
+
 def _user() -> str:
     try:
         import pwd
