@@ -95,8 +95,8 @@ def test_claude_code_hooks_keep_the_users_file_and_back_up_at_session_end(
     assert installed["hooks"]["PreToolUse"] == original["hooks"]["PreToolUse"]
     assert installed["hooks"]["SessionEnd"][0] == original["hooks"]["SessionEnd"][0]
     assert len(_ours(installed, "SessionEnd")) == len(_ours(installed, "PreCompact")) == 1
-    assert installed["hooks"]["PreCompact"] == [
-        {"hooks": [{"type": "command", "command": _ours(installed, "PreCompact")[0]}]}]
+    assert installed["hooks"]["PreCompact"] == [{"hooks": [
+        {"type": "command", "command": _ours(installed, "PreCompact")[0], "timeout": 30}]}]
     # every byte of the user's file is still there, in order, around what was added
     text = claude.read_text()
     assert text.startswith(USERS_SETTINGS[:USERS_SETTINGS.index("\n    ]\n  },")])
@@ -150,6 +150,39 @@ def test_remove_takes_out_only_ours_and_gives_the_file_back(vault: Vault, settle
     again = vault.run("schedule", "remove", "--with", "claude-code")
     assert again.returncode == 0 and "no memory-vault hooks" in again.stdout
     assert vault.run("schedule", "show", "--with", "claude-code").returncode == 1
+
+
+def test_a_settings_file_with_windows_line_endings_keeps_them(vault: Vault,
+                                                               settled: Path) -> None:
+    claude = vault.home / ".claude/settings.json"
+    claude.parent.mkdir()
+    original = USERS_SETTINGS.replace("\n", "\r\n").encode()
+    claude.write_bytes(original)
+    assert vault.run("schedule", "install", "--with", "claude-code").returncode == 0
+    installed = claude.read_bytes()
+    assert installed.count(b"\n") == installed.count(b"\r\n")  # every line ends as before
+    assert installed.startswith(original[:original.index(b"\r\n    ]\r\n  },")])
+    assert len(_ours(json.loads(installed), "SessionEnd")) == 1
+    kept = list(claude.parent.glob("settings.json.pre-memory-vault-*"))
+    assert len(kept) == 1 and kept[0].read_bytes() == original
+    assert vault.run("schedule", "remove", "--with", "claude-code").returncode == 0
+    assert claude.read_bytes() == original
+
+
+def test_the_session_end_hook_has_time_to_start_the_sync(vault: Vault, settled: Path) -> None:
+    """Claude Code cancels a SessionEnd hook after 1.5 s unless it sets its own `timeout`
+    (seconds); a hook of ours installed before it had one is replaced."""
+    claude = vault.home / ".claude/settings.json"
+    claude.parent.mkdir()
+    assert vault.run("schedule", "install", "--with", "claude-code").returncode == 0
+    settings = json.loads(claude.read_text())
+    handler = settings["hooks"]["SessionEnd"][0]["hooks"][0]
+    assert handler["timeout"] == 30
+    del handler["timeout"]  # as an older memory-vault wrote it
+    claude.write_text(json.dumps(settings, indent=2) + "\n")
+    assert vault.run("schedule", "install", "--with", "claude-code").returncode == 0
+    again = json.loads(claude.read_text())["hooks"]["SessionEnd"]
+    assert again == [{"hooks": [{**handler, "timeout": 30}]}]
 
 
 def test_claude_config_dir_and_a_linked_settings_file(vault: Vault, settled: Path) -> None:

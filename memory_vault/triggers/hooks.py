@@ -6,7 +6,8 @@ Each agent keeps its hooks as `{"hooks": {EVENT: [{"matcher"?, "hooks": [{"type"
 PreCompact), Gemini CLI in `settings.json` (SessionEnd, PreCompress), Codex CLI in
 `hooks.json` (Stop, after every turn, on every Codex with hooks, and PreCompact). Ours is one
 matcher group per event with no matcher (every reason, every trigger), its command marked
-`# memory-vault` as the crontab line is. `install` adds ours (replacing an older one of ours)
+`# memory-vault` as the crontab line is, with the agent's own time limit where its default
+is too short for it. `install` adds ours (replacing an older one of ours)
 and keeps the file as it was beside it; `remove` takes out only ours, and the lists it leaves
 empty; every other byte of the file stays as it was (`triggers.jsonedit`).
 """
@@ -43,6 +44,7 @@ class Agent:
     file: str
     events: tuple[str, ...]
     note: str = ""  # what the user still has to do
+    timeout: int | None = None  # the hook's time limit, in the agent's units, when set
 
     def settings(self) -> Path:
         home = paths.home_dir(dict(os.environ))
@@ -53,8 +55,11 @@ class Agent:
 
 
 AGENTS = {agent.name: agent for agent in (
+    # Claude Code cancels a SessionEnd hook after 1.5 s unless the hook sets its own
+    # `timeout` (seconds): a cold Python start on a loaded machine can take longer than that
+    # before the sync is on its own. The hook returns as soon as it is, so 30 s costs nothing.
     Agent("claude-code", "Claude Code", "CLAUDE_CONFIG_DIR", ".claude", "settings.json",
-          ("SessionEnd", "PreCompact")),
+          ("SessionEnd", "PreCompact"), timeout=30),
     Agent("codex", "Codex CLI", "CODEX_HOME", ".codex", "hooks.json", ("Stop", "PreCompact"),
           note="Codex runs a new hook once you trust it: open /hooks in Codex and trust the "
                "memory-vault hooks"),
@@ -74,8 +79,16 @@ def _ours(hook: Any) -> bool:
             and hook["command"].rstrip().endswith(MARK))
 
 
-def _group(command: str) -> dict[str, Any]:
-    return {"hooks": [{"type": "command", "command": command}]}
+def _handler(agent: Agent, command: str) -> dict[str, Any]:
+    """Our hook as the agent's file holds it."""
+    handler: dict[str, Any] = {"type": "command", "command": command}
+    if agent.timeout is not None:
+        handler["timeout"] = agent.timeout
+    return handler
+
+
+def _group(handler: dict[str, Any]) -> dict[str, Any]:
+    return {"hooks": [handler]}
 
 
 class _Document:
@@ -115,8 +128,10 @@ class _Document:
 
 
 def _read(path: Path) -> str | None:
+    """The file's text as its bytes hold it: `\r\n` stays `\r\n` (`read_text` would make every
+    line ending `\n`, rewriting each line of a Windows user's file)."""
     try:
-        return path.read_text(encoding="utf-8")
+        return path.read_bytes().decode("utf-8")
     except FileNotFoundError:
         return None
     except (OSError, UnicodeDecodeError) as exc:
@@ -172,9 +187,9 @@ def _drop_empty_hooks(doc: _Document) -> None:
         doc.edit(jsonedit.remove(doc.text, doc.root, last), value)
 
 
-def _put_ours(doc: _Document, event: str, command: str) -> None:
+def _put_ours(doc: _Document, event: str, handler: dict[str, Any]) -> None:
     """Our group as the last of the event's list (the list, and `hooks`, made if missing)."""
-    group = _group(command)
+    group = _group(handler)
     value = doc.root.value()
     hooks = doc.hooks()
     if hooks is None:
@@ -190,10 +205,10 @@ def _put_ours(doc: _Document, event: str, command: str) -> None:
     doc.edit(jsonedit.append(doc.text, groups, group), value)
 
 
-def _installed(doc: _Document, event: str, command: str) -> bool:
+def _installed(doc: _Document, event: str, handler: dict[str, Any]) -> bool:
     groups = doc.event(event)
     return groups is not None and any(
-        group.value() == _group(command) for group in groups.items)
+        group.value() == _group(handler) for group in groups.items)
 
 
 def _ours_in(doc: _Document, event: str) -> list[str]:
@@ -205,7 +220,8 @@ def _ours_in(doc: _Document, event: str) -> list[str]:
 
 def _write(path: Path, original: str | None, text: str) -> str | None:
     """Write the new text (through a link, to the file it names); keep the original beside
-    it first. The name of the copy kept, if any."""
+    it first, byte for byte (`_read` decoded its bytes as they were; UTF-8 encodes them back
+    the same). The name of the copy kept, if any."""
     target = Path(os.path.realpath(path))
     kept = None
     mode = 0o600
@@ -222,12 +238,13 @@ def _write(path: Path, original: str | None, text: str) -> str | None:
 def install(agent: Agent, env_file: str, log: RunLog) -> Done:
     path = agent.settings()
     command = hook_command(env_file)
+    handler = _handler(agent, command)
     original = _read(path)
     doc = _Document(path, original if original and original.strip() else "{}\n")
     for event in agent.events:
-        if not _installed(doc, event, command):
+        if not _installed(doc, event, handler):
             _take_out_ours(doc, event)
-            _put_ours(doc, event, command)
+            _put_ours(doc, event, handler)
     if doc.text == original:
         return Done(EXIT_OK, [f"Already installed ({agent.title} hooks "
                               f"{', '.join(agent.events)}) in {path}"])
