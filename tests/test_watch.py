@@ -3,12 +3,17 @@ remote, signals sent as systemd and a terminal send them."""
 
 from __future__ import annotations
 
+import fcntl
+import os
+import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -33,13 +38,17 @@ with open(record, "a") as log:
 class Watching:
     """A `watch` process and its output."""
 
-    def __init__(self, vault: Vault, env: dict[str, str] | None = None) -> None:
+    def __init__(self, vault: Vault, env: dict[str, str] | None = None, *,
+                 stdout: int | None = None, terminal: bool = False) -> None:
+        """`stdout`: where the summary lines go, else with stderr to the output file;
+        `terminal`: a process group of its own, as a shell starts a foreground job."""
         self.out = vault.tmp / "watch.out"
         self.handle = self.out.open("w")
         self.proc = subprocess.Popen([sys.executable, str(SCRIPT), "watch"],
                                      env={**vault.env, **(env or {})}, cwd=vault.source,
-                                     stdout=self.handle, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL)
+                                     stdout=self.handle if stdout is None else stdout,
+                                     stderr=subprocess.STDOUT if stdout is None else self.handle,
+                                     stdin=subprocess.DEVNULL, start_new_session=terminal)
 
     def text(self) -> str:
         return self.out.read_text()
@@ -55,16 +64,20 @@ class Watching:
 def watching(vault: Vault) -> Iterator[Callable[..., Watching]]:
     started: list[Watching] = []
 
-    def start(env: dict[str, str] | None = None) -> Watching:
-        one = Watching(vault, env)
+    def start(env: dict[str, str] | None = None, **how: Any) -> Watching:
+        one = Watching(vault, env, **how)
         started.append(one)
-        assert wait_for(lambda: "watch: watching" in one.text()), one.text()
+        assert wait_for(lambda: "watch: watching" in logged(vault)), one.text()
         return one
 
     yield start
     for one in started:
         if one.proc.poll() is None:
             one.stop(signal.SIGKILL)
+
+
+def logged(vault: Vault) -> str:
+    return vault.log.read_text() if vault.log.exists() else ""
 
 
 def wait_for(check: Callable[[], bool], seconds: float = 30) -> bool:
@@ -142,9 +155,13 @@ def test_new_files_and_new_sources_are_watched(
     vault.write("ignored.txt", "not tracked")
     agent = vault.tmp / "agent-two"
     agent.mkdir()
+    (agent / "first.md").write_text("# there before\n")
     added = vault.run("source", "add", str(agent), "--name", "two", "--files", "*.md")
     assert added.returncode == 0, added.stderr
-    (agent / "AGENTS.md").write_text("# second agent\n")
+    assert wait_for(lambda: "watching 2 folders" in one.text(), 15), one.text()
+    assert wait_for(lambda: _remote(vault, "two/first.md") != b"", 15)  # the reload's sync
+    time.sleep(1)  # no sync of the reload's is left to back the next file up
+    (agent / "AGENTS.md").write_text("# second agent\n")  # only the watcher can see this
     assert wait_for(lambda: _remote(vault, "two/AGENTS.md") == b"# second agent\n", 15), (
         one.text())
     assert b"not tracked" not in _remote(vault, "ignored.txt")
@@ -167,8 +184,11 @@ def test_a_source_folder_made_later_is_watched_once_it_exists(
     one = watching()
     assert wait_for(lambda: f"{later} does not exist yet" in one.text())
     later.mkdir()
-    time.sleep(1.5)  # the folder is noticed at the next look
-    (later / "MEMORY.md").write_text("# made later\n")
+    (later / "first.md").write_text("# there before\n")
+    assert wait_for(lambda: "watching 2 folders" in one.text(), 15), one.text()
+    assert wait_for(lambda: _remote(vault, "later/first.md") != b"", 15)  # the reload's sync
+    time.sleep(1)  # no sync of the reload's is left to back the next file up
+    (later / "MEMORY.md").write_text("# made later\n")  # only the watcher can see this
     assert wait_for(lambda: _remote(vault, "later/MEMORY.md") == b"# made later\n", 15), (
         one.text())
     assert one.stop() == 0
@@ -183,10 +203,138 @@ def test_polling_where_no_native_watcher_works_and_cron_beside_it(
         vault.write("memory.json", f'{{"n": {n}}}')
         cron = vault.sync()  # cron's run beside it: the lock keeps them apart
         assert cron.returncode == 0, cron.stderr
-    assert wait_for(lambda: _remote(vault, "memory.json") == b'{"n": 3}', 20)
+    lock = hold_the_run_lock(vault)  # a run under way, as cron's is
+    try:
+        vault.write("memory.json", '{"n": 4}')  # nothing but the watcher syncs this
+        time.sleep(3)  # the poller sees the change and waits for the lock
+        assert _remote(vault, "memory.json") == b'{"n": 3}'
+    finally:
+        os.close(lock)
+    assert wait_for(lambda: _remote(vault, "memory.json") == b'{"n": 4}', 20), one.text()
     assert one.stop() == 0
     assert_fsck_clean(vault.remote)
     assert git("status", "--porcelain", cwd=vault.clone) == ""
+
+
+def hold_the_run_lock(vault: Vault) -> int:
+    """Hold the lock as a run under way does (a descriptor to close)."""
+    path = vault.data / "sync.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    return fd
+
+
+def test_settings_half_written_by_an_editor_leave_the_old_set_watched(
+        vault: Vault, watching: Callable[..., Watching]) -> None:
+    vault.write("memory.json", "{}", age=10)
+    settings = vault.home / ".config/memory-vault"
+    settings.mkdir(parents=True)
+    agent = vault.tmp / "agent-two"
+    agent.mkdir()
+    (agent / "AGENTS.md").write_text("# second agent\n")
+    one = watching()
+    assert wait_for(lambda: vault.remote_commits() != [])
+    sources = settings / "sources.toml"
+    sources.write_text(f'[two]\nfolder = "{agent}')  # an editor's first write
+    assert wait_for(lambda: "the settings changed but cannot be used" in one.text()), one.text()
+    sources.write_text(f'[two]\nfolder = "{agent}"\nfiles = [')  # and its second
+    time.sleep(2)
+    assert one.proc.poll() is None, one.text()  # still watching
+    assert one.text().count("cannot be used") == 1  # said once
+    sources.write_text(f'[two]\nfolder = "{agent}"\nfiles = ["*.md"]\n')  # saved whole
+    assert wait_for(lambda: "watching 2 folders" in one.text(), 15), one.text()
+    assert wait_for(lambda: _remote(vault, "two/AGENTS.md") == b"# second agent\n", 20), (
+        one.text())
+    assert one.stop() == 0
+
+
+def test_a_sync_that_cannot_start_is_tried_again(
+        vault: Vault, watching: Callable[..., Watching]) -> None:
+    """The sync's own failure (here its lock file cannot be opened) is a failed sync: no
+    switch to polling, no change dropped."""
+    vault.write("memory.json", '{"n": 0}', age=10)
+    one = watching()
+    assert wait_for(lambda: vault.remote_commits() != [])
+    assert wait_for(lambda: not _children(one.proc.pid))
+    lock = vault.data / "sync.lock"
+    lock.unlink()
+    lock.mkdir()  # opening the lock file fails (EISDIR), even for root
+    vault.write("memory.json", '{"n": 1}')
+    assert wait_for(lambda: "the sync could not be started" in one.text(), 15), one.text()
+    assert "trying again in 5 s" in one.text()
+    lock.rmdir()
+    assert wait_for(lambda: _remote(vault, "memory.json") == b'{"n": 1}', 20), one.text()
+    assert "polling" not in one.text() and one.proc.poll() is None
+    assert one.stop() == 0
+
+
+class Output:
+    """A pipe as `watch`'s stdout that the test can fill, so that `watch` stops at its next
+    line until the test reads again: a moment held between two of its steps."""
+
+    def __init__(self) -> None:
+        self.read_end, self.write_end = os.pipe()
+        self.lines: list[bytes] = []
+        self.reader: threading.Thread | None = None
+
+    def fill(self) -> None:
+        """Read what is there, then fill the pipe to the last byte."""
+        os.set_blocking(self.read_end, False)
+        try:
+            while os.read(self.read_end, 65536):
+                pass
+        except BlockingIOError:
+            pass
+        filler = os.open(f"/proc/self/fd/{self.write_end}", os.O_WRONLY | os.O_NONBLOCK)
+        try:
+            for size in (4096, 256, 16, 1):
+                while True:
+                    os.write(filler, b"." * size)
+        except BlockingIOError:
+            pass
+        finally:
+            os.close(filler)
+
+    def release(self) -> None:
+        """Read everything from now on (the test's end of the pipe closed)."""
+        os.close(self.write_end)
+        os.set_blocking(self.read_end, True)
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        while chunk := os.read(self.read_end, 65536):
+            self.lines.append(chunk)
+        os.close(self.read_end)
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").exists(), reason="needs Linux's /proc")
+def test_a_folder_gone_before_the_watcher_starts_on_it(
+        vault: Vault, watching: Callable[..., Watching]) -> None:
+    """Removed between the reload that found it and the start of the watcher (the polling
+    watcher refuses a missing folder; the native one leaves it out): the other folders are
+    still watched, and it is watched for."""
+    vault.write("memory.json", '{"n": 0}', age=10)
+    settings = vault.home / ".config/memory-vault"
+    settings.mkdir(parents=True)
+    agent = vault.tmp / "agent-two"
+    agent.mkdir()
+    output = Output()
+    one = watching({"WATCHFILES_FORCE_POLLING": "1"}, stdout=output.write_end)
+    assert wait_for(lambda: vault.remote_commits() != [])
+    output.fill()  # `watch` stops at its next line: the reload's "watching 2 folders"
+    (settings / "sources.toml").write_text(f'[two]\nfolder = "{agent}"\nfiles = ["*.md"]\n')
+    assert wait_for(lambda: "watching 2 folders" in logged(vault), 15)  # logged first
+    shutil.rmtree(agent)
+    output.release()
+    assert wait_for(lambda: f"{agent} does not exist yet" in logged(vault), 15), (
+        logged(vault))
+    vault.write("memory.json", '{"n": 1}')
+    assert wait_for(lambda: _remote(vault, "memory.json") == b'{"n": 1}', 20), (
+        logged(vault))
+    assert one.stop() == 0
+    assert logged(vault).count("a watched folder went away") <= 1
 
 
 def _children(pid: int) -> list[int]:
@@ -217,6 +365,46 @@ def test_sigterm_during_a_sync_lets_it_finish(vault: Vault,
     assert "stopped after 2 syncs" in one.text()
     assert _remote(vault, "memory.jsonl") == big.encode()  # it finished before watch ended
     assert "Traceback" not in one.text()
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux's /proc")
+def test_ctrl_c_in_a_terminal_lets_the_sync_under_way_finish(
+        vault: Vault, watching: Callable[..., Watching]) -> None:
+    """A terminal's Ctrl-C signals its whole foreground process group: the sync `watch`
+    started must not take it as its own."""
+    vault.write("memory.json", "{}", age=10)
+    one = watching(terminal=True)
+    assert wait_for(lambda: vault.remote_commits() != [])
+    assert wait_for(lambda: not _children(one.proc.pid))
+    big = "".join(f'{{"fact": {n}, "text": "{"x" * 200}"}}\n' for n in range(40_000))
+    vault.write("memory.jsonl", big)
+    assert wait_for(lambda: bool(_children(one.proc.pid)), 20)  # the sync has started
+    os.killpg(one.proc.pid, signal.SIGINT)
+    assert one.proc.wait(timeout=60) == 0
+    one.handle.close()
+    assert "trying again" not in one.text() and "stopped after 2 syncs" in one.text()
+    assert _remote(vault, "memory.jsonl") == big.encode()
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux's /proc")
+def test_a_second_ctrl_c_stops_the_sync_too_and_nothing_is_lost(
+        vault: Vault, watching: Callable[..., Watching]) -> None:
+    vault.write("memory.json", "{}", age=10)
+    one = watching(terminal=True)
+    assert wait_for(lambda: vault.remote_commits() != [])
+    assert wait_for(lambda: not _children(one.proc.pid))
+    big = "".join(f'{{"fact": {n}, "text": "{"y" * 200}"}}\n' for n in range(40_000))
+    vault.write("memory.jsonl", big)
+    assert wait_for(lambda: bool(_children(one.proc.pid)), 20)
+    os.killpg(one.proc.pid, signal.SIGINT)
+    time.sleep(0.1)
+    os.killpg(one.proc.pid, signal.SIGINT)  # the impatient user
+    assert one.proc.wait(timeout=60) == 0
+    one.handle.close()
+    assert "trying again" not in one.text() and "Traceback" not in one.text()
+    assert vault.sync().returncode == 0  # the next run takes up what the stopped one left
+    assert _remote(vault, "memory.jsonl") == big.encode()
+    assert_fsck_clean(vault.remote)
 
 
 def test_watch_json_is_one_document_when_stopped(vault: Vault) -> None:
