@@ -39,6 +39,27 @@ def ensure_private_dir(path: str) -> None:
         os.chmod(path, 0o700)
 
 
+def read_private(path: str) -> bytes | None:
+    """The bytes of a cache file only this user could have written (None otherwise, or
+    when it is missing): the file and its folder ours and writable by nobody else. What
+    such a file says is acted on (a run replayed, settings used): a file another user
+    planted in a shared cache folder must count for nothing."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        return None
+    try:
+        me = os.geteuid()
+        for st in (os.fstat(fd), os.stat(os.path.dirname(path) or ".")):
+            if st.st_uid != me or st.st_mode & 0o022:
+                return None
+        return os.read(fd, os.fstat(fd).st_size + 1)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
 def fsync_dir(path: str) -> None:
     """Make a rename inside `path` durable."""
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)

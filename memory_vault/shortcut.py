@@ -27,10 +27,10 @@ import marshal
 import os
 
 from memory_vault import __version__
-from memory_vault.fsutil import ensure_private_dir, write_atomic
+from memory_vault.fsutil import ensure_private_dir, read_private, write_atomic
 from memory_vault.logfile import RunLog
 
-FORMAT = 2  # 2: the log's label (whose lines they are) is kept too
+FORMAT = 3  # 2: the log's label (whose lines they are) is kept too; 3: what was seen
 RACY_SECONDS = 2  # a FAT file system keeps mtimes to 2 s; every other one, finer
 KEPT_STAMPS = 16  # stamps of other invocations (folders, env files) kept in the cache
 MARK_SUFFIX = ".unchanged"
@@ -42,33 +42,45 @@ Signature = tuple[int, int, int, int, int, int] | None  # mode, dev, ino, size, 
 
 
 class Looks:
-    """The paths a run looked at, each with whether the look followed a link; without
-    `record`, plain `os` calls (a run that writes no stamp)."""
+    """The paths a run looked at, each with whether the look followed a link and the
+    signature it saw (the stamp keeps what was seen, never a later `stat`: a write between
+    the look and the stamp must not be taken as seen); without `record`, plain `os` calls
+    (a run that writes no stamp)."""
 
     __slots__ = ("seen",)
 
     def __init__(self, *, record: bool = True) -> None:
-        self.seen: dict[tuple[str, bool], None] | None = {} if record else None
+        self.seen: dict[tuple[str, bool], Signature] | None = {} if record else None
 
     def note(self, path: str, *, follow: bool) -> None:
-        if self.seen is not None:
-            self.seen[(path, follow)] = None
+        """A look at `path` about to be made (a folder about to be listed): seen as it is."""
+        if self.seen is not None and (path, follow) not in self.seen:
+            self.seen[(path, follow)] = signature(path, follow)
 
     def lexists(self, path: str) -> bool:
+        if self.seen is None:
+            return os.path.lexists(path)
         self.note(path, follow=False)
-        return os.path.lexists(path)
+        return self.seen[(path, False)] is not None
 
     def isdir(self, path: str) -> bool:
+        if self.seen is None:
+            return os.path.isdir(path)
         self.note(path, follow=True)
-        return os.path.isdir(path)
+        seen = self.seen[(path, True)]
+        return seen is not None and seen[0] & 0o170000 == 0o040000  # S_ISDIR
 
     def lstat(self, path: str) -> os.stat_result:
-        self.note(path, follow=False)
-        return os.lstat(path)
+        st = os.lstat(path)
+        if self.seen is not None:
+            self.seen.setdefault((path, False), _of(st))
+        return st
 
     def stat(self, path: str) -> os.stat_result:
-        self.note(path, follow=True)
-        return os.stat(path)
+        st = os.stat(path)
+        if self.seen is not None:
+            self.seen.setdefault((path, True), _of(st))
+        return st
 
 
 def signature(path: str, follow: bool) -> Signature:
@@ -97,22 +109,20 @@ def stamp_path(cache_dir: str, env_file: str | None, environ: dict[str, str], cw
 def replay(stamp: str, *, echo: int, fallback_dir: str) -> bool:
     """The run again, if everything its stamp names is as it was: the same lines to the
     log, the time marked beside the journal. False: run the program."""
+    data = read_private(stamp)  # ours alone: a planted stamp would stop every backup
+    if data is None:
+        return False
     try:
-        with open(stamp, "rb") as handle:
-            # Our own file in the user's private cache folder, checked field by field.
-            fmt, looked, mark, lines, logs = marshal.loads(handle.read())  # noqa: S302
-    except (OSError, ValueError, EOFError, TypeError):
-        return False
-    if fmt != FORMAT:
-        return False
-    for path, follow, was in looked:
-        if signature(path, follow) != was:
+        fmt, looked, mark, lines, logs = marshal.loads(data)  # noqa: S302
+        if fmt != FORMAT:
             return False
-    try:
+        for path, follow, was in looked:
+            if signature(path, follow) != was:
+                return False
+        log_path, err_path, label = logs
         os.utime(mark)
-    except OSError:
+    except Exception:  # any damage: the program runs, and writes a new stamp
         return False
-    log_path, err_path, label = logs
     log = RunLog(log_path, err_path, echo=echo, fallback_dir=fallback_dir, label=label)
     for line in lines:
         log.info(line)
@@ -129,8 +139,9 @@ def remember_unchanged(stamp: str, looks: Looks, *, own: list[tuple[str, bool]],
         return False
     recent = int((started - RACY_SECONDS) * 1e9)
     looked = []
-    for path, follow in looks.seen:
-        was = signature(path, follow)
+    for (path, follow), was in looks.seen.items():
+        if signature(path, follow) != was:
+            return False  # it changed since the run looked: the next run must look again
         if was is not None and max(was[4], was[5]) >= recent:
             return False
         looked.append((path, follow, was))

@@ -167,3 +167,72 @@ def test_the_command_pip_installs_replays_without_importing_re(vault: Vault) -> 
                 if line.startswith("import time:")}
     assert "re" not in imported
     assert {m for m in imported if m.startswith("memory_vault")} == QUICK_PATH
+
+
+def _stamp(vault: Vault) -> Path:
+    [stamp] = list((vault.home / ".cache/memory-vault").glob("unchanged-*"))
+    return stamp
+
+
+def test_a_stamp_another_user_could_have_written_counts_for_nothing(vault: Vault) -> None:
+    """A stamp is acted on (the run skipped, its lines logged): one that is not ours alone,
+    or that a shared cache folder lets others write, runs the program instead."""
+    vault.write("memory.json", '{"a": 1}', age=10)
+    assert vault.sync().returncode == 0
+    _stamped(vault)
+    stamp = _stamp(vault)
+    assert _modules_of_a_run(vault)[1] == QUICK_PATH  # replayed, as it should be
+    stamp.chmod(0o666)
+    code, modules = _modules_of_a_run(vault)
+    assert code == "0" and modules > QUICK_PATH  # the whole program ran
+    _stamped(vault)
+    if os.geteuid() == 0:  # root can make a file another user's, as that user would
+        os.chown(_stamp(vault), 65534, 65534)
+        code, modules = _modules_of_a_run(vault)
+        assert code == "0" and modules > QUICK_PATH
+        _stamped(vault)
+    stamp = _stamp(vault)
+    stamp.parent.chmod(0o777)
+    code, modules = _modules_of_a_run(vault)
+    assert code == "0" and modules > QUICK_PATH
+
+
+def test_a_damaged_stamp_runs_the_program(vault: Vault) -> None:
+    """A stamp of our format but not of our shape (bit rot, another build): the program
+    runs, exit 0, no traceback, and leaves a good stamp."""
+    import marshal
+
+    from memory_vault.shortcut import FORMAT
+
+    vault.write("memory.json", '{"a": 1}', age=10)
+    assert vault.sync().returncode == 0
+    _stamped(vault)
+    stamp = _stamp(vault)
+    stamp.write_bytes(marshal.dumps((FORMAT, [("/", True)], 7, None, ("a",))))
+    result = vault.sync()
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    _stamped(vault)
+    assert _modules_of_a_run(vault)[1] == QUICK_PATH
+
+
+def test_an_env_file_that_reads_other_variables_is_never_replayed(vault: Vault,
+                                                                   tmp_path: Path) -> None:
+    """`MEMORY_VAULT_SOURCE_DIR=${AGENT_HOME}/memory`: a variable no stamp names changes
+    the settings; such a configuration always runs the program."""
+    first, second = tmp_path / "one", tmp_path / "two"
+    for folder, value in ((first, 1), (second, 2)):
+        folder.mkdir()
+        (folder / "memory.json").write_text(f'{{"from": {value}}}')
+        os.utime(folder / "memory.json", (time.time() - 60, time.time() - 60))
+    env_file = tmp_path / "agent.env"
+    env_file.write_text("MEMORY_VAULT_SOURCE_DIR=${AGENT_HOME}\n")
+    del vault.env["MEMORY_VAULT_SOURCE_DIR"]
+    vault.env["AGENT_HOME"] = str(first)
+    assert vault.sync("--env-file", str(env_file)).returncode == 0
+    time.sleep(RACY_SECONDS + 0.2)
+    assert vault.sync("--env-file", str(env_file)).returncode == 0
+    assert not list((vault.home / ".cache/memory-vault").glob("unchanged-*"))
+    vault.env["AGENT_HOME"] = str(second)
+    result = vault.sync("--env-file", str(env_file))
+    assert result.returncode == 0, result.stderr
+    assert vault.remote_file("memory.json") == b'{"from": 2}'

@@ -213,8 +213,10 @@ def leave_stamp(stamp: str, config: Config, log: RunLog, looks: Looks, started: 
     the next run its time, nothing else."""
     if log.worst > INFO or log.kept is None:
         return
-    for path in (config.env_file or paths.config_env_file(dict(os.environ)),
-                 sources_file(config), memory_vault.__file__):
+    env_file = config.env_file or paths.config_env_file(dict(os.environ))
+    if _interpolates(env_file):  # a `${VAR}` no stamp names could change the settings
+        return
+    for path in (env_file, sources_file(config), *_program_folders()):
         looks.note(path, follow=True)
     own = [(config.state_file, False), (os.path.join(config.clone_dir, ".git"), True)]
     try:
@@ -242,3 +244,19 @@ def what_is_safe(outcome: Outcome, pending: int, *, push: bool, dry_run: bool) -
         return (f"nothing was committed; {pending} earlier commit(s) wait in the clone for "
                 "the next run")
     return "nothing was committed; the next run backs up what changed"
+
+
+def _interpolates(env_file: str) -> bool:
+    try:
+        with open(env_file, "rb") as handle:
+            return b"$" in handle.read()
+    except OSError:
+        return False
+
+
+def _program_folders() -> list[str]:
+    """The program's own folders: a file of it replaced (an upgrade, a `git pull` of the
+    checkout) changes its folder, and the decisions a stamp replays are the old code's."""
+    top = os.path.dirname(memory_vault.__file__)
+    return [top, *(os.path.join(folder, name) for folder, names, _files in os.walk(top)
+                   for name in names if name != "__pycache__")]

@@ -11,7 +11,7 @@ import marshal
 import os
 
 from memory_vault.errors import ConfigError
-from memory_vault.fsutil import ensure_private_dir, write_atomic
+from memory_vault.fsutil import ensure_private_dir, read_private, write_atomic
 from memory_vault.settings import paths
 
 TYPE_CHECKING = False
@@ -89,11 +89,13 @@ def cache_file(environ: dict[str, str], name: str) -> str:
 
 
 def load_cached(cache_path: str, signature: Signature) -> "dict[str, Any] | None":
+    data = read_private(cache_path)  # ours alone: a planted file must not set a remote
+    if data is None:
+        return None
     try:
-        with open(cache_path, "rb") as handle:
-            # Our own file in the user's private cache folder, validated below.
-            fmt, cached_signature, values = marshal.loads(handle.read())  # noqa: S302
-    except (OSError, ValueError, EOFError, TypeError):
+        # Our own file in the user's private cache folder, validated below.
+        fmt, cached_signature, values = marshal.loads(data)  # noqa: S302
+    except (ValueError, EOFError, TypeError):
         return None
     if fmt != _CACHE_FORMAT or tuple(cached_signature) != signature:
         return None
