@@ -424,7 +424,11 @@ def _hostile_commit(vault: Vault, bundle: bytes, parent: str) -> str:
     tree = subprocess.run(["git", f"--git-dir={remote}", "mktree"],
                           input=f"100644 blob {blob}\tbundle.age\n".encode(),
                           capture_output=True, check=True).stdout.decode().strip()
-    commit = git(f"--git-dir={remote}", "commit-tree", tree, "-p", parent, "-m", "x").strip()
+    who = {"GIT_AUTHOR_NAME": "host", "GIT_AUTHOR_EMAIL": "host@example.invalid",
+           "GIT_COMMITTER_NAME": "host", "GIT_COMMITTER_EMAIL": "host@example.invalid"}
+    commit = subprocess.run(["git", f"--git-dir={remote}", "commit-tree", tree, "-p", parent,
+                             "-m", "x"], env={**os.environ, **who}, capture_output=True,
+                            check=True, text=True).stdout.strip()
     git(f"--git-dir={remote}", "update-ref", "refs/heads/main", commit)
     return commit
 
