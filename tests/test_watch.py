@@ -399,7 +399,7 @@ def test_a_second_ctrl_c_stops_the_sync_too_and_nothing_is_lost(
     os.killpg(one.proc.pid, signal.SIGINT)
     time.sleep(0.1)
     os.killpg(one.proc.pid, signal.SIGINT)  # the impatient user
-    assert one.proc.wait(timeout=60) == 0
+    assert one.proc.wait(timeout=120) == 0
     one.handle.close()
     assert "trying again" not in one.text() and "Traceback" not in one.text()
     assert vault.sync().returncode == 0  # the next run takes up what the stopped one left

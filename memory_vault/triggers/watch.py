@@ -68,6 +68,7 @@ class Watcher:
         self.retry_delay = FIRST_RETRY
         self.syncs = 0
         self.child: subprocess.Popen[bytes] | None = None  # the sync under way
+        self.impatient = False  # a second signal came: the sync under way is stopped too
         self.said: set[str] = set()  # what is said once, until it is no longer true
 
     def run(self) -> Done:
@@ -87,11 +88,16 @@ class Watcher:
         """The first signal stops watching, a sync under way going on to its end; a second
         one stops that sync too, with the Ctrl-C the terminal no longer sends it (to its
         process group: its git too)."""
+        if self.stop.is_set():
+            self.impatient = True  # a sync being started now is stopped once it is known
+            self._interrupt_child()
+        self.stop.set()
+
+    def _interrupt_child(self) -> None:
         child = self.child
-        if self.stop.is_set() and child is not None and child.returncode is None:
+        if self.impatient and child is not None and child.returncode is None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(child.pid, signal.SIGINT)
-        self.stop.set()
 
     def _once(self, key: str, say: Callable[[str], None], message: str) -> None:
         if key not in self.said:
@@ -204,6 +210,7 @@ class Watcher:
         env_file = ["--env-file", self.config.env_file] if self.config.env_file else []
         self.child = subprocess.Popen([*program_command(), *env_file],
                                       stdin=subprocess.DEVNULL, start_new_session=True)
+        self._interrupt_child()  # the second signal came while it was being started
         try:
             return self.child.wait()
         finally:
