@@ -301,7 +301,9 @@ def test_restore_is_streamed_and_keeps_modes(vault: Vault, tmp_path: Path) -> No
     assert result.returncode == 0, result.stderr
     assert big.read_bytes() == expected
     peak_mb = int(result.stderr.split("PEAK_KB ")[1].split()[0]) / 1024
-    assert peak_mb < 80, f"restore held {peak_mb:.0f} MB for a 90 MB file"
+    # Held whole, the 90 MB file would come on top of the interpreter and its libraries
+    # (with coverage of every process in CI, about 70 MB): well past this bound.
+    assert peak_mb < 88, f"restore held {peak_mb:.0f} MB for a 90 MB file"
     assert big.stat().st_mode & 0o777 == 0o600  # new: private
     assert (vault.source / "memory.json").stat().st_mode & 0o777 == 0o640  # replaced: kept
 
