@@ -33,7 +33,7 @@ def _state_records(vault: Vault) -> dict[str, str]:
     if not vault.state_file.exists():
         return {}
     lines = vault.state_file.read_text().splitlines()
-    if not lines or lines[0] != "memory-vault-state 4":
+    if not lines or lines[0] != "memory-vault-state 5":
         return {}
     return {f.split("\t")[-1]: f.split("\t")[4] for f in lines if f.startswith("file\t")}
 
@@ -216,7 +216,7 @@ def test_damaged_state_file_loses_nothing_and_commits_nothing_spurious(
 
     assert result.returncode == 0, result.stderr
     assert len(vault.remote_commits()) == 1  # no spurious commit
-    assert vault.state_file.read_text().startswith("memory-vault-state 4\n")  # rebuilt
+    assert vault.state_file.read_text().startswith("memory-vault-state 5\n")  # rebuilt
     assert set(_state_records(vault)) == {"memory.json", "gpt4_memories.json"}
     vault.write("memory.json", '{"a": 2}')  # and backups go on
     assert vault.sync().returncode == 0

@@ -122,6 +122,23 @@ def test_same_size_same_mtime_edit_is_seen_when_written_just_after_a_sync(vault:
     assert vault.remote_file("memory.json") == b'{"n": 2}'
 
 
+def test_a_same_size_rewrite_dated_back_is_backed_up(vault: Vault) -> None:
+    """`cp -p`, `rsync -t`, a restore tool: same size, the old mtime, other bytes. Only the
+    change time (which no program can set back) tells; git compares it too."""
+    path = vault.write("memory.json", '{"a": 1}', age=3600)
+    assert vault.sync().returncode == 0
+    st = path.stat()
+    path.write_text('{"a": 2}')
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert path.stat().st_size == st.st_size and path.stat().st_mtime_ns == st.st_mtime_ns
+
+    result = vault.sync("-v")
+    assert result.returncode == 0, result.stderr
+    assert vault.remote_file("memory.json") == b'{"a": 2}'
+    assert len(vault.remote_commits()) == 2
+    assert "its change time (" in result.stdout + result.stderr, result.stdout + result.stderr
+
+
 def test_now_flag_prints_summary(vault: Vault) -> None:
     vault.write("memory.json", "[]", age=10)
     result = vault.run("--now")

@@ -10,14 +10,15 @@ from conftest import Vault
 
 
 def _as_format_3(text: str, alarm_commit: str) -> str:
-    """The journal the release before format 4 would have written for the same facts."""
+    """The journal the release before format 4 would have written for the same facts
+    (format 5, the change time)."""
     out = ["memory-vault-state 3"]
     for line in text.splitlines()[1:]:
         kind, *fields = line.split("\t")
         if kind in ("written", "head"):
             continue
-        if kind == "file":  # format 4 added the stored size and the hash of what was read
-            stat_size, mtime, _size, digest, saved, fmt, records, _read, name = fields
+        if kind == "file":  # format 4 added the stored size and the hash of what was read,
+            stat_size, mtime, _size, digest, saved, fmt, records, _read, _ctime, name = fields
             line = "\t".join(["file", stat_size, mtime, digest, saved, fmt, records, name])
         out.append(line)
     out.append("\t".join(["alarm", "memory.json", "40", "2", alarm_commit, alarm_commit,
@@ -38,7 +39,7 @@ def test_an_open_alarm_survives_the_upgrade(vault: Vault) -> None:
     assert "40 records -> 2" in report["problems"][0]["message"]
 
     assert vault.sync("-v").returncode == 0
-    assert vault.state_file.read_text().startswith("memory-vault-state 4\n")
+    assert vault.state_file.read_text().startswith("memory-vault-state 5\n")
     assert "\talarm\t" not in vault.state_file.read_text()  # (alarm lines start a line)
     assert "alarm\tmemory.json\t40\t2\t" in vault.state_file.read_text()
     assert len(vault.remote_commits()) == 1  # nothing committed for nothing

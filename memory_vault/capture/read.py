@@ -91,10 +91,11 @@ def read_version(name: str, source_dir: str, relative: str, max_bytes: int, *,
     data, st = outcome
     if isinstance(data, Pieces):
         version = Version(name, size=data.size, sha256=data.sha256, stat_size=st.st_size,
-                          mtime_ns=st.st_mtime_ns)
+                          mtime_ns=st.st_mtime_ns, ctime_ns=st.st_ctime_ns)
         version.pieces = data.pieces
         return version
-    return Version.read(name, data, stat_size=st.st_size, mtime_ns=st.st_mtime_ns)
+    return Version.read(name, data, stat_size=st.st_size, mtime_ns=st.st_mtime_ns,
+                        ctime_ns=st.st_ctime_ns)
 
 
 class Quiet:

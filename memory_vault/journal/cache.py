@@ -7,7 +7,7 @@ newer one (a downgrade) is left alone with a clear error. A small line-based tex
 JSON: importing `json` costs more than a whole no-change cron run). One record a line,
 tab-separated, names escaped:
 
-    memory-vault-state 4
+    memory-vault-state 5
     written <epoch> <program version>
     vault   <remote without credentials> <branch> <subdir>
     success <epoch> <commit>               (the last run that backed up all it could)
@@ -16,7 +16,7 @@ tab-separated, names escaped:
     error   <message>
     push    <kind> <message>           (the last push failure, until a push succeeds)
     file    <stat size> <mtime_ns> <size> <sha256> <saved epoch> <format> <records or -1>
-            <sha256 of the bytes read, when a secret was redacted, else -> <path>
+            <sha256 of the bytes read, when a secret was redacted, else -> <ctime_ns> <path>
     alarm   <path> <records before> <records after> <commit> <previous commit> <epoch>
     skip    <path> <saved epoch> <reason>   (each file the last run could not back up;
                                              saved 0: the vault has never had it)
@@ -39,7 +39,7 @@ from memory_vault.errors import ConfigError
 from memory_vault.fsutil import write_atomic
 from memory_vault.shortcut import last_unchanged_run
 
-FORMAT = 4
+FORMAT = 5
 HEADER_PREFIX = "memory-vault-state "
 # What a loaded journal was (module constants: `enum` costs import time on the cron path).
 FOUND = 0
@@ -131,7 +131,7 @@ class Journal:
             count = -1 if v.records is None else v.records
             read = v.read_sha256 if v.read_sha256 != v.sha256 else "-"
             lines.append(f"file\t{v.stat_size}\t{v.mtime_ns}\t{v.size}\t{v.sha256}\t{v.saved}\t"
-                         f"{v.format}\t{count}\t{read}\t{escape(path)}")
+                         f"{v.format}\t{count}\t{read}\t{v.ctime_ns}\t{escape(path)}")
         for path in sorted(self.alarms):
             a = self.alarms[path]
             lines.append(f"alarm\t{escape(path)}\t{a.before}\t{a.after}\t{a.commit}\t"
@@ -230,7 +230,8 @@ def _parse_file(files: dict[str, Version], fields: list[str]) -> None:
     files[name] = Version(name, size=size, sha256=digest, stat_size=stat_size,
                           mtime_ns=int(fields[2]), fmt=fields[6], saved=int(fields[5]),
                           records=None if records < 0 else records,
-                          read_sha256=fields[8] if len(fields) > 9 and fields[8] != "-" else "")
+                          read_sha256="" if fields[8] == "-" else fields[8],
+                          ctime_ns=int(fields[9]))
 
 
 def _parse_line(journal: Journal, line: str) -> None:
@@ -270,8 +271,7 @@ def _parse_line(journal: Journal, line: str) -> None:
 
 
 def save_journal(path: str, journal: Journal, *, now: int, durable: bool = True) -> None:
-    """Atomic replace; `durable` (fsync) whenever the file records changed. Its folder is
-    made only when it is missing (96 runs a day find it there)."""
+    """Atomic replace; `durable` (fsync) when the records changed; the folder made if missing."""
     data = journal.dumps(now).encode("utf-8", "surrogateescape")
     try:
         write_atomic(path, data, durable=durable)

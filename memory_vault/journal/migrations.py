@@ -50,7 +50,21 @@ def _from_3(lines: list[str], _vault: Vault | None) -> list[str]:
     return out
 
 
-STEPS: dict[int, Step] = {2: _from_2, 3: _from_3}
+def _from_4(lines: list[str], _vault: Vault | None) -> list[str]:
+    """Format 5 keeps each file's change time, which catches a same-size rewrite dated
+    back; format 4 had none (0: not compared until the file is next read), and its first
+    releases no hash of the bytes read either."""
+    out = []
+    for line in lines:
+        if line.startswith("file\t"):
+            *fields, name = line.split("\t")
+            read = [] if len(fields) > 8 else ["-"]
+            line = "\t".join([*fields, *read, "0", name])
+        out.append(line)
+    return out
+
+
+STEPS: dict[int, Step] = {2: _from_2, 3: _from_3, 4: _from_4}
 
 
 def migrate(found: int, lines: list[str], vault: Vault | None) -> list[str]:

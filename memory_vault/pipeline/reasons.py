@@ -59,10 +59,10 @@ def _why_read(sources: list[Source], record: Version | None, name: str,
 
 
 def _stat_change(path: str, record: Version) -> str:
-    """`its size changed since the last sync (8 -> 10 bytes)`, its mtime, both, or "" when
-    neither moved."""
+    """`its size changed since the last sync (8 -> 10 bytes)`, its mtime, its change time,
+    or "" when none moved."""
     try:
-        size, mtime_ns = signature(path, Path(path).stat(), record.format)
+        size, mtime_ns, ctime_ns = signature(path, Path(path).stat(), record.format)
     except OSError as exc:
         return f"its stat failed ({exc.strerror})"
     moved = []
@@ -70,6 +70,9 @@ def _stat_change(path: str, record: Version) -> str:
         moved.append(f"size ({record.stat_size} -> {size} bytes)")
     if mtime_ns != record.mtime_ns:
         moved.append(f"mtime ({_when(record.mtime_ns)} -> {_when(mtime_ns)})")
+    elif ctime_ns and record.ctime_ns and ctime_ns != record.ctime_ns:
+        moved.append(f"change time ({_when(record.ctime_ns)} -> {_when(ctime_ns)}; the mtime "
+                     "was set back)")
     return f"its {' and '.join(moved)} changed since the last sync" if moved else ""
 
 

@@ -132,6 +132,6 @@ def _redacted(version: Version, clean: bytearray) -> Version:
                        sha256=hashlib.sha256(clean).hexdigest(),
                        stat_size=version.stat_size, mtime_ns=version.mtime_ns,
                        fmt=version.format, records=version.records, data=clean,
-                       read_sha256=version.read_sha256)
+                       read_sha256=version.read_sha256, ctime_ns=version.ctime_ns)
     redacted.note = version.note
     return redacted

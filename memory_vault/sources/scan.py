@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
         format: str
 
-        def matches(self, size: int, mtime_ns: int, /) -> bool: ...
+        def matches(self, size: int, mtime_ns: int, ctime_ns: int = 0, /) -> bool: ...
 
 SQLITE_SIDECARS = ("-wal", "-shm", "-journal")  # SQLite's own files beside a database
 # `formats.SQLITE`, spelled here so that a no-change run need not load `formats` (a unit test
@@ -79,16 +79,17 @@ def _sidecar_of_another(name: str, found: "Mapping[str, bool]") -> bool:
 
 
 def signature(path: str, st: os.stat_result, fmt: str,
-              looks: Looks | None = None) -> tuple[int, int]:
-    """(size, mtime_ns) that changes whenever the content may have: a SQLite database's
-    committed data may live only in its `-wal`, so that file counts too."""
+              looks: Looks | None = None) -> tuple[int, int, int]:
+    """(size, mtime_ns, ctime_ns) that changes whenever the content may have: a SQLite
+    database's committed data may live only in its `-wal`, so that file counts too (and
+    its change time does not: SQLite moves it without writing)."""
     if fmt != SQLITE:
-        return st.st_size, st.st_mtime_ns
+        return st.st_size, st.st_mtime_ns, st.st_ctime_ns
     try:
         wal = (looks or Looks(record=False)).stat(path + "-wal")
     except OSError:
-        return st.st_size, st.st_mtime_ns
-    return st.st_size + wal.st_size, max(st.st_mtime_ns, wal.st_mtime_ns)
+        return st.st_size, st.st_mtime_ns, 0
+    return st.st_size + wal.st_size, max(st.st_mtime_ns, wal.st_mtime_ns), 0
 
 
 def scan(patterns: tuple[str, ...], source_dir: str, records: "Mapping[str, Known]", *,

@@ -28,7 +28,7 @@ def test_state_round_trip(tmp_path: Path) -> None:
     assert (loaded.push_error, loaded.last_commit) == ("down", "c" * 40)
     other = state.load_journal(str(path), ("https://h/y.git", "main", "rAgentShared"))
     assert other.condition == state.FOREIGN and other.other_vault == original.vault
-    path.write_text("memory-vault-state 4\nsuccess\tx\t\n")
+    path.write_text(f"memory-vault-state {state.FORMAT}\nsuccess\tx\t\n")
     assert state.load_journal(str(path)).condition == state.DAMAGED
     assert state.load_journal(str(tmp_path / "none")).condition == state.MISSING
 

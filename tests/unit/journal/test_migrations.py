@@ -33,6 +33,18 @@ FORMAT_3_EARLY = (
     "run\t1764000000\tok\t0\n"
     f"file\t120\t1763999000000000000\t{SHA}\t1763990000\tmemory.json\n"
 )
+# As format 4 wrote it (before the change time), a redacted file's hash of what was read
+# included, and a line its migration from format 3 left without that field.
+FORMAT_4 = (
+    "memory-vault-state 4\n"
+    "written\t1764000000\t1.0\n"
+    "vault\t/srv/vault.git\tmain\trAgentShared\n"
+    "success\t1764000000\t" + "c" * 40 + "\n"
+    f"file\t120\t1763999000000000000\t118\t{SHA}\t1763990000\tjson\t42\t{'f' * 64}\t"
+    "memory.json\n"
+    f"file\t9\t1763999000000000000\t9\t{SHA}\t1763990000\tjsonl\t-1\tlog.jsonl\n"
+    "alarm\tmemory.json\t100\t3\t" + "d" * 40 + "\t" + "e" * 40 + "\t1764000000\n"
+)
 FORMAT_2 = (
     "memory-vault-state 2\n"
     "success\t1764000000\t" + "c" * 40 + "\n"
@@ -72,6 +84,19 @@ def test_the_first_format_3_file_lines_are_understood(tmp_path: Path) -> None:
     journal = load_journal(str(_write(tmp_path, FORMAT_3_EARLY)), VAULT)
     record = journal.files["memory.json"]
     assert (record.saved, record.format, record.records) == (1763990000, "", None)
+
+
+def test_format_4_keeps_every_record_and_compares_no_change_time_until_read(
+        tmp_path: Path) -> None:
+    journal = load_journal(str(_write(tmp_path, FORMAT_4)), VAULT)
+    assert journal.condition == FOUND and journal.migrated_from == 4
+    assert journal.alarms["memory.json"].before == 100
+    record = journal.files["memory.json"]
+    assert (record.stat_size, record.size, record.read_sha256, record.ctime_ns) == (
+        120, 118, "f" * 64, 0)
+    assert record.matches(120, 1763999000000000000, 1764000000123456789)
+    assert journal.files["log.jsonl"].read_sha256 == SHA  # none kept: the stored bytes'
+    assert not journal.files["log.jsonl"].matches(9, 1763999000000000001, 0)
 
 
 def test_format_2_is_taken_as_this_vaults_and_read_again(tmp_path: Path) -> None:
