@@ -200,3 +200,16 @@ def test_an_unknown_setting_is_a_problem(vault: Vault) -> None:
     unknown = [f for f in document["findings"]  # type: ignore[attr-defined]
                if "MEMORY_VAULT_TYPO" in f["detail"]]
     assert result.returncode == 1 and unknown and unknown[0]["state"] == "problem"
+
+
+def test_the_settings_line_says_would_until_a_job_is_installed(vault: Vault) -> None:
+    install_stand_ins(vault, vault.tmp)
+    vault.write("memory.json", '{"facts": ["likes tea"]}', age=5)
+    assert vault.run("init").returncode == 0
+    _result, document = doctor(vault)
+    assert finding(document, "settings")["detail"].startswith(
+        "a scheduled job would run with these settings (")
+    assert vault.run("schedule", "install").returncode == 0
+    _result, document = doctor(vault)
+    assert finding(document, "settings")["detail"].startswith(
+        "a scheduled job runs with these settings (")

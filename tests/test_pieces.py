@@ -98,7 +98,7 @@ def test_a_large_transcript_is_stored_in_pieces_and_restored_byte_for_byte(
     assert _json(vault.run("history", "session.jsonl", "--json"))[0]["records"] == 1500
     verify = vault.run("verify")
     assert verify.returncode == 0, verify.stdout + verify.stderr
-    assert "1 files restored" in verify.stdout
+    assert "1 file restored from " in verify.stdout
 
     plan = _plan(vault.run("restore", "--dry-run", "--to", str(tmp_path / "x")))
     assert plan == [("restore", "session.jsonl")]

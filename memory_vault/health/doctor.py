@@ -121,7 +121,8 @@ def _job_view(config: Config, jobs: list[Installed]) -> Finding:
         return Finding("settings", PROBLEM, f"a scheduled job, which reads only {env_file}, "
                                             f"would run with other values of "
                                             f"{', '.join(changed)}", todo)
-    return Finding("settings", OK, f"a scheduled job runs with these settings ({env_file})")
+    verb = "runs" if jobs else "would run"  # no job installed yet: `schedule install`'s
+    return Finding("settings", OK, f"a scheduled job {verb} with these settings ({env_file})")
 
 
 def _schedule(jobs: list[Installed], trouble: list[str]) -> list[Finding]:

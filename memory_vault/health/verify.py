@@ -199,7 +199,8 @@ def _test_restore(vault: Vault, tip: str | None, checks: list[Check]) -> dict[st
     if mismatches:
         checks.append(Check("restore", False, "; ".join(mismatches)))
     else:
-        checks.append(Check("restore", True, f"{len(restored)} files restored from "
+        files = "1 file" if len(restored) == 1 else f"{len(restored)} files"
+        checks.append(Check("restore", True, f"{files} restored from "
                                              f"{tip[:12]} match the vault and .last_sync"))
     return restored
 
