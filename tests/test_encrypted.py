@@ -499,3 +499,20 @@ def test_a_machine_added_to_the_fleet_later_reads_the_whole_history(sealed: Vaul
     sealed.write("memory.json", '{"n": 4}', age=5)
     assert sealed.sync("--now").returncode == 0
     assert len(sealed.remote_git("rev-list", "main").split()) == 2  # no second full resend
+
+
+def test_an_init_that_fails_after_making_the_identity_still_says_to_keep_it(
+        sealed: Vault) -> None:
+    """A second machine's `init --encrypt` against a vault its new identity cannot read
+    stops (exit 2), but the identity it made is the one it will need: said once, there."""
+    sealed.write("memory.json", '{"a": 1}', age=5)
+    assert sealed.sync("--now").returncode == 0
+    fresh = new_machine(sealed, "second", sealed.tmp / "second-identity.txt")
+    del fresh.env["MEMORY_VAULT_IDENTITY"]
+    result = fresh.run("init", "--encrypt")
+    identity = fresh.home / ".config" / "memory-vault" / "identity.txt"
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert identity.is_file() and str(identity) in result.stderr
+    assert "keep a copy of the new age identity" in result.stderr
+    again = fresh.run("init", "--encrypt")
+    assert again.returncode == 2 and "keep a copy" not in again.stderr  # made once, said once

@@ -152,21 +152,10 @@ def settings_to_write(config: Config, options: dict[str, str],
     return values
 
 
-def initialize(config: Config, log: RunLog, *, env_path: str, options: dict[str, str],
-               discover: bool = False) -> InitResult:
-    """Record the settings in `env_path`, then make the vault usable (clone, embedded
-    remote) and check that the remote answers."""
+def _prepare_vault(config: Config, log: RunLog) -> str | None:
+    """The clone and the embedded remote made; None, or why the remote cannot be reached."""
     from memory_vault.store.vault import Vault
 
-    written = settings_to_write(config, options, dict(os.environ))
-    public_key, created = None, False
-    if config.encrypt:  # before the vault: fetching an encrypted remote needs the identity
-        from memory_vault.store.crypt.keys import create_identity
-
-        public_key, created = create_identity(config.identity_file)
-        if created:
-            log.info(f"init: created the age identity {config.identity_file}")
-    update_env_file(env_path, written)
     lock = RunLock(config.lock_file)
     lock.acquire(wait=INIT_LOCK_WAIT)
     try:
@@ -183,6 +172,29 @@ def initialize(config: Config, log: RunLog, *, env_path: str, options: dict[str,
         vault.done()
     finally:
         lock.release()
+    return problem
+
+
+def initialize(config: Config, log: RunLog, *, env_path: str, options: dict[str, str],
+               discover: bool = False) -> InitResult:
+    """Record the settings in `env_path`, then make the vault usable (clone, embedded
+    remote) and check that the remote answers."""
+    written = settings_to_write(config, options, dict(os.environ))
+    public_key, created = None, False
+    if config.encrypt:  # before the vault: fetching an encrypted remote needs the identity
+        from memory_vault.store.crypt.keys import create_identity
+
+        public_key, created = create_identity(config.identity_file)
+        if created:
+            log.info(f"init: created the age identity {config.identity_file}")
+    try:
+        update_env_file(env_path, written)
+        problem = _prepare_vault(config, log)
+    except BaseException:
+        if created:  # the result that says how to keep it safe will not be shown: say it here
+            log.error(f"init: keep a copy of the new age identity {config.identity_file} "
+                      "somewhere safe, off this machine: without it nobody can read the vault")
+        raise
     log.info(f"init: settings in {env_path}")
     result = InitResult(config, env_path, written, problem, log.redactor.clean(config.remote))
     result.public_key, result.identity_created = public_key, created
