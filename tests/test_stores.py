@@ -320,3 +320,7 @@ def test_a_sqlite_vec_database_has_records_and_a_shrink_alarm(vault: Vault) -> N
     assert diff.returncode == 0, diff.stderr
     records = json.loads(diff.stdout)["records"]
     assert records["before"] == counts[0] and records["after"] < counts[0] // 2, records
+    left_out = json.loads(diff.stdout)["not_counted"]  # the counts say what they leave out
+    assert left_out.startswith("not counted: ") and "vec0" in left_out, left_out
+    text = vault.run("diff", "vec/memories.db", "--from", before, "--to", after)
+    assert f"; {left_out}" in text.stdout.splitlines()[0], text.stdout

@@ -15,7 +15,16 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from memory_vault.content import formats
-from memory_vault.content.records import changes, count, leaves, lines, open_image, tables
+from memory_vault.content.records import (
+    changes,
+    count,
+    leaves,
+    lines,
+    note,
+    open_image,
+    tables,
+    uncounted,
+)
 
 SHORT = 80  # long values are shortened to this many characters in a diff
 _MCP = ("entity", "relation")
@@ -44,6 +53,7 @@ class Comparison:
     removed: list[Change] = field(default_factory=list)
     changed: list[Change] = field(default_factory=list)
     note: str | None = None  # e.g. a binary file: sizes and hashes only
+    not_counted: str | None = None  # tables left out of the counts (a `vec0` table), and why
 
 
 # -- comparing ---------------------------------------------------------------------------------
@@ -58,6 +68,8 @@ def compare(fmt: str, old: bytes | None, new: bytes | None) -> Comparison:
     counted = changes(fmt, old, new)
     if counted is not None:
         result.gained, result.lost = counted
+    if fmt == formats.SQLITE:
+        result.not_counted = _not_counted(fmt, new or old)
     if fmt == formats.TEXT:
         result.added, result.removed = _text_changes(old or b"", new or b"")
         return result
@@ -80,6 +92,14 @@ def _safe_count(fmt: str, data: bytes | None) -> int | None:
     try:
         return count(fmt, data)
     except (ValueError, sqlite3.Error, RecursionError):
+        return None
+
+
+def _not_counted(fmt: str, data: bytes | None) -> str | None:
+    """`not counted: vec_items (no such module: vec0)`: the counts say what they leave out."""
+    try:
+        return note(uncounted(fmt, data or b""))
+    except (ValueError, sqlite3.Error):
         return None
 
 

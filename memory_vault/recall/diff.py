@@ -55,7 +55,7 @@ class DiffResult:
                      "removed and one added")
         elif not (c.added or c.removed) and self.old.data != self.new.data:
             line += "; the same records, in another order or spacing"
-        return line
+        return line + (f"; {c.not_counted}" if c.not_counted else "")
 
     def as_dict(self) -> dict[str, object]:
         c = self.comparison
@@ -64,7 +64,8 @@ class DiffResult:
                 "records": {"before": c.before, "after": c.after, "added": c.gained,
                             "removed": c.lost},
                 "added": [asdict(x) for x in c.added], "removed": [asdict(x) for x in c.removed],
-                "changed": [asdict(x) for x in c.changed], "note": c.note}
+                "changed": [asdict(x) for x in c.changed], "note": c.note,
+                "not_counted": c.not_counted}
 
 
 def _n(count: int | None, unknown: str = "none") -> str:
