@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,6 +37,28 @@ def assert_fsck_clean(*repos: Path) -> None:
         result = subprocess.run(["git", "fsck", "--no-progress", "--no-dangling"], cwd=repo,
                                 capture_output=True, text=True, check=False)
         assert result.returncode == 0, f"{repo}: {result.stdout}{result.stderr}"
+
+
+def sync_beside_writer(vault: Vault, writer: subprocess.Popen[bytes], stop: Path,
+                       versions: Callable[[], int], *, enough: int = 3,
+                       least_s: float = 6, most_s: float = 120) -> list[int]:
+    """`--now` runs, one after another, while `writer` writes: for `least_s`, then until
+    the remote holds `enough` versions (`versions()`) or `most_s` have passed (a loaded
+    machine makes each run slower, not the test wrong); then `stop` tells the writer to end.
+    The runs' exit codes."""
+    import time
+
+    started, codes = time.monotonic(), []
+    try:
+        while writer.poll() is None:
+            codes.append(vault.run("--now").returncode)
+            spent = time.monotonic() - started
+            if spent >= least_s and (spent >= most_s or versions() >= enough):
+                break
+    finally:
+        stop.touch()
+        writer.wait(timeout=60)
+    return codes
 
 
 @dataclass

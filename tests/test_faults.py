@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SCRIPT, Vault, assert_fsck_clean, git
+from conftest import SCRIPT, Vault, assert_fsck_clean, git, sync_beside_writer
 
 
 def _vault_versions(repo: Path, name: str) -> set[str]:
@@ -155,10 +155,10 @@ def test_file_written_while_read_is_never_torn(vault: Vault, tmp_path: Path) -> 
     versions_file = tmp_path / "written.txt"
     writer_code = r"""
 import json, os, sys, time
-path, log, stop = sys.argv[1], sys.argv[2], time.monotonic() + float(sys.argv[3])
-n = 0
+path, log, stop = sys.argv[1], sys.argv[2], sys.argv[3]
+n, deadline = 0, time.monotonic() + 300
 with open(log, "w") as record:
-    while time.monotonic() < stop:
+    while not os.path.exists(stop) and time.monotonic() < deadline:
         n += 1
         data = json.dumps({"n": n, "facts": ["fact %d" % i for i in range(4000 + n % 7)]})
         record.write(data + "\n"); record.flush()
@@ -169,11 +169,11 @@ with open(log, "w") as record:
         time.sleep(0.05)  # an agent between two writes
 """
     vault.write("memory.json", '{"n": 0}', age=10)
+    stop = tmp_path / "stop"
     writer = subprocess.Popen([sys.executable, "-c", writer_code,
-                               str(vault.source / "memory.json"), str(versions_file), "6"])
-    codes = []
-    while writer.poll() is None:
-        codes.append(vault.run("--now").returncode)
+                               str(vault.source / "memory.json"), str(versions_file), str(stop)])
+    codes = sync_beside_writer(vault, writer, stop,
+                               lambda: len(_vault_versions(vault.remote, "memory.json")))
     assert writer.returncode == 0
     assert vault.sync().returncode in (0, 3)
 

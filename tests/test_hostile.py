@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SCRIPT, Vault, assert_fsck_clean, base_env, git
+from conftest import SCRIPT, Vault, assert_fsck_clean, base_env, git, sync_beside_writer
 
 
 def _remote(vault: Vault, *args: str, data: bytes | None = None) -> str:
@@ -139,11 +139,11 @@ def test_git_entries_are_never_restored_and_odd_entries_do_not_stop_the_rest(
 
 IN_PLACE = r"""
 import json, os, sys, time
-path, log, stop = sys.argv[1], sys.argv[2], time.monotonic() + float(sys.argv[3])
-n = 0
+path, log, stop = sys.argv[1], sys.argv[2], sys.argv[3]
+n, deadline = 0, time.monotonic() + 300
 fd = os.open(path, os.O_RDWR)
 with open(log, "w") as record:
-    while time.monotonic() < stop:
+    while not os.path.exists(stop) and time.monotonic() < deadline:
         n += 1
         data = json.dumps({"n": "%08d" % n, "facts": ["fact %08d-%d" % (n, i)
                                                       for i in range(3000)]}).encode()
@@ -162,11 +162,11 @@ def test_an_in_place_rewrite_is_never_committed_torn(vault: Vault, tmp_path: Pat
                                                    for i in range(3000)]}).encode()
     vault.write("memory.json", first, age=10)
     log = tmp_path / "written.txt"
+    stop = tmp_path / "stop"
     writer = subprocess.Popen([sys.executable, "-c", IN_PLACE, str(vault.source / "memory.json"),
-                               str(log), "6"])
-    codes = []
-    while writer.poll() is None:
-        codes.append(vault.run("--now").returncode)
+                               str(log), str(stop)])
+    codes = sync_beside_writer(vault, writer, stop, lambda: len(set(vault.remote_git(
+        "log", "--format=%T", "main").split())))
     written = {hashlib.sha256(bytes.fromhex(line)).hexdigest()
                for line in log.read_text().splitlines()}
     written.add(hashlib.sha256(first).hexdigest())
