@@ -2,12 +2,14 @@
 
 A plain git script leaves one loose copy of every version in its clone (and, pushing small
 packs, in its bare remote too). Memory Vault must stay within 2x a fully packed copy of the
-same history, measured on disk the way a user would (`du` of the object stores).
+same history, measured on disk the way a user would (`du` of the object stores); and a line
+appended to a transcript must grow the vault by about that line, not by the transcript.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import random
 import subprocess
 from pathlib import Path
@@ -26,6 +28,12 @@ def objects_bytes(git_dir: Path) -> int:
 
 def loose_objects(git_dir: Path) -> int:
     return sum(1 for p in (git_dir / "objects").glob("[0-9a-f][0-9a-f]/*"))
+
+
+def folded(git_dir: Path) -> bool:
+    """As compaction leaves a repository: one pack, nothing loose."""
+    return len(list((git_dir / "objects/pack").glob("*.pack"))) == 1 and not loose_objects(
+        git_dir)
 
 
 def fully_packed_bytes(remote: Path, work: Path) -> int:
@@ -88,3 +96,47 @@ def test_a_clone_of_a_user_remote_compacts_itself(vault: Vault) -> None:
     assert objects_bytes(clone_git) <= 2 * packed
     assert loose_objects(clone_git) <= 3 * 12, "the clone keeps every version loose"
     assert_fsck_clean(vault.clone)
+
+
+def transcript_lines(rng: random.Random, words: list[str], count: int, length: int) -> bytes:
+    """JSON Lines as an agent writes them: prose (zlib makes it about a third), no two lines
+    alike, so that only the bytes appended are new."""
+    return b"".join(json.dumps({"type": "assistant", "text": " ".join(
+        rng.choices(words, k=length))}).encode() + b"\n" for _ in range(count))
+
+
+def test_appending_to_transcripts_grows_the_vault_by_about_the_bytes_appended(
+        embedded: Vault) -> None:
+    """Twenty transcripts of 600 KB; each run appends a line to one of them. Whenever
+    compaction has folded the runs' pushes into one pack (several at a time: the vault is
+    large beside one push), the embedded vault has grown by at most twice the bytes appended,
+    not by a second copy of a transcript git added to complete a thin push."""
+    rng = random.Random(26)
+    words = ["".join(rng.choices("abcdefghijklmnopqrstuvwxyz", k=rng.randint(2, 9)))
+             for _ in range(2000)]
+    names = [f"projects/p{i % 4}/session-{i}.jsonl" for i in range(20)]
+    embedded.env["MEMORY_VAULT_FILES"] = "projects/**/*.jsonl"
+    for name in names:
+        embedded.write(name, transcript_lines(rng, words, 260, 300), age=10)
+    assert embedded.sync().returncode == 0
+    assert folded(embedded.remote), "the first sync did not leave one pack"
+    before, appended = objects_bytes(embedded.remote), 0
+    measured: list[tuple[int, int]] = []  # (bytes appended, growth) where folded
+    for _run in range(16):
+        path = embedded.source / rng.choice(names)
+        line = transcript_lines(rng, words, 1, 500)
+        with path.open("ab") as handle:
+            handle.write(line)
+        past = path.stat().st_mtime - 10
+        os.utime(path, (past, past))
+        appended += len(line)
+        result = embedded.sync()
+        assert result.returncode == 0, result.stderr
+        assert embedded.remote_file(path.relative_to(embedded.source).as_posix()).endswith(line)
+        if folded(embedded.remote):
+            measured.append((appended, objects_bytes(embedded.remote) - before))
+    assert len(measured) >= 2, f"compaction folded the pushes {len(measured)} time(s)"
+    for appended_then, growth in measured:
+        assert growth <= 2 * appended_then, (
+            f"the vault grew by {growth:,} bytes for {appended_then:,} appended ({measured})")
+    assert_fsck_clean(embedded.clone, embedded.remote)
