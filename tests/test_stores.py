@@ -208,6 +208,64 @@ def test_a_file_appearing_during_the_read_is_a_change(tmp_path: Path,
     assert reads == ["a.bin", "a.bin", "b.bin"]  # read again, whole
 
 
+def test_a_changed_store_reads_only_the_files_that_changed(vault: Vault, pair: Path) -> None:
+    """A cron run reads a store's file whose size or mtime moved; one that kept its record's
+    is not read again (16 MB of an HNSW index, say), and the vault's set holds it still."""
+    for name in ("index.bin", "data.bin"):
+        os.utime(pair / name, (time.time() - 60, time.time() - 60))
+    assert vault.run().returncode == 0
+    (pair / "data.bin").write_text("0\n" * 999 + "1\n")
+    os.utime(pair / "data.bin", (time.time() - 30, time.time() - 30))
+    result = vault.run("-v", "sync")
+    assert result.returncode == 0, result.stderr
+    said = result.stdout.splitlines()
+    assert any(line.endswith("pair/index.bin: not read: a file of a store that changed "
+                             "elsewhere, its size and mtime those the last sync saw; the set "
+                             "holds that version") for line in said), said
+    assert any("pair/data.bin: read whole: changed since the last sync" in line
+               for line in said), said
+    assert vault.remote_file("pair/data.bin").endswith(b"0\n1\n")
+    assert vault.remote_file("pair/index.bin") == b"0\n"
+    assert len(_store_commits(vault, "pair")) == 2
+
+
+def test_a_file_kept_unread_that_changes_meanwhile_is_read(tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch
+                                                            ) -> None:
+    """A file taken as its record has it is held to the set by the looks around the read:
+    written while another file is read, the set is read again, and that file with it."""
+    from memory_vault.capture.version import Version
+    from memory_vault.pipeline import capture as step
+    from memory_vault.pipeline import store
+    from memory_vault.sources.scan import signature
+    from memory_vault.sources.source import Source
+
+    folder = tmp_path / "s"
+    folder.mkdir()
+    for name in ("a.bin", "b.bin"):
+        (folder / name).write_bytes(b"old")
+        os.utime(folder / name, (time.time() - 60, time.time() - 60))
+    size, mtime, ctime = signature(str(folder / "a.bin"), (folder / "a.bin").stat(), "bytes")
+    known = {"s/a.bin": Version("s/a.bin", size=3, sha256="a" * 64, stat_size=size,
+                                mtime_ns=mtime, fmt="bytes", ctime_ns=ctime)}
+    reads: list[str] = []
+
+    def capture(name: str, source_dir: str, *, max_bytes: int,
+                validate: bool) -> Version | Skip | None:
+        reads.append(name)
+        if len(reads) == 1:  # a writer rewrites the file left unread while b.bin is read
+            (folder / "a.bin").write_bytes(b"new")
+        return step.capture(name, source_dir, max_bytes=max_bytes, validate=validate)
+
+    monkeypatch.setattr(store, "capture", capture)
+    monkeypatch.setattr(store, "QUIET_NS", 0)
+    found = store.capture_store(Source("s", str(folder), ("*.bin",), store=True), [],
+                                max_bytes=10**6, validate=True, known=known)
+    assert isinstance(found, store.StoreSet)
+    assert reads == ["b.bin", "a.bin", "b.bin"]
+    assert [bytes(v.data or b"") for v in found] == [b"new", b"old"]
+
+
 def test_a_commit_is_seen_by_data_version(tmp_path: Path) -> None:
     """A commit another connection makes is seen on the connection held across the read,
     whatever the timestamps say."""

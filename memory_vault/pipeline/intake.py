@@ -39,7 +39,7 @@ class Intake:
         """Whole, valid versions of `names`, one at a time; skips go to the outcome. Each
         that changed since the journal's version (`every`: each) has passed the secret
         step; one that did not is described as the vault holds it (its stored hash)."""
-        for version, checked in self._read(names):
+        for version, checked in self._read(names, every=every):
             if not (every or self.differs(version)):
                 yield self._as_stored(version)
                 continue
@@ -60,8 +60,10 @@ class Intake:
         version.size, version.sha256 = known.size, known.sha256
         return version
 
-    def _read(self, names: list[str]) -> "Iterator[tuple[Version, bool]]":
-        """Each version read, and whether it passed the secret step already (a store's)."""
+    def _read(self, names: list[str], *, every: bool = False
+              ) -> "Iterator[tuple[Version, bool]]":
+        """Each version read, and whether it passed the secret step already (a store's;
+        `every`: every file of a store is read, none taken as the journal has it)."""
         from memory_vault.capture.pieces import Spill
         from memory_vault.pipeline.capture import capture  # hashlib: only with work
 
@@ -84,15 +86,17 @@ class Intake:
                     self.log.warning(f"{path}: {found.note}")
                 yield found, False
         for name in stores:
-            for version in self.capture_store(next(s for s in self.sources if s.name == name)):
+            store = next(s for s in self.sources if s.name == name)
+            for version in self.capture_store(store, every=every):
                 yield version, True
 
-    def capture_store(self, source: "Source") -> "Iterator[Version]":
+    def capture_store(self, source: "Source", *, every: bool = False) -> "Iterator[Version]":
         from memory_vault.pipeline.store import capture_store
 
         members = [p for p in self.outcome.present if owner(self.sources, p) is source]
         found = capture_store(source, members, max_bytes=self.config.max_file_bytes,
-                              validate=self.config.validate, check=self._check)
+                              validate=self.config.validate, check=self._check,
+                              known=None if every else self.journal.files)
         if isinstance(found, Skip):
             self.outcome.skips.append(found)
             return

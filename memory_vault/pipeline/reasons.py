@@ -81,8 +81,12 @@ def _when(ns: int) -> str:
 
 
 def explain_read(log: RunLog, version: Version, known: Version | None) -> None:
-    """Once a file is read: did its bytes change since the last sync?"""
-    if known is None:
+    """Once a file is read: did its bytes change since the last sync? (A file of a store
+    that changed elsewhere, its size and mtime as the last sync saw them, is not read.)"""
+    if known is not None and version.data is None and version.pieces is None:
+        log.debug(f"{version.path}: not read: a file of a store that changed elsewhere, its "
+                  "size and mtime those the last sync saw; the set holds that version")
+    elif known is None:
         log.debug(f"{version.path}: read whole, {version.size} bytes, sha256 "
                   f"{version.read_sha256[:12]}: new to the vault's record")
     elif known.read_sha256 == version.read_sha256:

@@ -4,12 +4,14 @@ together) read as one consistent set, or not at all.
 The set is listed, then awaited until it has been left alone for `QUIET_NS` (no file's change
 time newer; `WAIT_NS` at most): `capture.read`'s rule for two agreeing reads of one file, the
 looks before and after the read being the two. Then every file is read (SQLite through its
-backup API), and the set is looked at again: the same files (none appeared, none vanished),
-each with the same size, mtime, ctime and inode (a database with its `-wal` and `-journal`,
-whose ctime SQLite itself moves when run as root: their size, mtime and inode), and each
-database's `PRAGMA data_version` unchanged on a connection held open across the read, which
-a timestamp tick cannot hide. A set that moved is read again, a few tries; a set that cannot
-be read whole is one skip: the vault keeps the last whole set.
+backup API) but those whose size and mtime are still their journal record's (the scan's own
+rule: an HNSW index a burst of writes to the database left alone is not read again, nor
+scanned for secrets), and the set is looked at again: the same files (none appeared, none
+vanished), each with the same size, mtime, ctime and inode (a database with its `-wal` and
+`-journal`, whose ctime SQLite itself moves when run as root: their size, mtime and inode),
+and each database's `PRAGMA data_version` unchanged on a connection held open across the
+read, which a timestamp tick cannot hide. A set that moved is read again, a few tries; a
+set that cannot be read whole is one skip: the vault keeps the last whole set.
 
 Memory: the versions must wait until the set is verified before any is staged. A set of up to
 `HOLD_BYTES` waits in memory; the rest of a larger one waits in a private temporary folder,
@@ -24,12 +26,12 @@ from memory_vault.capture.read import QUIET_NS
 from memory_vault.capture.sqlite import CopyProblem, Watch, is_sqlite_inside
 from memory_vault.capture.version import Version
 from memory_vault.pipeline.capture import capture
-from memory_vault.sources.scan import SQLITE_SIDECARS, Skip, scan_source
+from memory_vault.sources.scan import SQLITE_SIDECARS, Skip, scan_source, signature
 from memory_vault.sources.source import Source
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable, Iterator, Mapping
 
     Check = Callable[[Version], "Version | Skip"]
 
@@ -100,11 +102,15 @@ class StoreSet:
 
 
 def capture_store(source: Source, members: list[str], *, max_bytes: int,
-                  validate: bool, check: "Check | None" = None) -> "StoreSet | Skip":
+                  validate: bool, check: "Check | None" = None,
+                  known: "Mapping[str, Version] | None" = None) -> "StoreSet | Skip":
     """Every file of the store `source`, as one consistent set (iterated, one version at a
     time, by vault path), or one Skip naming the store. `members` are the files the plan
     found; the set is listed again, since it may have changed since. `check` (the secret
-    step) sees each version as it is read: one it refuses keeps the whole set out."""
+    step) sees each version as it is read: one it refuses keeps the whole set out. A file
+    whose size and mtime are those of its record in `known` (the journal's) is not read:
+    its version in the set is that record, as for a file outside a store (`sources.scan`),
+    and the looks around the read still hold it to the set."""
     del members  # listed again at each try, and compared with itself
     why = "it kept changing while being read"
     for attempt in range(SET_TRIES):
@@ -113,7 +119,7 @@ def capture_store(source: Source, members: list[str], *, max_bytes: int,
             return listed
         _await_quiet(source, listed)
         outcome = _read_once(source, listed, max_bytes=max_bytes, validate=validate,
-                             check=check)
+                             check=check, known=known or {})
         if isinstance(outcome, StoreSet):
             return outcome
         if outcome is not None:  # a file that cannot be read, in a set that held still
@@ -132,8 +138,9 @@ def _listing(source: Source) -> "list[str] | Skip":
     return scan.present
 
 
-def _read_once(source: Source, listed: list[str], *, max_bytes: int,
-               validate: bool, check: "Check | None" = None) -> "StoreSet | str | None":
+def _read_once(source: Source, listed: list[str], *, max_bytes: int, validate: bool,
+               check: "Check | None" = None,
+               known: "Mapping[str, Version] | None" = None) -> "StoreSet | str | None":
     """The set read once: a StoreSet when it held still, the reason a file of a set that
     held still could not be read, or None (it moved: read it again)."""
     watches: list[Watch] = []
@@ -145,6 +152,10 @@ def _read_once(source: Source, listed: list[str], *, max_bytes: int,
             if before[path] is not None and is_sqlite_inside(source.folder, relative):
                 watches.append(Watch(source.folder, relative))
         for path in listed:
+            unread = _unchanged(source, path, (known or {}).get(path))
+            if unread is not None:
+                found.add(unread)
+                continue
             version = capture(source.relative(path) or path, source.folder,
                               max_bytes=max_bytes, validate=validate)
             if not isinstance(version, Version):
@@ -168,6 +179,24 @@ def _read_once(source: Source, listed: list[str], *, max_bytes: int,
         found.discard()
         for watch in watches:
             watch.close()
+
+
+def _unchanged(source: Source, path: str, record: Version | None) -> Version | None:
+    """The journal's version of `path` when the file still has its size and mtime (a
+    database with its -wal), without its bytes; else None: it must be read."""
+    if record is None:
+        return None
+    disk = source.disk_path(path)
+    try:
+        looks = signature(disk, os.stat(disk, follow_symlinks=False), record.format)
+    except OSError:
+        return None
+    if not record.matches(*looks):
+        return None
+    return Version(path, size=record.size, sha256=record.sha256, stat_size=record.stat_size,
+                   mtime_ns=record.mtime_ns, fmt=record.format, records=record.records,
+                   saved=record.saved, read_sha256=record.read_sha256,
+                   ctime_ns=record.ctime_ns)
 
 
 def _moved(source: Source, listed: list[str], before: "dict[str, Look]",
