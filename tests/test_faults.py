@@ -187,6 +187,26 @@ with open(log, "w") as record:
     assert_fsck_clean(vault.clone, vault.remote)
 
 
+def test_a_file_rewritten_just_after_its_first_read_is_committed_as_rewritten(
+        vault: Vault) -> None:
+    """A file written a moment before the run is read early and proven later (issue 26):
+    rewritten in place in between, the early read never counts; the version committed is
+    the one the file settled on, read whole."""
+    vault.write("memory.json", '{"v": 0}', age=10)
+    assert vault.sync().returncode == 0
+    path = vault.source / "memory.json"
+    path.write_text('{"v": 1}')
+    sync = subprocess.Popen([sys.executable, str(SCRIPT)], cwd=vault.source, env=vault.env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(0.15)  # the run has read it, early, by now (or reads the rewrite)
+    with path.open("r+b") as f:
+        f.write(b'{"v": 2}')
+    _out, err = sync.communicate(timeout=60)
+    assert sync.returncode == 0, err
+    assert vault.remote_file("memory.json") == b'{"v": 2}'
+    assert vault.remote_file("memory.json", "main~1") == b'{"v": 0}'
+
+
 @pytest.mark.parametrize("damage", [
     "missing", "empty", "garbage", "truncated", "old-json", "old-timestamp", "binary"])
 def test_damaged_state_file_loses_nothing_and_commits_nothing_spurious(

@@ -78,24 +78,29 @@ def problem(name: str, exc: OSError) -> "Skip | None":
 
 
 def read_version(name: str, source_dir: str, relative: str, max_bytes: int, *,
-                 pieced: Reading | None = None) -> "Version | Skip | None":
+                 pieced: Reading | None = None, early: bool = False
+                 ) -> "Version | Skip | None":
     """The version of the file at `relative` inside the source dir (vault path `name`), a
     Skip, or None (it vanished). With `pieced`, a file over the limit is read in pieces
-    (the caller knows it may be: `pieces.pieceable`)."""
-    outcome = read_stable(name, source_dir, relative, max_bytes, pieced)
+    (the caller knows it may be: `pieces.pieceable`). `early`: a whole read of a file not
+    quiet long enough yet is returned at once, `unconfirmed` (`confirm` it before it
+    counts), instead of waiting here for the read that would agree with it."""
+    outcome = read_stable(name, source_dir, relative, max_bytes, pieced, early=early)
     if pieced is not None and not (isinstance(outcome, tuple)
                                    and isinstance(outcome[0], Pieces)):
         pieced.discard()
     if not isinstance(outcome, tuple):
         return outcome
-    data, st = outcome
+    data, st, digest, unconfirmed = outcome
     if isinstance(data, Pieces):
         version = Version(name, size=data.size, sha256=data.sha256, stat_size=st.st_size,
                           mtime_ns=st.st_mtime_ns, ctime_ns=st.st_ctime_ns)
         version.pieces = data.pieces
         return version
-    return Version.read(name, data, stat_size=st.st_size, mtime_ns=st.st_mtime_ns,
-                        ctime_ns=st.st_ctime_ns)
+    version = Version(name, size=len(data), sha256=digest, stat_size=st.st_size,
+                      mtime_ns=st.st_mtime_ns, data=data, ctime_ns=st.st_ctime_ns)
+    version.unconfirmed = unconfirmed
+    return version
 
 
 class Quiet:
@@ -117,10 +122,30 @@ class Quiet:
         return max(started_wall - st.st_ctime_ns, started - self.since)
 
 
+class Unconfirmed:
+    """A whole read of a file not quiet for `QUIET_NS` yet: its bytes may be judged and
+    staged meanwhile, and count once `confirm`ed by the second of two agreeing reads."""
+
+    __slots__ = ("digest", "max_bytes", "quiet", "ready_ns", "relative", "source_dir")
+
+    def __init__(self, source_dir: str, relative: str, max_bytes: int, digest: str,
+                 quiet: Quiet, ready_ns: int) -> None:
+        self.source_dir = source_dir
+        self.relative = relative
+        self.max_bytes = max_bytes
+        self.digest = digest  # sha256 of the bytes read
+        self.quiet = quiet  # the file's look when read, and since when it has had it
+        self.ready_ns = ready_ns  # monotonic: when it may have been quiet long enough
+
+
+ReadOutcome = tuple["bytearray | Pieces", os.stat_result, str, "Unconfirmed | None"]
+
+
 def read_stable(name: str, source_dir: str, relative: str, max_bytes: int,
-                pieced: Reading | None = None
-                ) -> "tuple[bytearray | Pieces, os.stat_result] | Skip | None":
-    """Read until the bytes are provably one version of the file.
+                pieced: Reading | None = None, *, early: bool = False
+                ) -> "ReadOutcome | Skip | None":
+    """Read until the bytes are provably one version of the file: (the bytes, their stat,
+    their sha256, and, with `early`, what is left to prove, or None).
 
     A stat unchanged around one read cannot prove it: a writer rewriting the file in place
     writes piece by piece, and a read between two pieces sees a stable stat and a mix of
@@ -128,7 +153,9 @@ def read_stable(name: str, source_dir: str, relative: str, max_bytes: int,
     only once the file has been quiet (no change of size, mtime or ctime) for longer than
     such pauses: one read after `SETTLED_NS`, two agreeing reads after `QUIET_NS`. A file
     never that quiet within `BUDGET_NS` falls back to two agreeing reads a timestamp tick
-    apart, so that a busy file still gets through, a few tries at most.
+    apart, so that a busy file still gets through, a few tries at most. With `early`, the
+    first whole read of a file not quiet for `QUIET_NS` yet is returned with the
+    `Unconfirmed` second read still to make (`confirm`), instead of waiting for it here.
     """
     quiet, previous = Quiet(), ""
     deadline = time.monotonic_ns() + BUDGET_NS
@@ -144,7 +171,11 @@ def read_stable(name: str, source_dir: str, relative: str, max_bytes: int,
         digest = "" if not whole else (data.sha256 if isinstance(data, Pieces)
                                         else hashlib.sha256(data).hexdigest())
         if quiet_for >= SETTLED_NS or (digest and digest == previous and quiet_for >= needed):
-            return data, st
+            return data, st, digest, None
+        if early and digest and not isinstance(data, Pieces):
+            ready = time.monotonic_ns() + int(_pause(quiet_for, QUIET_NS, 0) * 1e9)
+            return data, st, digest, Unconfirmed(source_dir, relative, max_bytes, digest,
+                                                 quiet, ready)
         previous = digest
         del data, outcome  # one copy in memory at a time: the next look reads it again
         if started >= deadline:
@@ -152,6 +183,50 @@ def read_stable(name: str, source_dir: str, relative: str, max_bytes: int,
         time.sleep(_pause(quiet_for, needed, tries))
     return Skip(name, f"kept changing while being read ({FALLBACK_TRIES} tries after "
                       f"{BUDGET_NS / 1e9:g} s)")
+
+
+def confirm(unconfirmed: Unconfirmed) -> bool:
+    """Once the file may have been quiet for `QUIET_NS`: does a read of it now, streamed
+    through sha256 (no second copy in memory), agree with the read `unconfirmed` describes,
+    the file having kept its look (size, mtime, ctime, inode) all along? False: the bytes
+    taken early do not count; read the file again."""
+    time.sleep(max(unconfirmed.ready_ns - time.monotonic_ns(), 0) / 1e9)
+    started, started_wall = time.monotonic_ns(), time.time_ns()
+    try:
+        folder, fd, leaf = open_file(unconfirmed.source_dir, unconfirmed.relative)
+    except OSError:
+        return False
+    try:
+        opened = os.fstat(fd)
+        if shape_problem(opened, unconfirmed.max_bytes):
+            return False
+        digest = _hash_fd(fd, opened.st_size)
+        after = os.fstat(fd)
+        current = os.stat(leaf, dir_fd=folder, follow_symlinks=False)
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+        os.close(folder)
+    return (digest == unconfirmed.digest and _same_version(opened, after)
+            and (current.st_ino, current.st_dev) == (after.st_ino, after.st_dev)
+            and unconfirmed.quiet.seen(after, started, started_wall) >= QUIET_NS)
+
+
+def _hash_fd(fd: int, size: int) -> str | None:
+    """The sha256 of exactly `size` bytes then EOF (None: the size moved), in pieces."""
+    digest = hashlib.sha256()
+    buffer = bytearray(min(size, 1 << 20) or 1)
+    view = memoryview(buffer)
+    got = 0
+    while got < size:
+        n = os.readv(fd, [view[:min(len(buffer), size - got)]])
+        if n == 0:
+            return None
+        digest.update(view[:n])
+        got += n
+    view.release()
+    return None if os.read(fd, 1) else digest.hexdigest()
 
 
 def _pause(quiet_for: int, needed: int, tries: int) -> float:

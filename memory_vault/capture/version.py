@@ -10,6 +10,7 @@ costs more than a whole run.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from memory_vault.capture.pieces import Piece
+    from memory_vault.capture.read import Unconfirmed
 
 RECHECK = -1  # mtime_ns of a version written too recently to trust its timestamp
 RACY_NS = 3_000_000_000  # an mtime this close to the time it was read is not trusted
@@ -19,7 +20,8 @@ class Version:
     """One version of a file: where it lives in the vault, its bytes while held, and facts."""
 
     __slots__ = ("ctime_ns", "data", "format", "mtime_ns", "note", "path", "pieces",
-                 "read_sha256", "records", "saved", "sha256", "size", "stat_size")
+                 "read_sha256", "records", "saved", "sha256", "size", "stat_size",
+                 "unconfirmed")
 
     def __init__(self, path: str, *, size: int, sha256: str, stat_size: int, mtime_ns: int,
                  fmt: str = "", records: int | None = None, saved: int = 0,
@@ -37,6 +39,7 @@ class Version:
         self.records = records  # how many records it holds (None: unknown)
         self.saved = saved  # epoch seconds of the run that put this version in the vault
         self.note = ""  # a warning its read leaves (a JSON Lines file backed up with bad lines)
+        self.unconfirmed: Unconfirmed | None = None  # a read still to prove (`capture.read`)
 
     @classmethod
     def read(cls, path: str, data: bytearray, *, stat_size: int, mtime_ns: int,

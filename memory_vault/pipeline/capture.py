@@ -23,14 +23,16 @@ RETRY_SECONDS = 0.3
 
 
 def capture(name: str, source_dir: str, *, max_bytes: int, validate: bool,
-            tolerate: str = "", spill: pieces.Spill | None = None) -> "Version | Skip | None":
+            tolerate: str = "", spill: pieces.Spill | None = None,
+            early: bool = False) -> "Version | Skip | None":
     """A whole, valid version of the file `name`; a Skip with the reason; None if it vanished.
 
     The path rule is applied again here, not trusted from the scan: `name` is resolved
     inside the source dir now, and read by descriptor along that path with no link
     followed, so a link swapped in since the scan cannot lead the read outside. With
     `spill`, a JSON Lines file over the limit is read in pieces (`capture.pieces`), each
-    spilled there until the store takes it."""
+    spilled there until the store takes it. `early`: a valid version of a file written a
+    moment ago may come back `unconfirmed` (`capture.read.confirm` it before it counts)."""
     relative = resolve(source_dir, name)
     if relative is None:
         return Skip(name, OUTSIDE)
@@ -39,7 +41,7 @@ def capture(name: str, source_dir: str, *, max_bytes: int, validate: bool,
                              count=records.count_rows)
     reading = (pieces.Reading(name, max_bytes, spill, check_piece)
                if spill is not None and pieces.pieceable(name) else None)
-    found = _judged(name, source_dir, relative, max_bytes, validate, tolerate, reading)
+    found = _judged(name, source_dir, relative, max_bytes, validate, tolerate, reading, early)
     if reading is not None:
         if isinstance(found, Version) and found.pieces is not None:
             reading.take()  # its pieces are the version's now
@@ -48,9 +50,13 @@ def capture(name: str, source_dir: str, *, max_bytes: int, validate: bool,
 
 
 def _judged(name: str, source_dir: str, relative: str, max_bytes: int, validate: bool,
-            tolerate: str, reading: pieces.Reading | None) -> "Version | Skip | None":
-    for tries_left in range(JUDGE_TRIES - 1, -1, -1):
-        outcome = read_version(name, source_dir, relative, max_bytes, pieced=reading)
+            tolerate: str, reading: pieces.Reading | None,
+            early: bool = False) -> "Version | Skip | None":
+    tries_left = JUDGE_TRIES - 1
+    while True:
+        outcome = read_version(name, source_dir, relative, max_bytes, pieced=reading,
+                               early=early)
+        early = False  # once: a read not proven yet judges nothing against the file
         if not isinstance(outcome, Version):
             return outcome
         if outcome.pieces is not None:
@@ -69,12 +75,15 @@ def _judged(name: str, source_dir: str, relative: str, max_bytes: int, validate:
             outcome.records = (verdict.records if verdict.records is not None
                                else _count(verdict.format, outcome.data or b""))
             return outcome
+        if outcome.unconfirmed is not None:  # invalid, but maybe torn: read it, proven
+            del outcome
+            continue
         settled = time.time_ns() - outcome.mtime_ns > SETTLE_SECONDS * 1e9
         if tries_left == 0 or (settled and not verdict.retry):
             return Skip(name, describe(verdict), torn)
         del outcome
+        tries_left -= 1
         time.sleep(RETRY_SECONDS)  # an agent may be half-way through writing it: look again
-    raise AssertionError("unreachable")
 
 
 class PieceCheck:

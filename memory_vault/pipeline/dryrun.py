@@ -34,6 +34,10 @@ class DryRun:
         self.log.info(f"would back up {version.path} ({version.size} bytes, "
                       f"sha256 {version.sha256[:12]})")
 
+    def unstage(self, path: str) -> None:
+        if path in self.would:
+            self.would.remove(path)
+
     def staged(self) -> list[Version]:
         return self._staged
 

@@ -35,11 +35,14 @@ class Intake:
         self.outcome = outcome
         self.guard: SecretGuard | None = None
 
-    def capture(self, names: list[str], *, every: bool = False) -> "Iterator[Version]":
+    def capture(self, names: list[str], *, every: bool = False,
+                early: bool = True) -> "Iterator[Version]":
         """Whole, valid versions of `names`, one at a time; skips go to the outcome. Each
         that changed since the journal's version (`every`: each) has passed the secret
-        step; one that did not is described as the vault holds it (its stored hash)."""
-        for version, checked in self._read(names, every=every):
+        step; one that did not is described as the vault holds it (its stored hash). A
+        plain file written a moment ago may come `unconfirmed` (`early`): `reread` proves
+        it, once the rest of the run has gone on meanwhile."""
+        for version, checked in self._read(names, every=every, early=early):
             if not (every or self.differs(version)):
                 yield self._as_stored(version)
                 continue
@@ -48,6 +51,33 @@ class Intake:
                 self.outcome.skips.append(kept)
                 continue
             yield kept
+
+    def proven(self, names: list[str], seen: "list[Version]",
+               unstage: "Callable[[str], None]", *, every: bool = False
+               ) -> "Iterator[Version]":
+        """`capture` of `names`, then `reread`: the caller judges and stages each version
+        as it comes, and appends it to `seen`, while a file written a moment ago becomes
+        quiet long enough for its early read to be proven."""
+        yield from self.capture(names, every=every)
+        yield from self.reread(seen, unstage, every=every)
+
+    def reread(self, seen: "list[Version]", unstage: "Callable[[str], None]", *,
+               every: bool = False) -> "Iterator[Version]":
+        """The versions of `seen` read early, proven now: each confirmed by a read that
+        agrees (`capture.read.confirm`), or else dropped from `seen` and `unstage`d, its
+        file read again the ordinary way and yielded, as `capture` yields."""
+        from memory_vault.capture.read import confirm
+
+        for version in list(seen):
+            unconfirmed = version.unconfirmed
+            if unconfirmed is None:
+                continue
+            if confirm(unconfirmed):
+                version.unconfirmed = None
+                continue
+            seen.remove(version)
+            unstage(version.path)
+            yield from self.capture([version.path], every=every, early=False)
 
     def differs(self, version: "Version") -> bool:
         """Has the file changed since the version the journal records (as read: a version
@@ -60,7 +90,7 @@ class Intake:
         version.size, version.sha256 = known.size, known.sha256
         return version
 
-    def _read(self, names: list[str], *, every: bool = False
+    def _read(self, names: list[str], *, every: bool = False, early: bool = False
               ) -> "Iterator[tuple[Version, bool]]":
         """Each version read, and whether it passed the secret step already (a store's;
         `every`: every file of a store is read, none taken as the journal has it)."""
@@ -76,7 +106,8 @@ class Intake:
                 continue
             found = capture(source.relative(path) or path, source.folder,
                             max_bytes=self.config.max_file_bytes, validate=self.config.validate,
-                            tolerate=self.journal.tolerated.get(path, ""), spill=spill)
+                            tolerate=self.journal.tolerated.get(path, ""), spill=spill,
+                            early=early)
             if isinstance(found, Skip):
                 found.name = path
                 self.outcome.skips.append(found)

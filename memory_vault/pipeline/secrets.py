@@ -134,4 +134,5 @@ def _redacted(version: Version, clean: bytearray) -> Version:
                        fmt=version.format, records=version.records, data=clean,
                        read_sha256=version.read_sha256, ctime_ns=version.ctime_ns)
     redacted.note = version.note
+    redacted.unconfirmed = version.unconfirmed
     return redacted

@@ -98,14 +98,6 @@ def unwritable_home(config: Config, exc: OSError) -> str:
             "`init` again)")
 
 
-def _resume_collector() -> None:
-    """The run has files to read or git to start: the cyclic garbage collector, paused by
-    `entry.run` while nothing was known to change, works again."""
-    import gc
-
-    gc.enable()
-
-
 class Run:
     """One run: its settings, what it was asked, the journal it started from, its outcome."""
 
@@ -168,7 +160,9 @@ class Run:
                 leave_stamp(self.request.stamp, self.config, self.log, self.looks,
                             self.outcome.started)
             return code
-        _resume_collector()
+        import gc  # files to read or git to start: the collector `entry.run` paused works
+
+        gc.enable()
         try:
             return self.work(scan, full=full, clone_ready=clone_ready, push_due=push_due)
         except Interrupted:
@@ -219,7 +213,8 @@ class Run:
         bytes in memory at a time. The vault is opened only by the first real change."""
         vault: Vault | DryRun | None = None
         seen: list[Version] = []
-        reads = self.intake.capture(scan.candidates, every=full) if scan.candidates else ()
+        reads = (self.intake.proven(scan.candidates, seen, self.unstage, every=full)
+                 if scan.candidates else ())
         for version in reads:  # nothing to read: no reading machinery imported
             if self.verbose:
                 from memory_vault.pipeline.reasons import explain_read
@@ -240,6 +235,10 @@ class Run:
             if vault.repo.fresh and not full:
                 return self.rebuild(vault)
         return self.commit_and_push(vault, seen)
+
+    def unstage(self, path: str) -> None:
+        if self.vault is not None:
+            self.vault.commits.unstage(path)
 
     def tip_pieces(self, path: str) -> set[str]:
         """The blobs of the pieces of `path` the vault's tip holds (the vault is opened: a
@@ -268,8 +267,9 @@ class Run:
 
     def rebuild(self, vault: "Vault | DryRun") -> int:
         """A new clone may lack what the journal says was committed: compare every file."""
-        seen = []
-        for version in self.intake.capture(self.plan(full=True).candidates, every=True):
+        seen: list[Version] = []
+        candidates = self.plan(full=True).candidates
+        for version in self.intake.proven(candidates, seen, self.unstage, every=True):
             vault.commits.stage(version)
             seen.append(version.release())
         return self.commit_and_push(vault, seen)

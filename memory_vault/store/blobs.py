@@ -37,6 +37,7 @@ class Blobs:
         self.repo = repo
         self.codec = codec
         self._staged: dict[str, str] = {}  # vault path -> staged copy
+        self._copies = 0  # staged copies made: the next one's name
 
     @property
     def stage_dir(self) -> str:
@@ -45,7 +46,10 @@ class Blobs:
     def stage(self, path: str, data: bytes | bytearray) -> None:
         """Keep one version's bytes for the next `store` (one file in memory at a time)."""
         os.makedirs(self.stage_dir, mode=0o700, exist_ok=True)
-        copy = self._staged.get(path) or os.path.join(self.stage_dir, str(len(self._staged)))
+        copy = self._staged.get(path)
+        if copy is None:
+            copy = os.path.join(self.stage_dir, str(self._copies))
+            self._copies += 1
         try:
             if os.path.lexists(copy):
                 os.unlink(copy)
@@ -71,6 +75,12 @@ class Blobs:
                                  input_bytes=listing).text.split()
         self.drop_staged()
         return dict(zip(staged, shas, strict=True))
+
+    def unstage(self, path: str) -> None:
+        """Forget the version `stage` kept for `path`."""
+        copy = self._staged.pop(path, None)
+        if copy is not None and os.path.lexists(copy):
+            os.unlink(copy)
 
     def drop_staged(self) -> None:
         self._staged = {}

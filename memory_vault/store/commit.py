@@ -112,6 +112,12 @@ class Committer:
         return {name.rsplit("/", 1)[-1]: e.sha for name, e in trees.parse_ls_tree(raw).items()
                 if e.kind == "blob"}
 
+    def unstage(self, path: str) -> None:
+        """Forget what `stage` kept of `path` (a read that did not count after all)."""
+        self._staged.pop(path, None)
+        self._pieces.pop(path, None)
+        self.blobs.unstage(path)
+
     def drop_staged(self) -> None:
         self._staged = {}
         self._pieces = {}

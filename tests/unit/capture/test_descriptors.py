@@ -67,6 +67,43 @@ def test_a_future_mtime_is_read_once_the_change_time_is_quiet(tmp_path: Path) ->
     assert time.monotonic() - started < read.BUDGET_NS / 1e9  # quiet, not given up on
 
 
+def test_an_early_read_of_a_file_just_written_counts_once_a_later_read_agrees(
+        tmp_path: Path) -> None:
+    """`early`: a file written a moment ago is handed back at once, unconfirmed, and the
+    read that proves it is made later, by `confirm`, once it may have been quiet enough."""
+    source, _ = _source(tmp_path)
+    started = time.monotonic()
+    outcome = read.read_version("sub/memory.json", str(source), "sub/memory.json", 2**20,
+                                early=True)
+    assert time.monotonic() - started < read.QUIET_NS / 1e9  # no wait here
+    assert isinstance(outcome, Version) and bytes(outcome.data or b"") == b'{"mine": 1}'
+    assert outcome.unconfirmed is not None
+    assert read.confirm(outcome.unconfirmed)
+    assert time.time_ns() - (source / "sub/memory.json").stat().st_ctime_ns >= read.QUIET_NS
+
+
+def test_an_early_read_does_not_count_once_the_file_moved_on(tmp_path: Path) -> None:
+    """Rewritten in place after the early read (the same size, even the same bytes), the
+    file does not confirm it: its read is made again, the ordinary way."""
+    source, _ = _source(tmp_path)
+    path = source / "sub/memory.json"
+    for rewrite in (b'{"mine": 2}', b'{"mine": 1}'):
+        outcome = read.read_version("sub/memory.json", str(source), "sub/memory.json", 2**20,
+                                    early=True)
+        assert isinstance(outcome, Version) and outcome.unconfirmed is not None
+        with path.open("r+b") as f:
+            f.write(rewrite)
+        assert not read.confirm(outcome.unconfirmed)
+
+
+def test_a_quiet_file_is_never_left_unconfirmed(tmp_path: Path) -> None:
+    source, _ = _source(tmp_path)
+    time.sleep(read.SETTLED_NS / 1e9)
+    outcome = read.read_version("sub/memory.json", str(source), "sub/memory.json", 2**20,
+                                early=True)
+    assert isinstance(outcome, Version) and outcome.unconfirmed is None
+
+
 def _database(path: Path, fact: str, *, wal: bool = False) -> sqlite3.Connection:
     db = sqlite3.connect(path)
     if wal:
