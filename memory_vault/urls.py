@@ -1,7 +1,7 @@
 """Credentials in remote URLs: the one place that knows where they sit and keeps them out
 of everything we print, log, store or put on a command line.
 
-A remote such as `https://user:TOKEN@host/repo.git` carries a secret. Git and GitPython both
+A remote such as `https://user:TOKEN@host/repo.git` carries a secret. Git and its helpers
 echo URLs in their messages, so every line we emit goes through `Redactor.clean`, which masks
 the userinfo of any URL it sees and, as a second net, every known secret string. The clone
 stores the URL without its userinfo (`split_credentials`); git gets the secret from a

@@ -1,7 +1,7 @@
 """Sync: one backup run, as plan → capture → commit → push → record, under the run lock.
 
 Built so that the common cron case, nothing changed, only stats files and reads the journal:
-git is started (and GitPython imported) only when there is something to commit or push. A dry
+git is started (and the vault imported) only when there is something to commit or push. A dry
 run is this same loop over a store that writes nothing (`pipeline.dryrun`).
 """
 
@@ -255,7 +255,7 @@ class Run:
 
             self.vault = DryRun(self.log)
             return self.vault
-        from memory_vault.store.vault import Vault  # GitPython: only now that git has work
+        from memory_vault.store.vault import Vault  # only now that git has work
 
         if self.heartbeat is not None:  # the run has real work: a commit or a push
             self.heartbeat.start()

@@ -88,7 +88,7 @@ class Clone:
         clone = self.repo.config.clone_dir
         if not os.path.isdir(clone) or not os.listdir(clone):
             return MISSING
-        facts = model.inspect_clone(clone)
+        facts = model.inspect_clone(self.repo.git, clone)
         if facts.problem is not None:
             return facts.problem
         if facts.bare:
@@ -108,7 +108,7 @@ class Clone:
         if facts.origin_url != self.repo.origin_url:  # an older version stored the token there
             self.repo.git.run("config", "remote.origin.url", self.repo.origin_url)
             self.repo.log.info("took the credentials out of the clone's remote URL")
-        tune(self.repo.git, clone, CLONE_TUNING)
+        tune(self.repo.git, clone, CLONE_TUNING, current=facts.tuning)
         return None
 
     def _set_aside(self, problem: str) -> None:
@@ -139,7 +139,7 @@ class Clone:
         it at the new remote, and bring its branch there (pushed whole to an empty remote,
         our commits replayed on top of a non-empty one). Its borrowed objects (the embedded
         vault's) are copied in first, so the clone stands on its own."""
-        facts = model.inspect_clone(self.repo.config.clone_dir)
+        facts = model.inspect_clone(self.repo.git, self.repo.config.clone_dir)
         old = facts.origin_url or "?"
         self._ours_or_raise(f"its origin is {self.repo.redactor.clean(old)}")
         if remote_identity(old) == remote_identity(self.repo.config.remote):

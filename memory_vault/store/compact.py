@@ -59,9 +59,13 @@ CLONE_TUNING: dict[str, str] = {"core.looseCompression": "0"}
 TUNING_VERSION = "5"
 
 
-def tune(runner: GitRunner, repo_path: str, extra: dict[str, str] | None = None) -> None:
-    """Apply TUNING once per TUNING_VERSION (repositories made by older versions too)."""
-    if model.tuning_version(repo_path) == TUNING_VERSION:
+def tune(runner: GitRunner, repo_path: str, extra: dict[str, str] | None = None, *,
+         current: str | None = None) -> None:
+    """Apply TUNING once per TUNING_VERSION (repositories made by older versions too);
+    `current`: the tuning the repository's config says, when the caller read it already."""
+    if current is None:
+        current = model.tuning_version(runner, repo_path)
+    if current == TUNING_VERSION:
         return
     at = runner.at(repo_path)
     for key, value in {**TUNING, **(extra or {})}.items():

@@ -3,8 +3,8 @@
 `repo` (refs, trees and the git runner every part shares), `blobs` (the one seam for the bytes
 of memory), `clone` (made, checked, retargeted), `remote` (fetch, push, replay), `commits`,
 `compactor` and `reader`. Each part holds a reference to what it needs; nothing is inherited.
-Imported only when a run has something to write, push or read: it pulls in GitPython, whose
-import alone costs more than a whole cron run that finds nothing to do.
+Imported only when a run has something to write, push or read: its modules cost more to
+import than a whole cron run that finds nothing to do.
 """
 
 import os

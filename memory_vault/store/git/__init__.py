@@ -1,2 +1,2 @@
 """Git: the one way to start git (the runner, with deadlines and the run lock), its
-environment, its credentials, its error words, and GitPython for reading refs."""
+environment, its credentials, its error words, and the reading of refs and config."""

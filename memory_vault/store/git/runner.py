@@ -1,7 +1,7 @@
 """The git runner: the one way git is started, never past its deadline, never unlocked.
 
-GitPython gives us the repository model (`model`); every git process runs here instead, for
-three reasons GitPython's runner cannot serve:
+Every git process runs here (refs and config are read by `model`), for three reasons a
+plain `subprocess.run` cannot serve:
 
 - a network command must be killable with everything it started (ssh, git-remote-https):
   each command runs in its own process group and the group is killed;
