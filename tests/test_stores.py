@@ -192,12 +192,13 @@ def test_a_file_appearing_during_the_read_is_a_change(tmp_path: Path,
     (folder / "a.bin").write_bytes(b"a")
     reads: list[str] = []
 
-    def capture(name: str, source_dir: str, *, max_bytes: int,
-                validate: bool) -> Version | Skip | None:
+    def capture(name: str, source_dir: str, *, max_bytes: int, validate: bool,
+                early: bool = False) -> Version | Skip | None:
         reads.append(name)
         if len(reads) == 1:  # a writer adds a file while the first one is read
             (folder / "b.bin").write_bytes(b"b")
-        return step.capture(name, source_dir, max_bytes=max_bytes, validate=validate)
+        return step.capture(name, source_dir, max_bytes=max_bytes, validate=validate,
+                            early=early)
 
     monkeypatch.setattr(store, "capture", capture)
     monkeypatch.setattr(store, "QUIET_NS", 0)
@@ -250,12 +251,13 @@ def test_a_file_kept_unread_that_changes_meanwhile_is_read(tmp_path: Path,
                                 mtime_ns=mtime, fmt="bytes", ctime_ns=ctime)}
     reads: list[str] = []
 
-    def capture(name: str, source_dir: str, *, max_bytes: int,
-                validate: bool) -> Version | Skip | None:
+    def capture(name: str, source_dir: str, *, max_bytes: int, validate: bool,
+                early: bool = False) -> Version | Skip | None:
         reads.append(name)
         if len(reads) == 1:  # a writer rewrites the file left unread while b.bin is read
             (folder / "a.bin").write_bytes(b"new")
-        return step.capture(name, source_dir, max_bytes=max_bytes, validate=validate)
+        return step.capture(name, source_dir, max_bytes=max_bytes, validate=validate,
+                            early=early)
 
     monkeypatch.setattr(store, "capture", capture)
     monkeypatch.setattr(store, "QUIET_NS", 0)
@@ -264,6 +266,41 @@ def test_a_file_kept_unread_that_changes_meanwhile_is_read(tmp_path: Path,
     assert isinstance(found, store.StoreSet)
     assert reads == ["b.bin", "a.bin", "b.bin"]
     assert [bytes(v.data or b"") for v in found] == [b"new", b"old"]
+
+
+def test_a_set_written_a_moment_ago_is_read_at_once_and_proven_later(tmp_path: Path) -> None:
+    """`early`: a set not quiet yet is read without waiting, its versions unconfirmed; it
+    counts once it has been quiet long enough, found as it was before the read (a file
+    written since, or a database committed to on the connection held open, undo it)."""
+    import sqlite3
+
+    from memory_vault.capture.read import QUIET_NS
+    from memory_vault.pipeline import store
+    from memory_vault.sources.source import Source
+
+    folder = tmp_path / "s"
+    folder.mkdir()
+    db = sqlite3.connect(folder / "m.db")
+    db.execute("CREATE TABLE t (x)")
+    db.commit()
+    source = Source("s", str(folder), ("*.db", "*.bin"), store=True)
+    for change in ("none", "file", "database"):
+        (folder / "a.bin").write_bytes(b"a")
+        started = time.monotonic()
+        found = store.capture_store(source, [], max_bytes=10**6, validate=True, early=True)
+        assert isinstance(found, store.StoreSet)
+        versions = list(found)
+        assert time.monotonic() - started < QUIET_NS / 1e9  # no wait for quiet
+        pending = {id(v.unconfirmed) for v in versions}
+        assert len(versions) == 2 and len(pending) == 1 and versions[0].unconfirmed
+        if change == "file":
+            (folder / "a.bin").write_bytes(b"b")
+        elif change == "database":
+            db.execute("INSERT INTO t VALUES (1)")
+            db.commit()
+        assert versions[0].unconfirmed.confirm() is (change == "none")
+        assert versions[1].unconfirmed is versions[0].unconfirmed  # one answer for the set
+    db.close()
 
 
 def test_a_commit_is_seen_by_data_version(tmp_path: Path) -> None:

@@ -137,6 +137,33 @@ class Unconfirmed:
         self.quiet = quiet  # the file's look when read, and since when it has had it
         self.ready_ns = ready_ns  # monotonic: when it may have been quiet long enough
 
+    def confirm(self) -> bool:
+        """Once the file may have been quiet for `QUIET_NS`: does a read of it now, streamed
+        through sha256 (no second copy in memory), agree with this one, the file having
+        kept its look (size, mtime, ctime, inode) all along? False: the bytes taken early
+        do not count; read the file again."""
+        time.sleep(max(self.ready_ns - time.monotonic_ns(), 0) / 1e9)
+        started, started_wall = time.monotonic_ns(), time.time_ns()
+        try:
+            folder, fd, leaf = open_file(self.source_dir, self.relative)
+        except OSError:
+            return False
+        try:
+            opened = os.fstat(fd)
+            if shape_problem(opened, self.max_bytes):
+                return False
+            digest = _hash_fd(fd, opened.st_size)
+            after = os.fstat(fd)
+            current = os.stat(leaf, dir_fd=folder, follow_symlinks=False)
+        except OSError:
+            return False
+        finally:
+            os.close(fd)
+            os.close(folder)
+        return (digest == self.digest and _same_version(opened, after)
+                and (current.st_ino, current.st_dev) == (after.st_ino, after.st_dev)
+                and self.quiet.seen(after, started, started_wall) >= QUIET_NS)
+
 
 ReadOutcome = tuple["bytearray | Pieces", os.stat_result, str, "Unconfirmed | None"]
 
@@ -183,34 +210,6 @@ def read_stable(name: str, source_dir: str, relative: str, max_bytes: int,
         time.sleep(_pause(quiet_for, needed, tries))
     return Skip(name, f"kept changing while being read ({FALLBACK_TRIES} tries after "
                       f"{BUDGET_NS / 1e9:g} s)")
-
-
-def confirm(unconfirmed: Unconfirmed) -> bool:
-    """Once the file may have been quiet for `QUIET_NS`: does a read of it now, streamed
-    through sha256 (no second copy in memory), agree with the read `unconfirmed` describes,
-    the file having kept its look (size, mtime, ctime, inode) all along? False: the bytes
-    taken early do not count; read the file again."""
-    time.sleep(max(unconfirmed.ready_ns - time.monotonic_ns(), 0) / 1e9)
-    started, started_wall = time.monotonic_ns(), time.time_ns()
-    try:
-        folder, fd, leaf = open_file(unconfirmed.source_dir, unconfirmed.relative)
-    except OSError:
-        return False
-    try:
-        opened = os.fstat(fd)
-        if shape_problem(opened, unconfirmed.max_bytes):
-            return False
-        digest = _hash_fd(fd, opened.st_size)
-        after = os.fstat(fd)
-        current = os.stat(leaf, dir_fd=folder, follow_symlinks=False)
-    except OSError:
-        return False
-    finally:
-        os.close(fd)
-        os.close(folder)
-    return (digest == unconfirmed.digest and _same_version(opened, after)
-            and (current.st_ino, current.st_dev) == (after.st_ino, after.st_dev)
-            and unconfirmed.quiet.seen(after, started, started_wall) >= QUIET_NS)
 
 
 def _hash_fd(fd: int, size: int) -> str | None:

@@ -9,8 +9,14 @@ costs more than a whole run.
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Protocol
+
     from memory_vault.capture.pieces import Piece
-    from memory_vault.capture.read import Unconfirmed
+
+    class Pending(Protocol):
+        """A read taken early (`capture.read.Unconfirmed`, a store's `UnconfirmedSet`)."""
+
+        def confirm(self) -> bool: ...
 
 RECHECK = -1  # mtime_ns of a version written too recently to trust its timestamp
 RACY_NS = 3_000_000_000  # an mtime this close to the time it was read is not trusted
@@ -39,7 +45,7 @@ class Version:
         self.records = records  # how many records it holds (None: unknown)
         self.saved = saved  # epoch seconds of the run that put this version in the vault
         self.note = ""  # a warning its read leaves (a JSON Lines file backed up with bad lines)
-        self.unconfirmed: Unconfirmed | None = None  # a read still to prove (`capture.read`)
+        self.unconfirmed: Pending | None = None  # a read still to prove (`capture.read`)
 
     @classmethod
     def read(cls, path: str, data: bytearray, *, stat_size: int, mtime_ns: int,

@@ -63,21 +63,23 @@ class Intake:
 
     def reread(self, seen: "list[Version]", unstage: "Callable[[str], None]", *,
                every: bool = False) -> "Iterator[Version]":
-        """The versions of `seen` read early, proven now: each confirmed by a read that
-        agrees (`capture.read.confirm`), or else dropped from `seen` and `unstage`d, its
-        file read again the ordinary way and yielded, as `capture` yields."""
-        from memory_vault.capture.read import confirm
-
+        """The versions of `seen` read early, proven now: each confirmed (a file by a read
+        that agrees, a store's set by its looks), or else dropped from `seen` and
+        `unstage`d, its file (its store) read again the ordinary way and yielded, as
+        `capture` yields."""
+        again = []
         for version in list(seen):
             unconfirmed = version.unconfirmed
             if unconfirmed is None:
                 continue
-            if confirm(unconfirmed):
+            if unconfirmed.confirm():
                 version.unconfirmed = None
                 continue
             seen.remove(version)
             unstage(version.path)
-            yield from self.capture([version.path], every=every, early=False)
+            again.append(version.path)
+        if again:
+            yield from self.capture(again, every=every, early=False)
 
     def differs(self, version: "Version") -> bool:
         """Has the file changed since the version the journal records (as read: a version
@@ -118,16 +120,17 @@ class Intake:
                 yield found, False
         for name in stores:
             store = next(s for s in self.sources if s.name == name)
-            for version in self.capture_store(store, every=every):
+            for version in self.capture_store(store, every=every, early=early):
                 yield version, True
 
-    def capture_store(self, source: "Source", *, every: bool = False) -> "Iterator[Version]":
+    def capture_store(self, source: "Source", *, every: bool = False,
+                      early: bool = False) -> "Iterator[Version]":
         from memory_vault.pipeline.store import capture_store
 
         members = [p for p in self.outcome.present if owner(self.sources, p) is source]
         found = capture_store(source, members, max_bytes=self.config.max_file_bytes,
                               validate=self.config.validate, check=self._check,
-                              known=None if every else self.journal.files)
+                              known=None if every else self.journal.files, early=early)
         if isinstance(found, Skip):
             self.outcome.skips.append(found)
             return

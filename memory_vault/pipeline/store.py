@@ -11,7 +11,8 @@ vanished), each with the same size, mtime, ctime and inode (a database with its 
 `-journal`, whose ctime SQLite itself moves when run as root: their size, mtime and inode),
 and each database's `PRAGMA data_version` unchanged on a connection held open across the
 read, which a timestamp tick cannot hide. A set that moved is read again, a few tries; a
-set that cannot be read whole is one skip: the vault keeps the last whole set.
+set that cannot be read whole is one skip: the vault keeps the last whole set. A sync reads
+it `early`, before the wait, and proves it later (`UnconfirmedSet`) or reads it again.
 
 Memory: the versions must wait until the set is verified before any is staged. A set of up to
 `HOLD_BYTES` waits in memory; the rest of a larger one waits in a private temporary folder,
@@ -32,6 +33,8 @@ from memory_vault.sources.source import Source
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping
+
+    from memory_vault.capture.version import Pending
 
     Check = Callable[[Version], "Version | Skip"]
 
@@ -103,23 +106,27 @@ class StoreSet:
 
 def capture_store(source: Source, members: list[str], *, max_bytes: int,
                   validate: bool, check: "Check | None" = None,
-                  known: "Mapping[str, Version] | None" = None) -> "StoreSet | Skip":
+                  known: "Mapping[str, Version] | None" = None,
+                  early: bool = False) -> "StoreSet | Skip":
     """Every file of the store `source`, as one consistent set (iterated, one version at a
     time, by vault path), or one Skip naming the store. `members` are the files the plan
     found; the set is listed again, since it may have changed since. `check` (the secret
     step) sees each version as it is read: one it refuses keeps the whole set out. A file
     whose size and mtime are those of its record in `known` (the journal's) is not read:
     its version in the set is that record, as for a file outside a store (`sources.scan`),
-    and the looks around the read still hold it to the set."""
+    and the looks around the read still hold it to the set. `early`: a set written a
+    moment ago is read at once, its versions `unconfirmed` (an `UnconfirmedSet`), instead
+    of waiting for it to be quiet first."""
     del members  # listed again at each try, and compared with itself
     why = "it kept changing while being read"
     for attempt in range(SET_TRIES):
         listed = _listing(source)
         if isinstance(listed, Skip):
             return listed
-        _await_quiet(source, listed)
+        if not (early and attempt == 0):
+            _await_quiet(source, listed)
         outcome = _read_once(source, listed, max_bytes=max_bytes, validate=validate,
-                             check=check, known=known or {})
+                             check=check, known=known or {}, early=early and attempt == 0)
         if isinstance(outcome, StoreSet):
             return outcome
         if outcome is not None:  # a file that cannot be read, in a set that held still
@@ -139,14 +146,15 @@ def _listing(source: Source) -> "list[str] | Skip":
 
 
 def _read_once(source: Source, listed: list[str], *, max_bytes: int, validate: bool,
-               check: "Check | None" = None,
-               known: "Mapping[str, Version] | None" = None) -> "StoreSet | str | None":
+               check: "Check | None" = None, known: "Mapping[str, Version] | None" = None,
+               early: bool = False) -> "StoreSet | str | None":
     """The set read once: a StoreSet when it held still, the reason a file of a set that
-    held still could not be read, or None (it moved: read it again)."""
+    held still could not be read, or None (it moved: read it again). `early`: a set that
+    held still but had not been quiet long enough is handed over `unconfirmed`."""
     watches: list[Watch] = []
     found = StoreSet()
     try:
-        before = _looks(source, listed)
+        before, since = _looks(source, listed), time.monotonic_ns()
         for path in listed:
             relative = source.relative(path) or path
             if before[path] is not None and is_sqlite_inside(source.folder, relative):
@@ -157,7 +165,7 @@ def _read_once(source: Source, listed: list[str], *, max_bytes: int, validate: b
                 found.add(unread)
                 continue
             version = capture(source.relative(path) or path, source.folder,
-                              max_bytes=max_bytes, validate=validate)
+                              max_bytes=max_bytes, validate=validate, early=early)
             if not isinstance(version, Version):
                 if _moved(source, listed, before, watches):
                     return None
@@ -169,6 +177,15 @@ def _read_once(source: Source, listed: list[str], *, max_bytes: int, validate: b
             found.add(checked)
         if _moved(source, listed, before, watches):
             return None
+        quiet = time.time_ns() - (time.monotonic_ns() - since) - _newest(before)
+        members = (*found.held, *(v for v, _path in found.spooled))
+        if early and (quiet < QUIET_NS or any(v.unconfirmed for v in members)):
+            pending = UnconfirmedSet(source, listed, before, watches, since, quiet)
+            watches = []  # held open until it is proven
+            for version in members:
+                if version.unconfirmed is not None:  # a file's own second read, too
+                    pending.files.append(version.unconfirmed)
+                version.unconfirmed = pending
         kept, found = found, StoreSet()
         return kept
     except (OSError, CopyProblem) as exc:
@@ -228,6 +245,45 @@ def _looks(source: Source, listed: list[str]) -> "dict[str, Look]":
     return looks
 
 
+class UnconfirmedSet:
+    """A set that held still while read, not quiet for `QUIET_NS` before: it counts once
+    `confirm` finds it quiet that long and as before the read (the watches held open)."""
+
+    __slots__ = ("before", "files", "listed", "ready_ns", "result", "since", "source",
+                 "watches")
+
+    def __init__(self, source: Source, listed: list[str], before: "dict[str, Look]",
+                 watches: list[Watch], since: int, quiet: int) -> None:
+        self.source = source
+        self.listed = listed
+        self.before = before
+        self.watches = watches
+        self.since = since  # monotonic: when the set was first seen as it is
+        self.ready_ns = since + max(QUIET_NS - quiet, 0)
+        self.result: bool | None = None  # once confirmed, for every version of the set
+        self.files: list[Pending] = []  # its files' own reads taken early
+
+    def confirm(self) -> bool:
+        if self.result is None:
+            time.sleep(max(self.ready_ns - time.monotonic_ns(), 0) / 1e9)
+            try:
+                quiet = max(time.time_ns() - _newest(self.before),
+                            time.monotonic_ns() - self.since)
+                self.result = (quiet >= QUIET_NS and all(f.confirm() for f in self.files)
+                               and not _moved(self.source, self.listed, self.before,
+                                              self.watches))
+            finally:
+                for watch in self.watches:
+                    watch.close()
+                self.watches = []
+        return self.result
+
+
+def _newest(looks: "dict[str, Look]") -> int:
+    """The latest change time (a sidecar's mtime) the looks hold."""
+    return max((max(look[2::4]) for look in looks.values() if look), default=0)
+
+
 def _await_quiet(source: Source, listed: list[str]) -> None:
     """Wait until no file of the set has changed for `QUIET_NS`, by its change time or by
     our own clock (a change time ahead of ours proves nothing), `WAIT_NS` at most."""
@@ -235,8 +291,8 @@ def _await_quiet(source: Source, listed: list[str]) -> None:
     seen, since = _looks(source, listed), started
     while True:
         now = time.monotonic_ns()
-        newest = max((max(look[2::4]) for look in seen.values() if look), default=0)
-        if max(time.time_ns() - newest, now - since) >= QUIET_NS or now - started >= WAIT_NS:
+        if max(time.time_ns() - _newest(seen), now - since) >= QUIET_NS or (
+                now - started >= WAIT_NS):
             return
         time.sleep(POLL_SECONDS)
         looks = _looks(source, listed)

@@ -78,7 +78,7 @@ def test_an_early_read_of_a_file_just_written_counts_once_a_later_read_agrees(
     assert time.monotonic() - started < read.QUIET_NS / 1e9  # no wait here
     assert isinstance(outcome, Version) and bytes(outcome.data or b"") == b'{"mine": 1}'
     assert outcome.unconfirmed is not None
-    assert read.confirm(outcome.unconfirmed)
+    assert outcome.unconfirmed.confirm()
     assert time.time_ns() - (source / "sub/memory.json").stat().st_ctime_ns >= read.QUIET_NS
 
 
@@ -93,7 +93,7 @@ def test_an_early_read_does_not_count_once_the_file_moved_on(tmp_path: Path) -> 
         assert isinstance(outcome, Version) and outcome.unconfirmed is not None
         with path.open("r+b") as f:
             f.write(rewrite)
-        assert not read.confirm(outcome.unconfirmed)
+        assert not outcome.unconfirmed.confirm()
 
 
 def test_a_quiet_file_is_never_left_unconfirmed(tmp_path: Path) -> None:
