@@ -34,6 +34,9 @@ class DryRun:
         self.log.info(f"would back up {version.path} ({version.size} bytes, "
                       f"sha256 {version.sha256[:12]})")
 
+    def prepare(self) -> None:
+        return None
+
     def unstage(self, path: str) -> None:
         if path in self.would:
             self.would.remove(path)

@@ -16,9 +16,17 @@ from memory_vault.sources.source import Source, owner
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
+    from typing import Protocol
 
     from memory_vault.pipeline.secrets import SecretGuard
     from memory_vault.settings.load import Config
+
+    class Staging(Protocol):
+        """Where a run stages its versions (`store.commit.Committer`, or a dry run)."""
+
+        def prepare(self) -> None: ...
+
+        def unstage(self, path: str) -> None: ...
 
 
 class Intake:
@@ -53,30 +61,31 @@ class Intake:
             yield kept
 
     def proven(self, names: list[str], seen: "list[Version]",
-               unstage: "Callable[[str], None]", *, every: bool = False
+               staging: "Callable[[], Staging | None]", *, every: bool = False
                ) -> "Iterator[Version]":
         """`capture` of `names`, then `reread`: the caller judges and stages each version
         as it comes, and appends it to `seen`, while a file written a moment ago becomes
         quiet long enough for its early read to be proven."""
         yield from self.capture(names, every=every)
-        yield from self.reread(seen, unstage, every=every)
+        yield from self.reread(seen, staging, every=every)
 
-    def reread(self, seen: "list[Version]", unstage: "Callable[[str], None]", *,
+    def reread(self, seen: "list[Version]", staging: "Callable[[], Staging | None]", *,
                every: bool = False) -> "Iterator[Version]":
         """The versions of `seen` read early, proven now: each confirmed (a file by a read
-        that agrees, a store's set by its looks), or else dropped from `seen` and
-        `unstage`d, its file (its store) read again the ordinary way and yielded, as
-        `capture` yields."""
+        that agrees, a store's set by its looks), or else dropped from `seen` and unstaged,
+        its file (its store) read again the ordinary way and yielded, as `capture` yields.
+        The commit is built meanwhile (`staging().prepare`), while the files settle."""
+        waiting = [version for version in seen if version.unconfirmed is not None]
+        if waiting and (staged := staging()) is not None:
+            staged.prepare()
         again = []
-        for version in list(seen):
-            unconfirmed = version.unconfirmed
-            if unconfirmed is None:
-                continue
-            if unconfirmed.confirm():
+        for version in waiting:
+            if version.unconfirmed is not None and version.unconfirmed.confirm():
                 version.unconfirmed = None
                 continue
             seen.remove(version)
-            unstage(version.path)
+            if (staged := staging()) is not None:
+                staged.unstage(version.path)
             again.append(version.path)
         if again:
             yield from self.capture(again, every=every, early=False)

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from memory_vault.pipeline.dryrun import DryRun
     from memory_vault.pipeline.heartbeat import Heartbeat
     from memory_vault.pipeline.intake import Intake
+    from memory_vault.store.commit import Committer
     from memory_vault.store.vault import Vault
 
 NOW_LOCK_WAIT = 60.0
@@ -213,7 +214,7 @@ class Run:
         bytes in memory at a time. The vault is opened only by the first real change."""
         vault: Vault | DryRun | None = None
         seen: list[Version] = []
-        reads = (self.intake.proven(scan.candidates, seen, self.unstage, every=full)
+        reads = (self.intake.proven(scan.candidates, seen, self.staging, every=full)
                  if scan.candidates else ())
         for version in reads:  # nothing to read: no reading machinery imported
             if self.verbose:
@@ -236,9 +237,8 @@ class Run:
                 return self.rebuild(vault)
         return self.commit_and_push(vault, seen)
 
-    def unstage(self, path: str) -> None:
-        if self.vault is not None:
-            self.vault.commits.unstage(path)
+    def staging(self) -> "Committer | DryRun | None":
+        return None if self.vault is None else self.vault.commits
 
     def tip_pieces(self, path: str) -> set[str]:
         """The blobs of the pieces of `path` the vault's tip holds (the vault is opened: a
@@ -269,7 +269,7 @@ class Run:
         """A new clone may lack what the journal says was committed: compare every file."""
         seen: list[Version] = []
         candidates = self.plan(full=True).candidates
-        for version in self.intake.proven(candidates, seen, self.unstage, every=True):
+        for version in self.intake.proven(candidates, seen, self.staging, every=True):
             vault.commits.stage(version)
             seen.append(version.release())
         return self.commit_and_push(vault, seen)

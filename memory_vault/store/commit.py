@@ -73,6 +73,20 @@ def identity_env(name: str, email: str, when: float) -> dict[str, str]:
     }
 
 
+class Built:
+    """What the staged versions make of the tip: the tree, the versions it changes, those
+    it refused. `Committer.prepare` builds it early; `commit` takes it while it holds."""
+
+    __slots__ = ("files", "parent", "refused", "tree")
+
+    def __init__(self, parent: str | None, tree: str | None, files: list[Version],
+                 refused: dict[str, str]) -> None:
+        self.parent = parent
+        self.tree = tree
+        self.files = files
+        self.refused = refused
+
+
 class Committer:
     """Staging versions and committing them, one commit per run."""
 
@@ -81,11 +95,14 @@ class Committer:
         self.blobs = blobs
         self._staged: dict[str, Version] = {}
         self._pieces: dict[str, list[str]] = {}  # vault path -> its pieces' blobs, in order
+        self._shas: dict[str, str] = {}  # staged blob path -> its id, once stored
+        self._built: Built | None = None  # what `prepare` made of the staging, if it holds
         self.refused: dict[str, str] = {}  # vault path -> why the last commit left it out
 
     def stage(self, version: Version) -> None:
         """Keep one version's bytes for the commit (one file's bytes, or one piece's, in
         memory at a time)."""
+        self._built = None
         if version.pieces is None:
             self.blobs.stage(version.path, version.data or b"")
             self._pieces.pop(version.path, None)
@@ -114,63 +131,80 @@ class Committer:
 
     def unstage(self, path: str) -> None:
         """Forget what `stage` kept of `path` (a read that did not count after all)."""
+        self._built = None
         self._staged.pop(path, None)
         self._pieces.pop(path, None)
+        self._shas.pop(path, None)
         self.blobs.unstage(path)
 
     def drop_staged(self) -> None:
         self._staged = {}
         self._pieces = {}
+        self._shas = {}
+        self._built = None
         self.blobs.drop_staged()
 
     def staged(self) -> list[Version]:
         return list(self._staged.values())
 
+    def prepare(self) -> None:
+        """Store what is staged and splice it into the tip's tree now, while the run waits
+        for a read to be proven: `commit` takes it as it is, unless something is staged or
+        unstaged meanwhile, or the tip moved."""
+        self._built = self._build()
+
     def commit(self, when: float, shrinks: list[Shrink] | None = None) -> CommitInfo | None:
         """One commit of what `stage` kept, on top of our branch, if it changes anything.
         A version the vault cannot take (a link or a file where its folder should be) is
         left out, with its reason in `refused`; the others are committed."""
-        staged, self._staged = self._staged, {}
-        pieced, self._pieces = self._pieces, {}
-        self.refused = {p: why for p in staged
-                        if (why := _path_problem(p, p in pieced)) is not None}
-        staged = {p: v for p, v in staged.items() if p not in self.refused}
+        built = self._built
+        if built is None or built.parent != self.repo.head():
+            built = self._build()
+        self._staged, self._pieces, self._shas, self._built = {}, {}, {}, None
+        self.refused = built.refused
+        if built.tree is None or not built.files:
+            return None
+        kept = {v.path for v in built.files}
+        message = commit_message(when, built.files, [s for s in shrinks or [] if s.path in kept])
+        repo, parent = self.repo, built.parent
+        identity = identity_env(repo.config.author_name, repo.config.author_email, when)
+        sha = repo.git.run("commit-tree", built.tree, *(["-p", parent] if parent else []),
+                           "-F", "-", input_bytes=message, extra_env=identity).text
+        repo.git.run("update-ref", repo.local_ref, sha, parent or "0" * 40)
+        return CommitInfo(sha, commit_subject(when, len(built.files)), built.files, parent)
+
+    def _build(self) -> Built:
+        """The staged versions stored, and spliced into the tip's tree."""
+        repo = self.repo
+        parent = repo.head()
+        refused = {p: why for p in self._staged
+                   if (why := _path_problem(p, p in self._pieces)) is not None}
+        staged = {p: v for p, v in self._staged.items() if p not in refused}
         if not staged:
             self.blobs.drop_staged()
-            return None
-        shas = self.blobs.store()
-        repo = self.repo
+            return Built(parent, None, [], refused)
+        self._shas.update(self.blobs.store())
         subdir = repo.config.subdir
         changes: trees.Changes = {}
         for path in staged:
             where = (*subdir.split("/"), *path.split("/"))
             folder = (*where[:-1], pieces.folder_of(where[-1]))
-            if path in pieced:
+            if path in self._pieces:
                 changes[where] = None
-                changes[folder] = trees.Entry(trees.TREE_MODE, "tree",
-                                              self._pieces_tree(path, pieced[path], shas))
+                changes[folder] = trees.Entry(trees.TREE_MODE, "tree", self._pieces_tree(
+                    path, self._pieces[path], self._shas))
                 continue
-            changes[where] = trees.Entry(trees.BLOB_MODE, "blob", shas[path])
+            changes[where] = trees.Entry(trees.BLOB_MODE, "blob", self._shas[path])
             if pieces.pieceable(path):
                 changes[folder] = None  # once in pieces, now whole
-        parent = repo.head()
         base = repo.tree_of(parent) if parent else None
         spliced = repo.splice(base, changes)
-        self.refused = {pieces.owner(p.removeprefix(subdir + "/")): why
-                        for p, why in spliced.refused.items()}
-        tree = spliced.tree
-        changed = ({pieces.owner(p) for p in repo.paths_between(base, tree)} if tree != base
-                   else set())
+        refused = {pieces.owner(p.removeprefix(subdir + "/")): why
+                   for p, why in spliced.refused.items()}
+        changed = ({pieces.owner(p) for p in repo.paths_between(base, spliced.tree)}
+                   if spliced.tree != base else set())
         files = [v for path, v in staged.items() if f"{subdir}/{path}" in changed]
-        if not files:
-            return None
-        kept = {v.path for v in files}
-        message = commit_message(when, files, [s for s in shrinks or [] if s.path in kept])
-        identity = identity_env(repo.config.author_name, repo.config.author_email, when)
-        sha = repo.git.run("commit-tree", tree, *(["-p", parent] if parent else []), "-F", "-",
-                           input_bytes=message, extra_env=identity).text
-        repo.git.run("update-ref", repo.local_ref, sha, parent or "0" * 40)
-        return CommitInfo(sha, commit_subject(when, len(files)), files, parent)
+        return Built(parent, spliced.tree, files, refused)
 
     def _pieces_tree(self, path: str, blobs: list[str], shas: dict[str, str]) -> str:
         """The folder of a version's pieces: `000001`, `000002`, ... in order."""
