@@ -42,10 +42,6 @@ TUNING: dict[str, str] = {
     "pack.window": "4",
     "pack.windowMemory": "12m",
     "pack.deltaCacheSize": "1m",
-    # A delta found in the search is kept for the write phase up to this size (git's
-    # maximum; the cache above bounds them all): a 100 KB delta of a changed SQLite image
-    # was computed twice, 0.07 s of a Chroma store's 0.36 s push (issue 26).
-    "pack.deltaCacheLimit": "1048575",
     "repack.writeBitmaps": "false",
     # No reflogs: they would keep naming commits that a rewritten embedded vault dropped,
     # and `git fsck` of the clone would fail for good.
@@ -60,7 +56,7 @@ EMBEDDED_TUNING: dict[str, str] = {
 # took 0.86 s instead of 1.02 s (median of 30, bench Database). Not the embedded vault's:
 # git completes a pushed thin pack with its base at this level, and would keep it whole.
 CLONE_TUNING: dict[str, str] = {"core.looseCompression": "0"}
-TUNING_VERSION = "6"
+TUNING_VERSION = "5"
 
 
 def tune(runner: GitRunner, repo_path: str, extra: dict[str, str] | None = None, *,
