@@ -26,6 +26,7 @@ from pathlib import Path
 import pytest
 
 from conftest import Vault
+from memory_vault.capture.version import Version
 from memory_vault.sources.scan import Skip
 
 CLIENTS = Path(__file__).resolve().parent / "clients.py"
@@ -180,28 +181,38 @@ def test_a_set_larger_than_memory_waits_on_disk(tmp_path: Path,
     assert not spool.exists()
 
 
+def _write_during_the_first_read(monkeypatch: pytest.MonkeyPatch, path: Path,
+                                 data: bytes) -> list[str]:
+    """The store's reads, each name as it is read; `data` written to `path` during the
+    first (a writer at work meanwhile), with no quiet to wait for."""
+    from memory_vault.pipeline import capture as step
+    from memory_vault.pipeline import store
+
+    reads: list[str] = []
+
+    def capture(name: str, source_dir: str, *, max_bytes: int, validate: bool,
+                early: bool = False) -> Version | Skip | None:
+        reads.append(name)
+        if len(reads) == 1:
+            path.write_bytes(data)
+        return step.capture(name, source_dir, max_bytes=max_bytes, validate=validate,
+                            early=early)
+
+    monkeypatch.setattr(store, "capture", capture)
+    monkeypatch.setattr(store, "QUIET_NS", 0)
+    return reads
+
+
 def test_a_file_appearing_during_the_read_is_a_change(tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    from memory_vault.capture.version import Version
-    from memory_vault.pipeline import capture as step
     from memory_vault.pipeline import store
     from memory_vault.sources.source import Source
 
     folder = tmp_path / "s"
     folder.mkdir()
     (folder / "a.bin").write_bytes(b"a")
-    reads: list[str] = []
-
-    def capture(name: str, source_dir: str, *, max_bytes: int, validate: bool,
-                early: bool = False) -> Version | Skip | None:
-        reads.append(name)
-        if len(reads) == 1:  # a writer adds a file while the first one is read
-            (folder / "b.bin").write_bytes(b"b")
-        return step.capture(name, source_dir, max_bytes=max_bytes, validate=validate,
-                            early=early)
-
-    monkeypatch.setattr(store, "capture", capture)
-    monkeypatch.setattr(store, "QUIET_NS", 0)
+    # a writer adds a file while the first one is read
+    reads = _write_during_the_first_read(monkeypatch, folder / "b.bin", b"b")
     found = store.capture_store(Source("s", str(folder), ("*.bin",), store=True), [],
                                 max_bytes=10**6, validate=True)
     assert isinstance(found, store.StoreSet)
@@ -235,8 +246,6 @@ def test_a_file_kept_unread_that_changes_meanwhile_is_read(tmp_path: Path,
                                                             ) -> None:
     """A file taken as its record has it is held to the set by the looks around the read:
     written while another file is read, the set is read again, and that file with it."""
-    from memory_vault.capture.version import Version
-    from memory_vault.pipeline import capture as step
     from memory_vault.pipeline import store
     from memory_vault.sources.scan import signature
     from memory_vault.sources.source import Source
@@ -249,18 +258,8 @@ def test_a_file_kept_unread_that_changes_meanwhile_is_read(tmp_path: Path,
     size, mtime, ctime = signature(str(folder / "a.bin"), (folder / "a.bin").stat(), "bytes")
     known = {"s/a.bin": Version("s/a.bin", size=3, sha256="a" * 64, stat_size=size,
                                 mtime_ns=mtime, fmt="bytes", ctime_ns=ctime)}
-    reads: list[str] = []
-
-    def capture(name: str, source_dir: str, *, max_bytes: int, validate: bool,
-                early: bool = False) -> Version | Skip | None:
-        reads.append(name)
-        if len(reads) == 1:  # a writer rewrites the file left unread while b.bin is read
-            (folder / "a.bin").write_bytes(b"new")
-        return step.capture(name, source_dir, max_bytes=max_bytes, validate=validate,
-                            early=early)
-
-    monkeypatch.setattr(store, "capture", capture)
-    monkeypatch.setattr(store, "QUIET_NS", 0)
+    # a writer rewrites the file left unread while b.bin is read
+    reads = _write_during_the_first_read(monkeypatch, folder / "a.bin", b"new")
     found = store.capture_store(Source("s", str(folder), ("*.bin",), store=True), [],
                                 max_bytes=10**6, validate=True, known=known)
     assert isinstance(found, store.StoreSet)

@@ -48,13 +48,12 @@ class Version:
         self.unconfirmed: Pending | None = None  # a read still to prove (`capture.read`)
 
     @classmethod
-    def read(cls, path: str, data: bytearray, *, stat_size: int, mtime_ns: int,
-             ctime_ns: int = 0) -> "Version":
+    def read(cls, path: str, data: bytearray, *, stat_size: int, mtime_ns: int) -> "Version":
         """A version just read: its bytes, hashed once."""
         import hashlib
 
         return cls(path, size=len(data), sha256=hashlib.sha256(data).hexdigest(),
-                   stat_size=stat_size, mtime_ns=mtime_ns, data=data, ctime_ns=ctime_ns)
+                   stat_size=stat_size, mtime_ns=mtime_ns, data=data)
 
     def matches(self, size: int, mtime_ns: int, ctime_ns: int = 0) -> bool:
         """Does a file of this size, mtime and change time still hold this version (without
